@@ -1,0 +1,131 @@
+"""The one exception tree of converge.
+
+Every failure a user can meet is a ``ConvergeError``: it carries a one-sentence
+``message`` (naming the file and line, or the vendor and request), an optional
+``hint`` (what to do next) and the ``exit_code`` the CLI returns. Messages never
+contain secret values; callers pass names and locations, never payloads.
+
+    ConvergeError                      exit 1
+    ├── ConfigError                    bad workspace input (file:line:col)
+    │   └── ConfigErrors               several ConfigError at once (validation collects)
+    ├── PolicyDenied                   the decision is deny
+    ├── StaleArtifactError             decision/manifest does not match the inputs
+    ├── VendorError                    a vendor answered with an error
+    │   ├── VendorAuthError            exit 4: credentials refused
+    │   ├── VendorConflictError        an unmanaged object is in the way
+    │   └── RateLimitedError           429 after retries
+    ├── LockHeldError                  exit 3: another run holds the project lock
+    ├── JournalError                   the run journal cannot be read or written
+    └── SandboxError                   the local sandbox could not start or answer
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a workspace file: path relative to the workspace, 1-based line and column."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
+
+
+class ConvergeError(Exception):
+    """Root of every error converge reports to a user."""
+
+    exit_code: int = 1
+    default_hint: str = ""
+
+    def __init__(self, message: str, *, hint: str = "", location: Location | None = None):
+        self.message = message
+        self.hint = hint or self.default_hint
+        self.location = location
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The one line shown to the user: ``file:line:col: message``."""
+        prefix = f"{self.location}: " if self.location else ""
+        return f"{prefix}{self.message}"
+
+
+class ConfigError(ConvergeError):
+    """A workspace file is missing, unreadable or does not match its schema."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        location: Location | None = None,
+        rule: str = "schema",
+    ):
+        self.rule = rule
+        super().__init__(message, hint=hint, location=location)
+
+
+class ConfigErrors(ConvergeError):
+    """Several configuration problems found in one pass (validation collects them all)."""
+
+    def __init__(self, errors: Iterable[ConfigError]):
+        self.errors = sorted(errors, key=lambda e: (e.location or Location(""), e.message))
+        first = self.errors[0].render() if self.errors else "invalid workspace"
+        more = len(self.errors) - 1
+        suffix = f" (and {more} more)" if more > 0 else ""
+        super().__init__(first + suffix)
+
+
+class PolicyDenied(ConvergeError):
+    """The policies deny the project; the decision contract records why."""
+
+
+class StaleArtifactError(ConvergeError):
+    """A decision or artifact no longer matches what it was derived from."""
+
+
+class VendorError(ConvergeError):
+    """A vendor API answered with an error that retrying will not fix."""
+
+    def __init__(
+        self, message: str, *, vendor: str, request: str = "", status: int = 0, hint: str = ""
+    ):
+        self.vendor = vendor
+        self.request = request
+        self.status = status
+        super().__init__(message, hint=hint)
+
+
+class VendorAuthError(VendorError):
+    """The vendor refused the credentials."""
+
+    exit_code = 4
+
+
+class VendorConflictError(VendorError):
+    """An object converge does not manage is in the way."""
+
+
+class RateLimitedError(VendorError):
+    """The vendor kept answering 429 after every retry."""
+
+
+class LockHeldError(ConvergeError):
+    """Another run holds this project's lock."""
+
+    exit_code = 3
+
+
+class JournalError(ConvergeError):
+    """The run journal could not be read or written."""
+
+
+class SandboxError(ConvergeError):
+    """The local sandbox could not be started or did not answer."""

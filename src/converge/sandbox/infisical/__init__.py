@@ -1,0 +1,1 @@
+"""Emulator of the infisical API."""
