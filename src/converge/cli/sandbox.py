@@ -2,9 +2,145 @@
 
 from __future__ import annotations
 
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
 import click
+
+from converge.errors import ConvergeError
+from converge.sandbox.registry import find_workspace, reset_state, running_env, state_dir_for
+from converge.sandbox.runner import FAULTS_ENV, RATE_LIMITS_ENV, RunningSandbox, start_sandbox
+
+_WORKSPACE_HELP = "Workspace directory (default: nearest parent holding converge.yaml, else cwd)."
+
+
+def _state_dir(workspace: Path | None) -> Path:
+    return state_dir_for(find_workspace(workspace))
+
+
+def _print_exports(env: dict[str, str]) -> None:
+    for name, value in env.items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+    sys.stdout.flush()
+
+
+def _fail(error: ConvergeError) -> None:
+    click.echo(f"error: {error.render()}", err=True)
+    if error.hint:
+        click.echo(f"hint: {error.hint}", err=True)
+    sys.exit(error.exit_code)
+
+
+workspace_option = click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=_WORKSPACE_HELP,
+)
 
 
 @click.group()
 def sandbox() -> None:
-    """Run the local Infisical, Vercel and Supabase emulators."""
+    """Run the local Infisical, Vercel and Supabase emulators.
+
+    \b
+    Example:
+      converge sandbox serve            # in one terminal
+      eval "$(converge sandbox env)"    # in another
+    """
+
+
+@sandbox.command()
+@click.option("--port-base", type=int, default=None,
+              help="Serve Infisical on N, Vercel on N+1, Supabase on N+2 (default: free ports).")
+@click.option("--faults", envvar=FAULTS_ENV, default=None,
+              help="Inject faults, e.g. latency=150ms,jitter=20ms,error_rate=0.2,"
+                   "error_codes=429/503,drop_rate=0.02,fail_write=3,vendor=vercel,seed=7.")
+@click.option("--rate-limits", envvar=RATE_LIMITS_ENV, default=None,
+              help="real | off | scale=N (default scale=1000), window=60s, <vendor>.<rule>=N.")
+@workspace_option
+def serve(
+    port_base: int | None, faults: str | None, rate_limits: str | None, workspace: Path | None
+) -> None:
+    """Serve the three emulators on 127.0.0.1 until interrupted.
+
+    Prints `export NAME=value` lines once all three accept connections; SIGINT or SIGTERM
+    stops the servers and the PostgreSQL they started.
+
+    \b
+    Example:
+      converge sandbox serve --port-base 4100 --faults error_rate=0.1,seed=7
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        running = start_sandbox(
+            _state_dir(workspace), faults=faults or "", rate_limits=rate_limits or "",
+            port_base=port_base,
+        )
+    except ConvergeError as error:
+        _fail(error)
+        return
+    try:
+        _print_exports(running.env)
+        threading.Thread(target=_await_database, args=(running,), daemon=True).start()
+        while not stop.wait(0.5):
+            if not running.servers.alive:
+                click.echo("error: the sandbox servers stopped unexpectedly", err=True)
+                break
+    finally:
+        running.stop()
+
+
+def _await_database(running: RunningSandbox) -> None:
+    try:
+        running.record_database_pid()
+    except ConvergeError as error:
+        click.echo(f"warning: {error.render()}", err=True)
+
+
+@sandbox.command()
+@workspace_option
+def env(workspace: Path | None) -> None:
+    """Print `export NAME=value` lines for the running sandbox.
+
+    \b
+    Example:
+      eval "$(converge sandbox env)"
+    """
+    try:
+        _print_exports(running_env(_state_dir(workspace)))
+    except ConvergeError as error:
+        _fail(error)
+
+
+@sandbox.command()
+@workspace_option
+def reset(workspace: Path | None) -> None:
+    """Delete the sandbox's stored objects, credentials, request log and database.
+
+    Refuses while a sandbox runs for the workspace: stop it first.
+
+    \b
+    Example:
+      converge sandbox reset --workspace examples/workspace
+    """
+    state_dir = _state_dir(workspace)
+    try:
+        removed = reset_state(state_dir)
+    except ConvergeError as error:
+        _fail(error)
+        return
+    if removed:
+        click.echo(f"Reset the sandbox state in {state_dir}.")
+    else:
+        click.echo(f"Nothing to reset in {state_dir}.")

@@ -166,11 +166,13 @@ def load_project(workspace: Workspace, name: str) -> ProjectInputs:
         )
     errors: list[ConfigError] = []
     sources: dict[str, SourceFile] = {}
+    unreadable: set[str] = set()
     for kind, rel in paths.items():
         try:
             src = read_yaml(root / rel, workspace=root, required=kind == "project")
         except ConfigError as exc:
             errors.append(exc)
+            unreadable.add(kind)
             continue
         if src is not None:
             sources[kind] = src
@@ -190,7 +192,8 @@ def load_project(workspace: Workspace, name: str) -> ProjectInputs:
     waivers = _optional(WaiversFile, sources.get("waivers"), errors)
 
     if project is not None:
-        _check_required_files(project, sources, paths, errors)
+        present = set(sources) | unreadable
+        _check_required_files(project, present, paths, errors)
     if errors or project is None:
         raise ConfigErrors(errors)
     return ProjectInputs(
@@ -206,7 +209,7 @@ def load_project(workspace: Workspace, name: str) -> ProjectInputs:
 
 
 def _check_required_files(
-    project: Project, sources: dict[str, SourceFile], paths: dict[str, str],
+    project: Project, present: set[str], paths: dict[str, str],
     errors: list[ConfigError],
 ) -> None:
     """A declared vendor target needs its file; a file needs its declared target."""
@@ -219,13 +222,13 @@ def _check_required_files(
     vendor_of = {"identities": "infisical", "roles": "infisical", "vercel": "vercel",
                  "supabase": "supabase"}
     for kind, needed in needs.items():
-        if needed and kind not in sources:
+        if needed and kind not in present:
             errors.append(ConfigError(
                 f"required file is missing (targets.{vendor_of[kind]} is declared in "
                 f"{paths['project']})",
                 location=Location(paths[kind]),
             ))
-        elif not needed and kind in sources:
+        elif not needed and kind in present:
             errors.append(ConfigError(
                 f"file present but {paths['project']} declares no targets.{vendor_of[kind]}",
                 location=Location(paths[kind]),

@@ -1,0 +1,317 @@
+"""The ``converge`` command: parses arguments, calls the library, prints results.
+
+Every failure the library raises is a ConvergeError; it is printed as one line (plus a
+hint) and turned into the documented exit code. Nothing else in converge prints.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from converge import __version__
+from converge.cli.output import (
+    config_error_json,
+    config_error_line,
+    emit_json,
+    finding_line,
+    paint,
+)
+from converge.cli.sandbox import sandbox
+from converge.config.schemas import write_schemas
+from converge.config.workspace import Workspace, check_project_name, open_workspace
+from converge.engine.pipeline import (
+    Only,
+    check_render,
+    decide_project,
+    render_project,
+    validate_project,
+)
+from converge.errors import ConfigError, ConfigErrors, ConvergeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SEVERITY = {"fail": "error", "warn": "warning", "waived": "waived", "pass": "pass"}
+
+
+def workspace_options(func: F) -> F:
+    """``--workspace`` and ``--output`` on every subcommand (they may also precede it)."""
+
+    @click.option("--workspace", "workspace_dir", type=click.Path(path_type=Path), default=None,
+                  help="Workspace folder (default: nearest parent holding converge.yaml).")
+    @click.option("--output", "output", type=click.Choice(["text", "json"]), default=None,
+                  help="Output format.")
+    @click.pass_context
+    @functools.wraps(func)
+    def wrapper(ctx: click.Context, workspace_dir: Path | None, output: str | None,
+                *args: Any, **kwargs: Any) -> Any:
+        obj = ctx.ensure_object(dict)
+        if workspace_dir is not None:
+            obj["workspace_dir"] = workspace_dir
+        if output is not None:
+            obj["output"] = output
+        return ctx.invoke(func, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _workspace() -> Workspace:
+    obj = click.get_current_context().ensure_object(dict)
+    return open_workspace(obj.get("workspace_dir"))
+
+
+def _json_output() -> bool:
+    return bool(click.get_current_context().ensure_object(dict).get("output") == "json")
+
+
+def _projects(workspace: Workspace, names: tuple[str, ...], all_projects: bool,
+              *, default_all: bool = False) -> list[str]:
+    if all_projects or (not names and default_all):
+        found = workspace.project_names()
+        for name in found:
+            check_project_name(name)
+        return found
+    if not names:
+        raise click.UsageError("name at least one project, or pass --all")
+    for name in names:
+        check_project_name(name)
+    return list(dict.fromkeys(names))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="converge")
+@click.option("--workspace", "workspace_dir", type=click.Path(path_type=Path), default=None,
+              help="Workspace folder (default: nearest parent holding converge.yaml).")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text",
+              help="Output format.")
+@click.pass_context
+def cli(ctx: click.Context, workspace_dir: Path | None, output: str) -> None:
+    """Keep Infisical, Vercel and Supabase exactly as the workspace says.
+
+    \b
+    Example:
+      converge validate --all
+      converge decide journal && converge render journal
+    """
+    ctx.ensure_object(dict).update(workspace_dir=workspace_dir, output=output)
+
+
+@cli.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@click.option("--only", type=click.Choice(["infisical", "platforms"]), default=None,
+              help="Check only the Infisical or only the Vercel/Supabase inputs.")
+@workspace_options
+def validate(projects: tuple[str, ...], all_projects: bool, only: Only) -> None:
+    """Check schemas and cross-file references.
+
+    \b
+    Example:
+      converge validate journal --only infisical
+    """
+    workspace = _workspace()
+    names = _projects(workspace, projects, all_projects, default_all=True)
+    report: list[dict[str, Any]] = []
+    failed = False
+    for name in names:
+        errors: list[ConfigError] = []
+        try:
+            validate_project(workspace, name, only=only)
+        except ConfigErrors as exc:
+            errors = exc.errors
+        except ConfigError as exc:
+            errors = [exc]
+        failed = failed or bool(errors)
+        report.append({"project": name, "valid": not errors,
+                       "findings": [config_error_json(e) for e in errors]})
+        if not _json_output():
+            for error in errors:
+                click.echo(config_error_line(error))
+            scope = f" ({only})" if only else ""
+            verdict = paint("invalid", "red") if errors else paint("valid", "green")
+            click.echo(f"{name}: {verdict}{scope}")
+    if _json_output():
+        emit_json({"projects": report})
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@workspace_options
+def decide(projects: tuple[str, ...], all_projects: bool) -> None:
+    """Evaluate policies and write .out/<p>/decision.json.
+
+    \b
+    Example:
+      converge decide journal
+    """
+    workspace = _workspace()
+    names = _projects(workspace, projects, all_projects)
+    denied = False
+    report: list[dict[str, Any]] = []
+    for name in names:
+        try:
+            decision = decide_project(workspace, name)
+        except ConfigErrors as exc:
+            _print_config_errors(exc)
+            denied = True
+            report.append({"project": name, "verdict": None,
+                           "findings": [config_error_json(e) for e in exc.errors]})
+            continue
+        body = decision.body
+        denied = denied or decision.verdict != "allow"
+        report.append(body)
+        if _json_output():
+            continue
+        counts = {"fail": 0, "warn": 0, "waived": 0}
+        for result in body["results"]:
+            status = result["status"]
+            if status == "pass":
+                continue
+            counts[status] += 1
+            message = result["message"]
+            if status == "waived":
+                message += _waiver_note(body, result)
+            click.echo(finding_line(result["rule"], _SEVERITY[status], result["location"] or "",
+                                    message))
+        colour = "green" if decision.verdict == "allow" else "red"
+        click.echo(
+            f"{name}: {paint(decision.verdict, colour)} (decision {decision.decision_id[:19]}…; "
+            f"{counts['fail']} failed, {counts['warn']} warnings, {counts['waived']} waived) "
+            f"-> {workspace.settings.out}/{name}/decision.json"
+        )
+    if _json_output():
+        emit_json({"projects": report})
+    sys.exit(1 if denied else 0)
+
+
+def _waiver_note(body: dict[str, Any], result: dict[str, Any]) -> str:
+    for waiver in body["waivers"]:
+        if waiver["rule"] == result["rule"] and waiver["resource"] == result["resource"]:
+            return f" (waived until {waiver['expires']}: {waiver['reason']})"
+    return " (waived)"
+
+
+@cli.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@click.option("--check", is_flag=True, help="Exit 1 if .out/<p>/ differs from a fresh render.")
+@workspace_options
+def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
+    """Render artifacts from an allowing, current decision.
+
+    \b
+    Example:
+      converge render journal --check
+    """
+    workspace = _workspace()
+    names = _projects(workspace, projects, all_projects)
+    failed = False
+    report: list[dict[str, Any]] = []
+    for name in names:
+        try:
+            if check:
+                result = check_render(workspace, name)
+                failed = failed or not result.current
+                report.append({"project": name, "current": result.current,
+                               "differences": result.differences})
+                if not _json_output():
+                    for line in result.differences:
+                        click.echo(f"{name}: {line}")
+                    state = paint("up to date", "green") if result.current else paint("stale", "red")
+                    click.echo(f"{name}: artifacts {state}")
+                continue
+            rendered = render_project(workspace, name)
+        except ConfigErrors as exc:
+            _print_config_errors(exc)
+            failed = True
+            continue
+        except ConvergeError as exc:
+            _print_error(exc)
+            failed = True
+            continue
+        report.append({"project": name, "decision_id": rendered.decision_id,
+                       "files": rendered.files})
+        if not _json_output():
+            rel = f"{workspace.settings.out}/{name}"
+            click.echo(f"{name}: rendered {len(rendered.files)} files into {rel}/")
+            for file_name in rendered.files:
+                click.echo(f"  {file_name}")
+    if _json_output():
+        emit_json({"projects": report})
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("schemas"),
+              show_default=True, help="Where to write the JSON Schema files.")
+@click.option("--check", is_flag=True, help="Exit 1 if the files differ from the models.")
+def schema(directory: Path, check: bool) -> None:
+    """Write JSON Schema for every input file kind (for yaml-language-server).
+
+    \b
+    Example:
+      converge schema --dir schemas
+    """
+    changed = write_schemas(directory, check=check)
+    for name in changed:
+        click.echo(f"{directory / name}: {'out of date' if check else 'written'}")
+    if not changed:
+        click.echo(f"{directory}: schemas up to date")
+    sys.exit(1 if check and changed else 0)
+
+
+cli.add_command(sandbox)
+
+
+def _print_config_errors(exc: ConfigErrors) -> None:
+    for error in exc.errors:
+        click.echo(config_error_line(error), err=False)
+
+
+def _print_error(exc: ConvergeError) -> None:
+    click.echo(f"error: {exc.render()}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning every error into one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="converge", standalone_mode=False)
+    except ConfigErrors as exc:
+        _print_config_errors(exc)
+        sys.exit(exc.exit_code)
+    except ConvergeError as exc:
+        _print_error(exc)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback
+        if os.environ.get("CONVERGE_DEBUG"):
+            raise
+        click.echo(
+            f"error: internal error ({type(exc).__name__}); rerun with CONVERGE_DEBUG=1 "
+            "and report it",
+            err=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
