@@ -202,8 +202,16 @@ class ServerEntry(Strict):
         return self
 
 
-PublicEntries = Annotated[list[PublicEntry], BeforeValidator(_one_or_many), Field(min_length=1)]
-ServerEntries = Annotated[list[ServerEntry], BeforeValidator(_one_or_many), Field(min_length=1)]
+PublicEntries = Annotated[
+    list[PublicEntry],
+    BeforeValidator(_one_or_many, json_schema_input_type=PublicEntry | list[PublicEntry]),
+    Field(min_length=1),
+]
+ServerEntries = Annotated[
+    list[ServerEntry],
+    BeforeValidator(_one_or_many, json_schema_input_type=ServerEntry | list[ServerEntry]),
+    Field(min_length=1),
+]
 
 
 class VercelFile(Strict):
