@@ -95,9 +95,13 @@ def main() -> int:
     cpu = {k: sum(p[k] for p in parts) for k in ("validate", "decide", "render")}
     print(f"projects: {args.projects}  jobs: {args.jobs}  (generated in {generated:.1f} s)")
     for stage, seconds in cpu.items():
-        print(f"  {stage:<9} {seconds:7.2f} s cpu  {1000 * seconds / args.projects:6.2f} ms/project")
-    print(f"validate + decide + render wall time: {wall:.2f} s for {args.projects} projects "
-          f"({files} files written); target < 30 s")
+        print(
+            f"  {stage:<9} {seconds:7.2f} s cpu  {1000 * seconds / args.projects:6.2f} ms/project"
+        )
+    print(
+        f"validate + decide + render wall time: {wall:.2f} s for {args.projects} projects "
+        f"({files} files written); target < 30 s"
+    )
     return 0 if wall < 30 else 1
 
 

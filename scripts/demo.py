@@ -7,7 +7,6 @@ Each step is the real `converge` command a user would type, printed before it ru
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import subprocess
 import sys
@@ -29,9 +28,11 @@ def main() -> int:
     parser.add_argument("--workspace", type=Path, default=REPO / "examples" / "workspace")
     args = parser.parse_args()
     workspace: Path = args.workspace.resolve()
-    os.environ.setdefault("NO_COLOR", "1") if not sys.stdout.isatty() else None
     projects = sorted(p.name for p in (workspace / "projects").iterdir() if p.is_dir())
-    print(f"converge demo on {workspace.relative_to(REPO) if workspace.is_relative_to(REPO) else workspace}")
+    print(
+        "converge demo on "
+        + str(workspace.relative_to(REPO) if workspace.is_relative_to(REPO) else workspace)
+    )
     print(f"projects: {', '.join(projects)}")
     failures = 0
     if run("validate", "--all", workspace=workspace) != 0:

@@ -10,10 +10,16 @@ import pytest
 
 from tests.conftest import CliResult
 
-ALIAS_BOMB = "\n".join(
-    ["a: &a [x, x, x, x, x, x, x, x, x]"]
-    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]" for i in range(7)]
-) + "\n"
+ALIAS_BOMB = (
+    "\n".join(
+        ["a: &a [x, x, x, x, x, x, x, x, x]"]
+        + [
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]"
+            for i in range(7)
+        ]
+    )
+    + "\n"
+)
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -23,7 +29,9 @@ def _replace(path: Path, old: str, new: str) -> None:
 
 
 def _tabs(ws: Path) -> str:
-    _replace(ws / "projects/journal/identities.yaml", "    environment: prod", "\tenvironment: prod")
+    _replace(
+        ws / "projects/journal/identities.yaml", "    environment: prod", "\tenvironment: prod"
+    )
     return "projects/journal/identities.yaml:3:1"
 
 
@@ -44,8 +52,11 @@ def _wrong_type(ws: Path) -> str:
 
 
 def _unknown_key(ws: Path) -> str:
-    _replace(ws / "data/infisical/journal/roles.yaml", "    environment: prod\n    description: Read the journal",
-             "    enviroment: prod\n    description: Read the journal")
+    _replace(
+        ws / "data/infisical/journal/roles.yaml",
+        "    environment: prod\n    description: Read the journal",
+        "    enviroment: prod\n    description: Read the journal",
+    )
     return "data/infisical/journal/roles.yaml:3:5"
 
 
@@ -61,7 +72,11 @@ def _no_project_yaml(ws: Path) -> str:
 
 def _alias_bomb(ws: Path) -> str:
     path = ws / "projects/journal/project.yaml"
-    path.write_text(path.read_text() + "x-bomb:\n" + "".join("  " + line + "\n" for line in ALIAS_BOMB.splitlines()))
+    path.write_text(
+        path.read_text()
+        + "x-bomb:\n"
+        + "".join("  " + line + "\n" for line in ALIAS_BOMB.splitlines())
+    )
     return "projects/journal/project.yaml:"
 
 
@@ -130,14 +145,18 @@ def test_bad_project_names_are_refused(
     assert not (workspace / ".out").exists()
 
 
-def test_unknown_project_suggests_the_closest(workspace: Path, run_cli: Callable[..., CliResult]) -> None:
+def test_unknown_project_suggests_the_closest(
+    workspace: Path, run_cli: Callable[..., CliResult]
+) -> None:
     result = run_cli("--workspace", str(workspace), "validate", "jounral")
     assert result.exit_code == 1
     assert "unknown project 'jounral'" in result.output
     assert "journal" in result.output
 
 
-def test_validation_collects_every_problem(workspace: Path, run_cli: Callable[..., CliResult]) -> None:
+def test_validation_collects_every_problem(
+    workspace: Path, run_cli: Callable[..., CliResult]
+) -> None:
     """Two broken files give two located lines in one run."""
     _unknown_key(workspace)
     _wrong_type(workspace)

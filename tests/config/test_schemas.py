@@ -36,7 +36,8 @@ def test_example_files_validate_against_the_schema(kind: str) -> None:
 
 def test_schema_rejects_unknown_keys() -> None:
     schema = input_schemas()["identities.schema.json"]
-    bad = {"identities": [{"name": "x", "environment": "prod", "auth": {"universal": {}},
-                           "rolez": []}]}
+    bad = {
+        "identities": [{"name": "x", "environment": "prod", "auth": {"universal": {}}, "rolez": []}]
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)

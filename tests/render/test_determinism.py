@@ -15,7 +15,9 @@ from converge.config.workspace import open_workspace
 from converge.render.artifacts import render_artifacts
 
 KEYS = st.from_regex(r"NEXT_PUBLIC_[A-Z][A-Z0-9_]{0,10}", fullmatch=True)
-VALUES = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=30)
+VALUES = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=30
+)
 
 
 def _write_vercel(workspace: Path, public: dict[str, str], *, reverse: bool) -> None:
@@ -23,17 +25,23 @@ def _write_vercel(workspace: Path, public: dict[str, str], *, reverse: bool) -> 
     doc = {
         "public": {k: {"value": v, "environments": ["prod"]} for k, v in items},
         "server": {
-            "INFISICAL_CLIENT_ID": {"ref": "identity/token-service@journal-prod/client-id",
-                                    "environments": ["prod"]},
+            "INFISICAL_CLIENT_ID": {
+                "ref": "identity/token-service@journal-prod/client-id",
+                "environments": ["prod"],
+            },
         },
     }
     with (workspace / "data/platforms/vercel/journal.yaml").open("w") as stream:
         YAML(typ="safe", pure=True).dump(doc, stream)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(public=st.dictionaries(KEYS, VALUES, min_size=1, max_size=6))
-def test_key_order_in_the_yaml_does_not_change_the_artifacts(workspace: Path, public: dict[str, str]) -> None:
+def test_key_order_in_the_yaml_does_not_change_the_artifacts(
+    workspace: Path, public: dict[str, str]
+) -> None:
     _write_vercel(workspace, public, reverse=False)
     first = render_artifacts(open_workspace(workspace).load_project("journal"))
     _write_vercel(workspace, public, reverse=True)
@@ -44,7 +52,9 @@ def test_key_order_in_the_yaml_does_not_change_the_artifacts(workspace: Path, pu
         assert str(workspace) not in text
 
 
-def test_render_is_identical_across_processes_and_hash_seeds(workspace: Path, tmp_path: Path) -> None:
+def test_render_is_identical_across_processes_and_hash_seeds(
+    workspace: Path, tmp_path: Path
+) -> None:
     """Two interpreters with different hash seeds write byte-identical artifacts."""
     script = (
         "import sys, json; from pathlib import Path;"
@@ -56,8 +66,13 @@ def test_render_is_identical_across_processes_and_hash_seeds(workspace: Path, tm
     outputs = []
     for seed in ("1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = subprocess.run([sys.executable, "-c", script, str(workspace)], env=env,
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(workspace)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) > 1000

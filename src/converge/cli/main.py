@@ -43,14 +43,29 @@ _SEVERITY = {"fail": "error", "warn": "warning", "waived": "waived", "pass": "pa
 def workspace_options(func: F) -> F:
     """``--workspace`` and ``--output`` on every subcommand (they may also precede it)."""
 
-    @click.option("--workspace", "workspace_dir", type=click.Path(path_type=Path), default=None,
-                  help="Workspace folder (default: nearest parent holding converge.yaml).")
-    @click.option("--output", "output", type=click.Choice(["text", "json"]), default=None,
-                  help="Output format.")
+    @click.option(
+        "--workspace",
+        "workspace_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Workspace folder (default: nearest parent holding converge.yaml).",
+    )
+    @click.option(
+        "--output",
+        "output",
+        type=click.Choice(["text", "json"]),
+        default=None,
+        help="Output format.",
+    )
     @click.pass_context
     @functools.wraps(func)
-    def wrapper(ctx: click.Context, workspace_dir: Path | None, output: str | None,
-                *args: Any, **kwargs: Any) -> Any:
+    def wrapper(
+        ctx: click.Context,
+        workspace_dir: Path | None,
+        output: str | None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
         obj = ctx.ensure_object(dict)
         if workspace_dir is not None:
             obj["workspace_dir"] = workspace_dir
@@ -70,8 +85,9 @@ def _json_output() -> bool:
     return bool(click.get_current_context().ensure_object(dict).get("output") == "json")
 
 
-def _projects(workspace: Workspace, names: tuple[str, ...], all_projects: bool,
-              *, default_all: bool = False) -> list[str]:
+def _projects(
+    workspace: Workspace, names: tuple[str, ...], all_projects: bool, *, default_all: bool = False
+) -> list[str]:
     if all_projects or (not names and default_all):
         found = workspace.project_names()
         for name in found:
@@ -86,10 +102,16 @@ def _projects(workspace: Workspace, names: tuple[str, ...], all_projects: bool,
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="converge")
-@click.option("--workspace", "workspace_dir", type=click.Path(path_type=Path), default=None,
-              help="Workspace folder (default: nearest parent holding converge.yaml).")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text",
-              help="Output format.")
+@click.option(
+    "--workspace",
+    "workspace_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Workspace folder (default: nearest parent holding converge.yaml).",
+)
+@click.option(
+    "--output", type=click.Choice(["text", "json"]), default="text", help="Output format."
+)
 @click.pass_context
 def cli(ctx: click.Context, workspace_dir: Path | None, output: str) -> None:
     """Keep Infisical, Vercel and Supabase exactly as the workspace says.
@@ -105,8 +127,12 @@ def cli(ctx: click.Context, workspace_dir: Path | None, output: str) -> None:
 @cli.command()
 @click.argument("projects", nargs=-1)
 @click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
-@click.option("--only", type=click.Choice(["infisical", "platforms"]), default=None,
-              help="Check only the Infisical or only the Vercel/Supabase inputs.")
+@click.option(
+    "--only",
+    type=click.Choice(["infisical", "platforms"]),
+    default=None,
+    help="Check only the Infisical or only the Vercel/Supabase inputs.",
+)
 @workspace_options
 def validate(projects: tuple[str, ...], all_projects: bool, only: Only) -> None:
     """Check schemas and cross-file references.
@@ -128,8 +154,13 @@ def validate(projects: tuple[str, ...], all_projects: bool, only: Only) -> None:
         except ConfigError as exc:
             errors = [exc]
         failed = failed or bool(errors)
-        report.append({"project": name, "valid": not errors,
-                       "findings": [config_error_json(e) for e in errors]})
+        report.append(
+            {
+                "project": name,
+                "valid": not errors,
+                "findings": [config_error_json(e) for e in errors],
+            }
+        )
         if not _json_output():
             for error in errors:
                 click.echo(config_error_line(error))
@@ -162,8 +193,13 @@ def decide(projects: tuple[str, ...], all_projects: bool) -> None:
         except ConfigErrors as exc:
             _print_config_errors(exc)
             denied = True
-            report.append({"project": name, "verdict": None,
-                           "findings": [config_error_json(e) for e in exc.errors]})
+            report.append(
+                {
+                    "project": name,
+                    "verdict": None,
+                    "findings": [config_error_json(e) for e in exc.errors],
+                }
+            )
             continue
         body = decision.body
         denied = denied or decision.verdict != "allow"
@@ -176,11 +212,11 @@ def decide(projects: tuple[str, ...], all_projects: bool) -> None:
             if status == "pass":
                 continue
             counts[status] += 1
-            message = result["message"]
-            if status == "waived":
-                message += _waiver_note(body, result)
-            click.echo(finding_line(result["rule"], _SEVERITY[status], result["location"] or "",
-                                    message))
+            click.echo(
+                finding_line(
+                    result["rule"], _SEVERITY[status], result["location"] or "", result["message"]
+                )
+            )
         colour = "green" if decision.verdict == "allow" else "red"
         click.echo(
             f"{name}: {paint(decision.verdict, colour)} (decision {decision.decision_id[:19]}…; "
@@ -190,13 +226,6 @@ def decide(projects: tuple[str, ...], all_projects: bool) -> None:
     if _json_output():
         emit_json({"projects": report})
     sys.exit(1 if denied else 0)
-
-
-def _waiver_note(body: dict[str, Any], result: dict[str, Any]) -> str:
-    for waiver in body["waivers"]:
-        if waiver["rule"] == result["rule"] and waiver["resource"] == result["resource"]:
-            return f" (waived until {waiver['expires']}: {waiver['reason']})"
-    return " (waived)"
 
 
 @cli.command()
@@ -220,12 +249,15 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
             if check:
                 result = check_render(workspace, name)
                 failed = failed or not result.current
-                report.append({"project": name, "current": result.current,
-                               "differences": result.differences})
+                report.append(
+                    {"project": name, "current": result.current, "differences": result.differences}
+                )
                 if not _json_output():
                     for line in result.differences:
                         click.echo(f"{name}: {line}")
-                    state = paint("up to date", "green") if result.current else paint("stale", "red")
+                    state = (
+                        paint("up to date", "green") if result.current else paint("stale", "red")
+                    )
                     click.echo(f"{name}: artifacts {state}")
                 continue
             rendered = render_project(workspace, name)
@@ -237,8 +269,9 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
             _print_error(exc)
             failed = True
             continue
-        report.append({"project": name, "decision_id": rendered.decision_id,
-                       "files": rendered.files})
+        report.append(
+            {"project": name, "decision_id": rendered.decision_id, "files": rendered.files}
+        )
         if not _json_output():
             rel = f"{workspace.settings.out}/{name}"
             click.echo(f"{name}: rendered {len(rendered.files)} files into {rel}/")
@@ -250,8 +283,14 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("schemas"),
-              show_default=True, help="Where to write the JSON Schema files.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    default=Path("schemas"),
+    show_default=True,
+    help="Where to write the JSON Schema files.",
+)
 @click.option("--check", is_flag=True, help="Exit 1 if the files differ from the models.")
 def schema(directory: Path, check: bool) -> None:
     """Write JSON Schema for every input file kind (for yaml-language-server).

@@ -107,16 +107,18 @@ class _Checker:
         self.identity_names = {i.full_name(inputs.name) for i in inputs.identities}
 
     def fail(self, kind: str, path: PathKey, message: str, rule: str = "schema") -> None:
-        self.errors.append(
-            ConfigError(message, location=self.inputs.locate(kind, path), rule=rule)
-        )
+        self.errors.append(ConfigError(message, location=self.inputs.locate(kind, path), rule=rule))
 
     def check_env(self, kind: str, path: PathKey, env: str, what: str) -> bool:
         if env in self.project.environments:
             return True
         known = ", ".join(sorted(self.project.environments))
-        self.fail(kind, path, f"{what} names environment '{env}', which project.yaml does not "
-                              f"declare (declared: {known})")
+        self.fail(
+            kind,
+            path,
+            f"{what} names environment '{env}', which project.yaml does not "
+            f"declare (declared: {known})",
+        )
         return False
 
     # --- project.yaml -------------------------------------------------------------
@@ -125,8 +127,9 @@ class _Checker:
         regions = self.project.regions or {}
         for region, spec in regions.items():
             for env in spec.environments:
-                self.check_env("project", ("regions", region, "environments", env), env,
-                               f"region '{region}'")
+                self.check_env(
+                    "project", ("regions", region, "environments", env), env, f"region '{region}'"
+                )
         if self.project.rollout is None:
             return
         seen: set[str] = set()
@@ -134,11 +137,16 @@ class _Checker:
             for r, region in enumerate(wave):
                 path = ("rollout", "waves", w, r)
                 if region not in regions:
-                    self.fail("project", path, f"rollout wave {w + 1} names region '{region}', "
-                                               "which is not declared under regions")
+                    self.fail(
+                        "project",
+                        path,
+                        f"rollout wave {w + 1} names region '{region}', "
+                        "which is not declared under regions",
+                    )
                 elif region in seen:
-                    self.fail("project", path, f"region '{region}' appears in more than one "
-                                               "rollout wave")
+                    self.fail(
+                        "project", path, f"region '{region}' appears in more than one rollout wave"
+                    )
                 seen.add(region)
 
     # --- identities.yaml / roles.yaml --------------------------------------------
@@ -149,8 +157,11 @@ class _Checker:
             if self.check_env("roles", path, role.environment, f"role '{role.name}'") and not (
                 env_has(self.project, role.environment, "infisical")
             ):
-                self.fail("roles", path, f"environment '{role.environment}' has no infisical "
-                                         "slug in project.yaml")
+                self.fail(
+                    "roles",
+                    path,
+                    f"environment '{role.environment}' has no infisical slug in project.yaml",
+                )
         declared = {(role.name, role.environment) for role in self.inputs.roles}
         for i, identity in enumerate(self.inputs.identities):
             path = ("identities", i, "environment")
@@ -158,14 +169,20 @@ class _Checker:
             if self.check_env("identities", path, identity.environment, what) and not env_has(
                 self.project, identity.environment, "infisical"
             ):
-                self.fail("identities", path, f"environment '{identity.environment}' has no "
-                                              "infisical slug in project.yaml")
+                self.fail(
+                    "identities",
+                    path,
+                    f"environment '{identity.environment}' has no infisical slug in project.yaml",
+                )
             for j, bound in enumerate(identity.roles):
                 if (bound, identity.environment) not in declared:
-                    self.fail("identities", ("identities", i, "roles", j),
-                              f"{what} is bound to role '{bound}', which roles.yaml does not "
-                              f"declare in environment '{identity.environment}'",
-                              rule="infisical.role-exists")
+                    self.fail(
+                        "identities",
+                        ("identities", i, "roles", j),
+                        f"{what} is bound to role '{bound}', which roles.yaml does not "
+                        f"declare in environment '{identity.environment}'",
+                        rule="infisical.role-exists",
+                    )
 
     # --- vercel -------------------------------------------------------------------
 
@@ -175,13 +192,19 @@ class _Checker:
             return
         raw = self.inputs.raw("vercel")
         sections: list[tuple[str, dict[str, Iterable[Any]]]] = [
-            ("public", dict(vercel.public)), ("server", dict(vercel.server))]
+            ("public", dict(vercel.public)),
+            ("server", dict(vercel.server)),
+        ]
         for section, keys in sections:
             for key, entries in keys.items():
                 self.check_vercel_key(raw, section, key, list(entries))
         for key in sorted(set(vercel.public) & set(vercel.server)):
-            self.fail("vercel", ("server", key), f"key {key} is declared both as public and "
-                                                 "as server; Vercel keeps one value per key")
+            self.fail(
+                "vercel",
+                ("server", key),
+                f"key {key} is declared both as public and "
+                "as server; Vercel keeps one value per key",
+            )
 
     def check_vercel_key(self, raw: Any, section: str, key: str, entries: list[Any]) -> None:
         envs_seen: dict[str, int] = {}
@@ -193,18 +216,29 @@ class _Checker:
                 if not self.check_env("vercel", path, env, f"{section} variable {key}"):
                     continue
                 if env in envs_seen:
-                    self.fail("vercel", path, f"{key}: environment '{env}' appears in more than "
-                                              "one entry; entries must have disjoint environments")
+                    self.fail(
+                        "vercel",
+                        path,
+                        f"{key}: environment '{env}' appears in more than "
+                        "one entry; entries must have disjoint environments",
+                    )
                     continue
                 envs_seen[env] = index
                 targets = self.project.environments[env].vercel or []
                 if not targets:
-                    self.fail("vercel", path, f"{key}: environment '{env}' has no vercel targets "
-                                              "in project.yaml")
+                    self.fail(
+                        "vercel",
+                        path,
+                        f"{key}: environment '{env}' has no vercel targets in project.yaml",
+                    )
                 for target in targets:
                     if target in targets_seen and targets_seen[target] != env:
-                        self.fail("vercel", path, f"{key}: environments '{targets_seen[target]}' "
-                                                  f"and '{env}' both feed Vercel target {target}")
+                        self.fail(
+                            "vercel",
+                            path,
+                            f"{key}: environments '{targets_seen[target]}' "
+                            f"and '{env}' both feed Vercel target {target}",
+                        )
                     targets_seen[target] = env
             ref = getattr(entry, "ref", None)
             if ref is not None:
@@ -213,13 +247,21 @@ class _Checker:
     def check_ref(self, kind: str, path: PathKey, ref: str, what: str) -> None:
         parsed = parse_reference(ref)
         if parsed is None:
-            self.fail(kind, path, f"{what}: malformed reference; expected "
-                                  "identity/<name>@<scope>-<env>/client-id|client-secret or "
-                                  "secret/<env>/<path>/<NAME>")
+            self.fail(
+                kind,
+                path,
+                f"{what}: malformed reference; expected "
+                "identity/<name>@<scope>-<env>/client-id|client-secret or "
+                "secret/<env>/<path>/<NAME>",
+            )
         elif isinstance(parsed, IdentityRef):
             if parsed.identity not in self.identity_names:
-                self.fail(kind, path, f"{what}: reference names identity '{parsed.identity}', "
-                                      "which identities.yaml does not declare")
+                self.fail(
+                    kind,
+                    path,
+                    f"{what}: reference names identity '{parsed.identity}', "
+                    "which identities.yaml does not declare",
+                )
         else:
             self.check_env(kind, path, parsed.environment, f"{what}: reference")
 
@@ -232,21 +274,35 @@ class _Checker:
         for name, provider in supabase.auth.providers.items():
             secret = provider.secret
             if secret is not None and not isinstance(secret, str):
-                self.check_ref("supabase", ("auth", "providers", name, "secret", "ref"),
-                               secret.ref, f"provider {name} secret")
+                self.check_ref(
+                    "supabase",
+                    ("auth", "providers", name, "secret", "ref"),
+                    secret.ref,
+                    f"provider {name} secret",
+                )
         for key, entry in supabase.publish.vercel.items():
             for e, env in enumerate(entry.environments):
                 path = ("publish", "vercel", key, "environments", e)
                 if not self.check_env("supabase", path, env, f"published variable {key}"):
                     continue
                 if not env_has(self.project, env, "supabase"):
-                    self.fail("supabase", path, f"{key}: environment '{env}' has no supabase "
-                                                "project ref in project.yaml")
+                    self.fail(
+                        "supabase",
+                        path,
+                        f"{key}: environment '{env}' has no supabase project ref in project.yaml",
+                    )
                 if not self.project.environments[env].vercel:
-                    self.fail("supabase", path, f"{key}: environment '{env}' has no vercel "
-                                                "targets to publish to in project.yaml")
+                    self.fail(
+                        "supabase",
+                        path,
+                        f"{key}: environment '{env}' has no vercel "
+                        "targets to publish to in project.yaml",
+                    )
             if self.inputs.vercel is not None and (
                 key in self.inputs.vercel.public or key in self.inputs.vercel.server
             ):
-                self.fail("supabase", ("publish", "vercel", key), f"{key} is published from "
-                          "Supabase and also declared in the Vercel file")
+                self.fail(
+                    "supabase",
+                    ("publish", "vercel", key),
+                    f"{key} is published from Supabase and also declared in the Vercel file",
+                )

@@ -150,9 +150,23 @@ class PermissionConditions(Strict):
 
 class Permission(Strict):
     subject: Literal[
-        "secrets", "secret-folders", "secret-imports", "dynamic-secrets", "identity", "role",
-        "member", "environments", "project", "settings", "integrations", "webhooks",
-        "service-tokens", "audit-logs", "kms", "secret-rotation", "tags",
+        "secrets",
+        "secret-folders",
+        "secret-imports",
+        "dynamic-secrets",
+        "identity",
+        "role",
+        "member",
+        "environments",
+        "project",
+        "settings",
+        "integrations",
+        "webhooks",
+        "service-tokens",
+        "audit-logs",
+        "kms",
+        "secret-rotation",
+        "tags",
     ]
     actions: list[Literal["read", "describe", "create", "edit", "delete"]] = Field(min_length=1)
     conditions: PermissionConditions | None = None

@@ -62,6 +62,16 @@ class ProjectInputs:
         """Workspace-relative path -> sha256 of every input file that exists."""
         return {src.path: src.digest for src in sorted(self.sources.values(), key=lambda s: s.path)}
 
+    def binding_name(self, identity: Identity, role: str) -> str:
+        """``token-service-runtime-binding`` as the brief names it; when that name would be
+        shared by identities of several environments or scopes (analytics binds
+        ``dashboard`` in prod and preview), the identity's full name is used instead."""
+        plain = identity.binding_name(role)
+        sharing = [i for i in self.identities if role in i.roles and i.binding_name(role) == plain]
+        if len(sharing) <= 1:
+            return plain
+        return f"{identity.full_name(self.name)}-{role}-binding"
+
     def raw(self, kind: str) -> Any:
         src = self.sources.get(kind)
         return src.data if src else None
@@ -144,10 +154,12 @@ def open_workspace(root: Path | None = None) -> Workspace:
     source = read_yaml(root / SETTINGS_FILE, workspace=root, required=False)
     if source is None:
         raise ConfigError(
-            f"{SETTINGS_FILE} is missing", location=Location(SETTINGS_FILE),
+            f"{SETTINGS_FILE} is missing",
+            location=Location(SETTINGS_FILE),
             hint="every workspace has a converge.yaml at its root",
         )
-    settings = validate_model(WorkspaceSettings, source, errors := [])
+    errors: list[ConfigError] = []
+    settings = validate_model(WorkspaceSettings, source, errors)
     if errors or settings is None:
         raise ConfigErrors(errors)
     return Workspace(root=root, settings=settings, settings_source=source)
@@ -181,10 +193,12 @@ def load_project(workspace: Workspace, name: str) -> ProjectInputs:
 
     project = validate_model(Project, sources["project"], errors)
     if project is not None and project.name != name:
-        errors.append(ConfigError(
-            f"project name {project.name!r} does not match its folder projects/{name}",
-            location=sources["project"].locate(("name",)),
-        ))
+        errors.append(
+            ConfigError(
+                f"project name {project.name!r} does not match its folder projects/{name}",
+                location=sources["project"].locate(("name",)),
+            )
+        )
     identities = _optional(IdentitiesFile, sources.get("identities"), errors)
     roles = _optional(RolesFile, sources.get("roles"), errors)
     vercel = _optional(VercelFile, sources.get("vercel"), errors)
@@ -209,7 +223,9 @@ def load_project(workspace: Workspace, name: str) -> ProjectInputs:
 
 
 def _check_required_files(
-    project: Project, present: set[str], paths: dict[str, str],
+    project: Project,
+    present: set[str],
+    paths: dict[str, str],
     errors: list[ConfigError],
 ) -> None:
     """A declared vendor target needs its file; a file needs its declared target."""
@@ -219,37 +235,53 @@ def _check_required_files(
         "vercel": project.targets.vercel is not None,
         "supabase": project.targets.supabase is not None,
     }
-    vendor_of = {"identities": "infisical", "roles": "infisical", "vercel": "vercel",
-                 "supabase": "supabase"}
+    vendor_of = {
+        "identities": "infisical",
+        "roles": "infisical",
+        "vercel": "vercel",
+        "supabase": "supabase",
+    }
     for kind, needed in needs.items():
         if needed and kind not in present:
-            errors.append(ConfigError(
-                f"required file is missing (targets.{vendor_of[kind]} is declared in "
-                f"{paths['project']})",
-                location=Location(paths[kind]),
-            ))
+            errors.append(
+                ConfigError(
+                    f"required file is missing (targets.{vendor_of[kind]} is declared in "
+                    f"{paths['project']})",
+                    location=Location(paths[kind]),
+                )
+            )
         elif not needed and kind in present:
-            errors.append(ConfigError(
-                f"file present but {paths['project']} declares no targets.{vendor_of[kind]}",
-                location=Location(paths[kind]),
-            ))
+            errors.append(
+                ConfigError(
+                    f"file present but {paths['project']} declares no targets.{vendor_of[kind]}",
+                    location=Location(paths[kind]),
+                )
+            )
 
 
-def _optional(model: type[ModelT], src: SourceFile | None, errors: list[ConfigError]) -> ModelT | None:
+def _optional(
+    model: type[ModelT], src: SourceFile | None, errors: list[ConfigError]
+) -> ModelT | None:
     return validate_model(model, src, errors) if src is not None else None
 
 
-def validate_model(model: type[ModelT], src: SourceFile, errors: list[ConfigError]) -> ModelT | None:
+def validate_model(
+    model: type[ModelT], src: SourceFile, errors: list[ConfigError]
+) -> ModelT | None:
     """Validate ``src.data`` against ``model``; append located errors and return None on failure."""
     data = src.data if src.data is not None else {}
     if not isinstance(data, dict):
-        errors.append(ConfigError("expected a mapping at the top of the file", location=src.locate()))
+        errors.append(
+            ConfigError("expected a mapping at the top of the file", location=src.locate())
+        )
         return None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
-            errors.append(ConfigError(_describe(err, src, model), location=src.locate(tuple(err["loc"]))))
+            errors.append(
+                ConfigError(_describe(err, src, model), location=src.locate(tuple(err["loc"])))
+            )
         return None
 
 

@@ -45,15 +45,19 @@ class SourceFile:
         node: Any = self.data
         matched: PathKey = ()
         for part in path:
-            if isinstance(node, dict) and isinstance(part, str) and part in node:
+            if _has(node, part):
                 node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                node = node[part]
-            else:
-                continue
-            matched = (*matched, part)
+                matched = (*matched, part)
         line, column = self.positions.get(matched, (1, 1))
         return Location(self.path, line, column)
+
+
+def _has(node: Any, part: str | int) -> bool:
+    if isinstance(node, dict):
+        return isinstance(part, str) and part in node
+    if isinstance(node, list):
+        return isinstance(part, int) and 0 <= part < len(node)
+    return False
 
 
 def read_yaml(path: Path, *, workspace: Path, required: bool = True) -> SourceFile | None:
@@ -83,15 +87,14 @@ def read_yaml(path: Path, *, workspace: Path, required: bool = True) -> SourceFi
 
 def parse_yaml(raw: bytes, rel: str) -> SourceFile:
     """Parse YAML bytes named ``rel``; every problem is a ConfigError with a location."""
-    digest = hashlib.sha256(raw).hexdigest()
+    # CRLF from a Windows checkout must not make a decision stale on another machine.
+    digest = hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError(
-            "file is not valid UTF-8", location=Location(rel, line, column)
-        ) from None
+        raise ConfigError("file is not valid UTF-8", location=Location(rel, line, column)) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     _refuse_tab_indentation(text, rel)
@@ -145,7 +148,9 @@ class _Builder:
     def _loc(self, node: Node) -> Location:
         return Location(self.rel, node.start_mark.line + 1, node.start_mark.column + 1)
 
-    def build(self, node: Node, path: PathKey, depth: int = 0, stack: frozenset[int] = frozenset()) -> Any:
+    def build(
+        self, node: Node, path: PathKey, depth: int = 0, stack: frozenset[int] = frozenset()
+    ) -> Any:
         self.expanded += 1
         if self.expanded > MAX_EXPANDED_NODES:
             raise ConfigError(
@@ -163,7 +168,9 @@ class _Builder:
         inner = stack | {id(node)}
         if isinstance(node, SequenceNode):
             self._check_tag(node, "tag:yaml.org,2002:seq")
-            return [self.build(item, (*path, i), depth + 1, inner) for i, item in enumerate(node.value)]
+            return [
+                self.build(item, (*path, i), depth + 1, inner) for i, item in enumerate(node.value)
+            ]
         if isinstance(node, MappingNode):
             self._check_tag(node, "tag:yaml.org,2002:map")
             result: dict[str, Any] = {}
@@ -172,7 +179,10 @@ class _Builder:
                 if key in result:
                     raise ConfigError(f"duplicate key '{key}'", location=self._loc(key_node))
                 child = (*path, key)
-                self.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                self.positions[child] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
                 result[key] = self.build(value_node, child, depth + 1, inner)
             return result
         raise ConfigError("unsupported YAML node", location=self._loc(node))

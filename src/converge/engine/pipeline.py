@@ -24,8 +24,8 @@ from converge.policies.contract import (
     load_decision,
 )
 from converge.render.artifacts import render_artifacts
-from converge.util.canonical import sha256_hex
 from converge.render.manifest import MANIFEST_FILE, build_manifest, verify_artifacts
+from converge.util.canonical import sha256_hex
 
 Only = Literal["infisical", "platforms"] | None
 
@@ -93,7 +93,7 @@ def validate_project(workspace: Workspace, name: str, *, only: Only = None) -> P
 
 
 def decide_project(workspace: Workspace, name: str, *, today: dt.date | None = None) -> Decision:
-    """Evaluate every policy and write ``.out/<p>/decision.json`` (also when the verdict is deny)."""
+    """Evaluate every policy and write ``.out/<p>/decision.json`` (also on deny)."""
     from converge.policies.evaluate import evaluate_policies  # regopy loads only when deciding
 
     inputs = load_valid_project(workspace, name)
@@ -106,7 +106,7 @@ def decide_project(workspace: Workspace, name: str, *, today: dt.date | None = N
         verdict=report.verdict,
         inputs=inputs.input_digests(),
         builtin_version=report.builtin_version,
-        user_policies=report.policy_digests,
+        user_policies=report.user_policies,
         results=list(report.results),
         waivers=inputs.waivers,
     )
@@ -154,7 +154,9 @@ def render_project(workspace: Workspace, name: str) -> RenderResult:
     out_dir = workspace.out_dir(name)
     write_files(out_dir, files, remove_others=True)
     return RenderResult(
-        project=name, out_dir=out_dir, files=sorted([DECISION_FILE, *files]),
+        project=name,
+        out_dir=out_dir,
+        files=sorted([DECISION_FILE, *files]),
         decision_id=decision.decision_id,
     )
 
@@ -193,17 +195,17 @@ def write_files(out_dir: Path, files: dict[str, str], *, remove_others: bool = F
     staged: list[tuple[str, Path]] = []
     try:
         for name, text in sorted(files.items()):
-            handle, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
+            handle, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
             with os.fdopen(handle, "wb") as stream:
                 stream.write(text.encode("utf-8"))
-            staged.append((name, Path(tmp)))
+            staged.append((name, Path(tmp_name)))
     except BaseException:
-        for _, tmp in staged:
-            tmp.unlink(missing_ok=True)
+        for _, staged_path in staged:
+            staged_path.unlink(missing_ok=True)
         raise
-    for name, tmp in staged:
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out_dir / name)
+    for name, staged_path in staged:
+        os.chmod(staged_path, 0o644)
+        os.replace(staged_path, out_dir / name)
     if remove_others:
         keep = set(files) | {DECISION_FILE}
         for path in out_dir.iterdir():

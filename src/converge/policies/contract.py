@@ -72,8 +72,12 @@ def build_decision(
         "results": [r.to_json() for r in sorted(results, key=RuleResult.sort_key)],
         "waivers": sorted(
             (
-                {"rule": w.rule, "resource": w.resource, "reason": w.reason,
-                 "expires": w.expires.isoformat()}
+                {
+                    "rule": w.rule,
+                    "resource": w.resource,
+                    "reason": w.reason,
+                    "expires": w.expires.isoformat(),
+                }
                 for w in waivers
             ),
             key=lambda w: (w["rule"], w["resource"]),
@@ -102,7 +106,8 @@ def load_decision(out_dir: Path, project: str) -> Decision:
         ) from None
     if claimed != content_id(body):
         raise StaleArtifactError(
-            f"decision for {project} was edited by hand: its decision_id does not match its content",
+            f"decision for {project} was edited by hand: "
+            "its decision_id does not match its content",
             hint=f"run make decision PROJECT={project}",
         )
     body["decision_id"] = claimed
@@ -117,8 +122,11 @@ def check_current(
     for recorded, current in ((decision.inputs, inputs), (decision.user_policies, user_policies)):
         for path in sorted(set(recorded) | set(current)):
             if recorded.get(path) != current.get(path):
-                what = "changed" if path in recorded and path in current else (
-                    "was added" if path in current else "was removed")
+                what = (
+                    "changed"
+                    if path in recorded and path in current
+                    else ("was added" if path in current else "was removed")
+                )
                 raise StaleArtifactError(
                     f"decision is stale: {path} {what}; run make decision", hint=hint
                 )

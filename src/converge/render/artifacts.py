@@ -28,10 +28,8 @@ def render_artifacts(inputs: ProjectInputs) -> dict[str, str]:
         full = identity.full_name(inputs.name)
         files[f"identity_{full}.yaml"] = canonical_yaml(_identity(inputs, identity))
         for role_name in identity.roles:
-            binding = identity.binding_name(role_name)
-            files[f"binding_{binding}.yaml"] = canonical_yaml(
-                _binding(inputs, identity, role_name)
-            )
+            binding = inputs.binding_name(identity, role_name)
+            files[f"binding_{binding}.yaml"] = canonical_yaml(_binding(inputs, identity, role_name))
     if inputs.vercel is not None:
         files["vercel-env.json"] = canonical_json(_vercel(inputs))
     if inputs.supabase is not None:
@@ -39,7 +37,9 @@ def render_artifacts(inputs: ProjectInputs) -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def _object(kind: str, inputs: ProjectInputs, metadata: dict[str, Any], spec: Any) -> dict[str, Any]:
+def _object(
+    kind: str, inputs: ProjectInputs, metadata: dict[str, Any], spec: Any
+) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": kind,
@@ -116,7 +116,7 @@ def _binding(inputs: ProjectInputs, identity: Identity, role_name: str) -> dict[
     return _object(
         "IdentityBinding",
         inputs,
-        {"name": identity.binding_name(role_name), "environment": identity.environment},
+        {"name": inputs.binding_name(identity, role_name), "environment": identity.environment},
         {
             "identity": identity.full_name(inputs.name),
             "role": role_name,
@@ -140,26 +140,30 @@ def _vercel(inputs: ProjectInputs) -> dict[str, Any]:
     variables: list[dict[str, Any]] = []
     for key, public_entries in inputs.vercel.public.items():
         for pub in public_entries:
-            variables.append({
-                "key": key,
-                "kind": "public",
-                "type": "plain",
-                "value": pub.value,
-                "environments": sorted(pub.environments),
-                "targets": _vercel_targets(inputs, pub.environments),
-                **({"comment": pub.comment} if pub.comment else {}),
-            })
+            variables.append(
+                {
+                    "key": key,
+                    "kind": "public",
+                    "type": "plain",
+                    "value": pub.value,
+                    "environments": sorted(pub.environments),
+                    "targets": _vercel_targets(inputs, pub.environments),
+                    **({"comment": pub.comment} if pub.comment else {}),
+                }
+            )
     for key, server_entries in inputs.vercel.server.items():
         for srv in server_entries:
-            variables.append({
-                "key": key,
-                "kind": "server",
-                "type": "sensitive",
-                "ref": srv.ref,
-                "rotate": srv.rotate,
-                "environments": sorted(srv.environments),
-                "targets": _vercel_targets(inputs, srv.environments),
-            })
+            variables.append(
+                {
+                    "key": key,
+                    "kind": "server",
+                    "type": "sensitive",
+                    "ref": srv.ref,
+                    "rotate": srv.rotate,
+                    "environments": sorted(srv.environments),
+                    "targets": _vercel_targets(inputs, srv.environments),
+                }
+            )
     variables.sort(key=lambda v: (v["key"], v["targets"]))
     target = inputs.project.targets.vercel
     return {

@@ -45,7 +45,9 @@ def verify_artifacts(out_dir: Path, project: str, decision_id: str) -> dict[str,
         recorded: dict[str, str] = dict(body["artifacts"])
         manifest_decision = body["decision_id"]
     except (ValueError, KeyError, TypeError):
-        raise StaleArtifactError(f"manifest for {project} is unreadable ({rel})", hint=hint) from None
+        raise StaleArtifactError(
+            f"manifest for {project} is unreadable ({rel})", hint=hint
+        ) from None
     if manifest_decision != decision_id:
         raise StaleArtifactError(
             f"artifacts of {project} were rendered from another decision", hint=hint
@@ -64,7 +66,8 @@ def verify_artifacts(out_dir: Path, project: str, decision_id: str) -> dict[str,
             )
         texts[name] = raw.decode("utf-8")
     extra = sorted(
-        p.name for p in out_dir.iterdir()
+        p.name
+        for p in out_dir.iterdir()
         if p.is_file() and p.name not in recorded and p.name not in (MANIFEST_FILE, "decision.json")
     )
     if extra:

@@ -1,0 +1,136 @@
+"""Sandbox throughput: Vercel env list requests per second over keep-alive HTTP.
+
+Starts ``converge sandbox serve`` in its own process (a throwaway workspace), adds a few
+env vars to the seeded project, then lists them with ``GET /v10/projects/{id}/env`` from a
+few threads, each with its own keep-alive ``httpx.Client``, bounded in count and in time.
+Prints requests/s and checks the sandbox's request log counted every request.
+
+    .venv/bin/python benchmarks/bench_sandbox.py [--threads 4] [--requests 20000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from converge.sandbox.requestlog import fetch_request_log, reset_request_log
+from converge.sandbox.vercel.seed import project_id, team_id
+
+TARGET_RPS = 1000.0
+ENV_VARS = 20
+
+
+def start_serve(workspace: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    command = [
+        sys.executable,
+        "-m",
+        "converge.cli.main",
+        "sandbox",
+        "serve",
+        "--workspace",
+        str(workspace),
+    ]
+    env = {**os.environ, "CONVERGE_SANDBOX_FAULTS": "", "CONVERGE_SANDBOX_RATE_LIMITS": ""}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    assert process.stdout is not None
+    exports: dict[str, str] = {}
+    while len(exports) < 8:
+        line = process.stdout.readline()
+        if not line:
+            raise SystemExit(f"sandbox serve exited with {process.wait()}")
+        name, _, value = line.strip().removeprefix("export ").partition("=")
+        exports[name] = value
+    return process, exports
+
+
+def run_clients(
+    url: str, headers: dict[str, str], *, threads: int, total: int, seconds: float
+) -> tuple[int, int, float]:
+    """(ok, failed, elapsed) for ``total`` GETs shared by ``threads`` threads."""
+    counts = [0, 0]
+    lock = threading.Lock()
+    remaining = [total]
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        ok = failed = 0
+        with httpx.Client(headers=headers, timeout=10) as client:
+            while time.monotonic() < deadline:
+                with lock:
+                    if remaining[0] <= 0:
+                        break
+                    remaining[0] -= 1
+                response = client.get(url)
+                if response.status_code == 200:
+                    ok += 1
+                else:
+                    failed += 1
+        with lock:
+            counts[0] += ok
+            counts[1] += failed
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return counts[0], counts[1], time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="converge-bench-") as tmp:
+        process, env = start_serve(Path(tmp))
+        try:
+            base = env["VERCEL_API_URL"]
+            headers = {"Authorization": f"Bearer {env['VERCEL_TOKEN']}"}
+            url = f"{base}/v10/projects/{project_id('journal-web')}/env?teamId={team_id()}"
+            for i in range(ENV_VARS):
+                created = httpx.post(
+                    url,
+                    headers=headers,
+                    json={
+                        "key": f"BENCH_{i}",
+                        "value": f"value-{i}",
+                        "type": "encrypted",
+                        "target": ["production", "preview"],
+                    },
+                )
+                created.raise_for_status()
+            run_clients(url, headers, threads=args.threads, total=200, seconds=5)  # warm-up
+            reset_request_log(base)
+            ok, failed, elapsed = run_clients(
+                url, headers, threads=args.threads, total=args.requests, seconds=args.seconds
+            )
+            logged = fetch_request_log(base, limit=0).count(vendor="vercel", method="GET")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+
+    rps = ok / elapsed if elapsed else 0.0
+    print(
+        f"vercel env list ({ENV_VARS} vars, {args.threads} threads, keep-alive): "
+        f"{ok} ok, {failed} failed in {elapsed:.2f} s = {rps:,.0f} requests/s"
+    )
+    print(f"request log counted {logged} GETs (expected {ok + failed})")
+    print(f"target >= {TARGET_RPS:,.0f} requests/s: {'met' if rps >= TARGET_RPS else 'MISSED'}")
+    return 0 if rps >= TARGET_RPS and failed == 0 and logged == ok + failed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
