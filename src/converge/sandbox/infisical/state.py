@@ -71,7 +71,7 @@ class InfisicalState:
     def delete(self, kind: str, key: str) -> bool:
         return self.store.delete(VENDOR, kind, key)
 
-    def list(self, kind: str, prefix: str = "") -> list[Document]:
+    def list_docs(self, kind: str, prefix: str = "") -> list[Document]:
         return self.store.list(VENDOR, kind, prefix)
 
     # -- internals -------------------------------------------------------------
@@ -95,7 +95,7 @@ class InfisicalState:
         return doc
 
     def org_by_slug(self, slug: str) -> Document | None:
-        return next((o for o in self.list("org") if o["slug"] == slug), None)
+        return next((o for o in self.list_docs("org") if o["slug"] == slug), None)
 
     # -- projects ----------------------------------------------------------------
     def project(self, project_id: str) -> Document:
@@ -105,7 +105,7 @@ class InfisicalState:
         return doc
 
     def project_by_slug(self, slug: str) -> Document:
-        doc = next((p for p in self.list("project") if p["slug"] == slug), None)
+        doc = next((p for p in self.list_docs("project") if p["slug"] == slug), None)
         if doc is None:
             raise not_found(f"Project with slug '{slug}' not found")
         return doc
@@ -136,7 +136,7 @@ class InfisicalState:
         return doc
 
     def ua_by_client_id(self, client_id: str) -> Document | None:
-        return next((u for u in self.list("ua") if u["clientId"] == client_id), None)
+        return next((u for u in self.list_docs("ua") if u["clientId"] == client_id), None)
 
     def client_secret(self, identity_id: str, client_secret_id: str) -> Document:
         doc = self.get("client_secret", f"{identity_id}/{client_secret_id}")
@@ -154,13 +154,13 @@ class InfisicalState:
 
     # -- roles and memberships -----------------------------------------------------
     def roles(self, project_id: str) -> list[Document]:
-        return self.list("role", f"{project_id}/")
+        return self.list_docs("role", f"{project_id}/")
 
     def role_by_slug(self, project_id: str, slug: str) -> Document | None:
         return next((r for r in self.roles(project_id) if r["slug"] == slug), None)
 
     def role_by_id(self, role_id: str) -> Document | None:
-        return next((r for r in self.list("role") if r["id"] == role_id), None)
+        return next((r for r in self.list_docs("role") if r["id"] == role_id), None)
 
     def membership(self, project_id: str, identity_id: str) -> Document | None:
         return self.get("project_membership", f"{project_id}/{identity_id}")
@@ -170,11 +170,11 @@ class InfisicalState:
         self, project_id: str, environment: str, path: str, *, recursive: bool = False
     ) -> list[Document]:
         if not recursive:
-            return self.list("secret", f"{project_id}|{environment}|{path}|")
+            return self.list_docs("secret", f"{project_id}|{environment}|{path}|")
         below = path.rstrip("/") + "/"
         return [
             s
-            for s in self.list("secret", f"{project_id}|{environment}|")
+            for s in self.list_docs("secret", f"{project_id}|{environment}|")
             if s["secretPath"] == path or s["secretPath"].startswith(below)
         ]
 

@@ -60,34 +60,45 @@ def _annotation_type(annotation: Any) -> str:
     return "string"
 
 
-def _field_annotation(model: type[BaseModel], loc: tuple[int | str, ...]) -> Any:
-    """Walk ``loc`` through the model to the annotation of the failing field."""
+def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[list[int | str], Any, bool]:
+    """Follow ``loc`` through the model: the zod path, the failing field's annotation, and
+    whether the failure is inside a union (pydantic adds the member's name to ``loc``)."""
     current: Any = model
+    path: list[int | str] = []
     for part in loc:
+        if str(part).startswith("function"):
+            continue
         origin = get_origin(current)
         if origin in (Union, types.UnionType):
-            current = next(a for a in get_args(current) if a is not type(None))
+            members = [a for a in get_args(current) if a is not type(None)]
+            if len(members) > 1:
+                return path, current, True
+            current = members[0]
             origin = get_origin(current)
         if isinstance(part, int):
             args = get_args(current)
             current = args[0] if args else Any
         elif isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(part)
-            if field is None:
-                return Any
-            current = field.annotation
+            current = field.annotation if field is not None else Any
         else:
-            return Any
-    return current
+            current = Any
+        path.append(part)
+    return path, current, False
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _zod_issue(model: type[BaseModel], err: Any) -> dict[str, Any]:
-    loc: tuple[int | str, ...] = tuple(p for p in err["loc"] if not str(p).startswith("function"))
-    path = list(loc)
+    path, annotation, in_union = _walk(model, tuple(err["loc"]))
+    if in_union:
+        return {"code": "invalid_union", "path": path, "message": "Invalid input"}
     kind: str = err["type"]
-    ctx: dict[str, Any] = err.get("ctx") or {}
+    ctx: dict[str, Any] = {k: _number(v) for k, v in (err.get("ctx") or {}).items()}
     value = err.get("input")
-    expected = _annotation_type(_field_annotation(model, loc))
+    expected = _annotation_type(annotation)
     if kind == "missing":
         return {"code": "invalid_type", "expected": expected, "received": "undefined",
                 "path": path, "message": "Required"}
@@ -135,7 +146,11 @@ def parse_model(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        issues = [_zod_issue(model, e) for e in exc.errors(include_url=False)]
+        issues: list[dict[str, Any]] = []
+        for error in exc.errors(include_url=False):
+            issue = _zod_issue(model, error)
+            if issue not in issues:
+                issues.append(issue)
         raise validation_failure(issues) from None
 
 
