@@ -65,6 +65,8 @@ class Change:
     unfinished operation to the change that resumes it. ``desired`` holds what the vendor
     package needs to perform the write (references only, never secret values);
     ``current_id`` is the vendor's id of the object being updated or deleted.
+    ``label`` is how people read the object (``runtime (prod)``), ``detail`` an optional
+    second line (``Identity: token-service@journal-prod -> Role: runtime``).
     """
 
     system: str
@@ -76,6 +78,8 @@ class Change:
     desired: Mapping[str, Any] = field(default_factory=lambda: _freeze(None))
     current_id: str | None = None
     reason: str = ""
+    label: str = ""
+    detail: str = ""
 
     def __post_init__(self) -> None:
         if self.system not in SYSTEMS:
@@ -102,6 +106,7 @@ class Change:
             "diffs": [d.to_json() for d in self.diffs],
             "current_id": self.current_id,
             "reason": self.reason,
+            "label": self.label or self.name,
         }
 
 

@@ -1,0 +1,295 @@
+"""The one HTTP boundary of converge: pooled clients, retries, budgets, request counts.
+
+Each vendor package builds a ``VendorHttp`` (one pooled ``httpx.Client`` per vendor) and
+calls ``request()``. Here, and only here:
+
+- transient failures (429, 502/503/504, dropped or timed-out connections) are retried with
+  exponential backoff and jitter (stamina), honouring ``Retry-After`` and the vendors'
+  ``X-RateLimit-Reset`` headers;
+- a write whose response was lost is *re-observed* through a callback before it is sent
+  again, so a retry never duplicates an object;
+- every request is counted by vendor, method and status (benchmarks and metrics read
+  ``RequestCounter``), and paced by a token bucket sized from the vendor's documented limit;
+- errors become ConvergeErrors naming the vendor and the request, never the body sent
+  (bodies may hold secrets) and never the token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import stamina
+
+from converge.errors import RateLimitedError, VendorAuthError, VendorError
+
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+AMBIGUOUS_STATUSES = frozenset({500, 502, 504})  # a write may or may not have happened
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+MAX_RETRY_AFTER = 60.0
+
+
+class TransientHttpError(Exception):
+    """A failure worth retrying; ``wait`` is the server's requested delay, if it gave one."""
+
+    def __init__(self, description: str, *, wait: float | None = None, status: int = 0):
+        super().__init__(description)
+        self.wait = wait
+        self.status = status
+
+
+@dataclass
+class RequestCounter:
+    """Thread-safe tallies of every vendor request (and retry) made by this process."""
+
+    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    retries: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, vendor: str, method: str, status: int) -> None:
+        with self._lock:
+            self.requests[(vendor, method, status)] += 1
+
+    def record_retry(self, vendor: str) -> None:
+        with self._lock:
+            self.retries[vendor] += 1
+
+    def total(self, vendor: str | None = None, *, writes_only: bool = False) -> int:
+        with self._lock:
+            return sum(
+                n
+                for (v, method, _), n in self.requests.items()
+                if (vendor is None or v == vendor)
+                and (not writes_only or method not in ("GET", "HEAD"))
+            )
+
+
+class RateBudget:
+    """Token bucket: ``limit`` requests per ``window`` seconds, bursting up to ``limit``.
+
+    Sized from the vendor's documented limit so a large run slows itself down instead of
+    collecting 429s. ``limit=0`` disables pacing.
+    """
+
+    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.rate = limit / window if limit else 0.0
+        self.tokens = float(limit)
+        self.clock = clock
+        self.updated = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping if the bucket is empty; return the seconds slept."""
+        if not self.limit:
+            return 0.0
+        with self._lock:
+            now = self.clock()
+            self.tokens = min(self.limit, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            self.tokens -= 1
+            wait = -self.tokens / self.rate if self.tokens < 0 else 0.0
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    timeout: float = 120.0
+    wait_initial: float = 0.2
+    wait_max: float = 20.0
+    wait_jitter: float = 0.5
+
+
+def retry_policy_from_env() -> RetryPolicy:
+    """``CONVERGE_RETRY_FAST=1`` shrinks waits for tests against a faulty sandbox."""
+    if os.environ.get("CONVERGE_RETRY_FAST"):
+        return RetryPolicy(attempts=8, timeout=30.0, wait_initial=0.01, wait_max=0.05,
+                           wait_jitter=0.01)
+    return RetryPolicy()
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``X-RateLimit-Reset``.
+
+    ``X-RateLimit-Reset`` is an epoch time at Vercel and a number of seconds at Supabase;
+    a value larger than a day is taken as an epoch.
+    """
+    current = time.time() if now is None else now
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return min(max(float(value), 0.0), MAX_RETRY_AFTER)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            if parsed is not None:
+                return min(max(parsed.timestamp() - current, 0.0), MAX_RETRY_AFTER)
+    reset = headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            number = float(reset)
+        except ValueError:
+            return None
+        seconds = number - current if number > 86400 else number
+        return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    return None
+
+
+ErrorMessage = Callable[[httpx.Response], str]
+
+
+@dataclass
+class VendorHttp:
+    """A pooled client for one vendor. ``transport`` lets tests drive an emulator in-process."""
+
+    vendor: str
+    base_url: str
+    headers: dict[str, str]
+    credential_variable: str
+    counter: RequestCounter
+    budget: RateBudget
+    error_message: ErrorMessage = field(default=lambda r: "")
+    auth_failure: Callable[[httpx.Response], bool] = field(
+        default=lambda r: r.status_code == 401
+    )
+    transport: httpx.BaseTransport | None = None
+    timeout: float = 30.0
+    policy: RetryPolicy = field(default_factory=retry_policy_from_env)
+    _client: httpx.Client | None = field(default=None, init=False, repr=False)
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                base_url=self.base_url,
+                headers={"User-Agent": "converge", "Accept": "application/json", **self.headers},
+                timeout=httpx.Timeout(self.timeout, connect=10.0),
+                limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+                transport=self.transport,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        reobserve: Callable[[], httpx.Response | None] | None = None,
+        allow_status: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send a request with retries; return the response or raise a VendorError.
+
+        Statuses in ``allow_status`` (e.g. 404 on a read) are returned, not raised.
+        ``reobserve`` is called before re-sending a non-idempotent write whose outcome is
+        unknown (connection dropped after sending, or 500/502/504): if it returns a
+        response, the write had happened and that response is the result.
+        """
+        what = f"{method} {path}"
+        idempotent = method in IDEMPOTENT_METHODS
+        sent_once = False
+
+        def backoff(exc: Exception) -> bool | float:
+            if not isinstance(exc, TransientHttpError):
+                return False
+            self.counter.record_retry(self.vendor)
+            return exc.wait if exc.wait is not None else True
+
+        try:
+            for attempt in stamina.retry_context(
+                on=backoff,
+                attempts=self.policy.attempts,
+                timeout=self.policy.timeout,
+                wait_initial=self.policy.wait_initial,
+                wait_max=self.policy.wait_max,
+                wait_jitter=self.policy.wait_jitter,
+            ):
+                with attempt:
+                    if sent_once and not idempotent and reobserve is not None:
+                        found = reobserve()
+                        if found is not None:
+                            return found
+                    sent_once = True
+                    response = self._send_once(method, path, params=params, json=json)
+                    if response.status_code in TRANSIENT_STATUSES or (
+                        response.status_code in AMBIGUOUS_STATUSES
+                    ):
+                        wait = parse_retry_after(response.headers)
+                        raise TransientHttpError(
+                            f"{what} answered {response.status_code}",
+                            wait=wait,
+                            status=response.status_code,
+                        )
+                    return self._check(response, what, allow_status)
+        except TransientHttpError as exc:
+            if exc.status == 429:
+                raise RateLimitedError(
+                    f"{self.vendor} kept answering 429 Too Many Requests to {what}",
+                    vendor=self.vendor, request=what, status=429,
+                    hint="lower --jobs or wait for the rate-limit window to pass",
+                ) from None
+            detail = f"answered {exc.status}" if exc.status else "did not answer"
+            raise VendorError(
+                f"{self.vendor} {detail} to {what} after {self.policy.attempts} attempts",
+                vendor=self.vendor, request=what, status=exc.status,
+                hint="the vendor may be degraded; rerun apply to resume",
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None, json: Any
+    ) -> httpx.Response:
+        self.budget.acquire()
+        try:
+            response = self.client.request(method, path, params=params, json=json)
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            self.counter.record(self.vendor, method, 0)
+            raise TransientHttpError(f"{method} {path}: {type(exc).__name__}") from None
+        self.counter.record(self.vendor, method, response.status_code)
+        return response
+
+    def _check(
+        self, response: httpx.Response, what: str, allow_status: frozenset[int]
+    ) -> httpx.Response:
+        status = response.status_code
+        if status < 400 or status in allow_status:
+            return response
+        detail = self._safe_detail(response)
+        if status in (401, 403) and self.auth_failure(response):
+            raise VendorAuthError(
+                f"{self.vendor} refused the credentials for {what} ({status}{detail})",
+                vendor=self.vendor, request=what, status=status,
+                hint=f"set {self.credential_variable} to a valid token",
+            )
+        raise VendorError(
+            f"{self.vendor} answered {status} to {what}{detail}",
+            vendor=self.vendor, request=what, status=status,
+        )
+
+    def _safe_detail(self, response: httpx.Response) -> str:
+        try:
+            message = self.error_message(response)
+        except Exception:  # noqa: BLE001 - an odd error body must not hide the status
+            message = ""
+        message = " ".join(message.split())[:200]
+        return f": {message}" if message else ""
+
+
+def timestamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
