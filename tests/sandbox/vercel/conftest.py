@@ -1,0 +1,85 @@
+"""Fixtures for the Vercel emulator tests: a seeded in-memory world and an in-process
+client that drives the app through ``httpx.ASGITransport``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from converge.sandbox.vercel import seed as vercel_seed
+from converge.sandbox.vercel.app import create_app
+from converge.sandbox.vercel.models import VENDOR
+from converge.sandbox.world import SandboxWorld
+
+
+@pytest.fixture
+def world() -> SandboxWorld:
+    w = SandboxWorld.in_memory()
+    vercel_seed.seed(w)
+    return w
+
+
+@dataclass
+class Api:
+    """A synchronous face over the ASGI app: ``api.get(path, params=...)`` and friends.
+
+    Team scoping is added unless ``team=False``; the token unless ``token=`` overrides it.
+    """
+
+    world: SandboxWorld
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        team: bool = True,
+        token: str | None = None,
+    ) -> httpx.Response:
+        app = create_app(self.world)
+        query = dict(params or {})
+        if team:
+            query.setdefault("teamId", vercel_seed.team_id())
+        bearer = self.world.credentials.vercel_token if token is None else token
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://vercel") as c:
+                return await c.request(method, path, json=json, params=query, headers=headers)
+
+        return asyncio.run(send())
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(world: SandboxWorld) -> Api:
+    return Api(world)
+
+
+def stored_envs(world: SandboxWorld, project: str) -> list[dict[str, Any]]:
+    """The env documents the emulator holds for a seeded project (end state)."""
+    return world.store.list(VENDOR, "env", prefix=vercel_seed.project_id(project) + "/")
+
+
+@pytest.fixture
+def journal_id() -> Iterator[str]:
+    yield vercel_seed.project_id("journal-web")
