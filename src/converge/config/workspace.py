@@ -312,7 +312,7 @@ def _siblings(src: SourceFile, loc: list[str | int]) -> list[str]:
 
 
 def _did_you_mean(key: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.75)
+    close = difflib.get_close_matches(key, [c for c in candidates if c != key], n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -24,9 +24,13 @@ directories (``chmod o+x /root`` is not acceptable), so:
 
 ``<data_dir>/postgres.json`` (mode 0600, owned by the caller) records where the cluster is
 and the generated superuser password, so a later process reuses the same cluster and, if
-its postmaster is still alive, the same running server. The server listens on 127.0.0.1
-only, on a free port, with password (SCRAM) authentication and a unix socket in the
-cluster's home directory. Durability settings are off: this is a disposable sandbox.
+its postmaster is still alive, the same running server; ``.postgres.owner`` there names the
+process that started it. A server whose starter has died is adopted (this process will
+stop it), so a killed sandbox does not leave a postmaster behind for good.
+
+The server listens on 127.0.0.1 only, on a free port, with password (SCRAM) authentication
+and a unix socket in the cluster's home directory. Durability settings are off: this is a
+disposable sandbox.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ ENV_RUNTIME_DIR = "CONVERGE_SANDBOX_PG_RUNTIME_DIR"
 DEFAULT_RUNTIME_DIR = Path("/var/tmp/converge-sandbox-pg")
 SUPERUSER = "postgres"
 _POINTER = "postgres.json"
+_OWNER = ".postgres.owner"  # pid of the process that started (or adopted) the server
 _START_TIMEOUT_S = 30
 _UNIX_SOCKET_MAX = 100  # sun_path is 108 bytes; leave room for ".s.PGSQL.NNNNN"
 _SERVER_SETTINGS = {
@@ -82,7 +87,7 @@ class PostgresServer:
     Implements ``converge.sandbox.world.DatabaseProvider``.
     """
 
-    admin_url: str
+    admin_url: str = field(repr=False)  # carries the superuser password: never print it
     _bin_dir: Path | None = None
     _cluster: Path | None = None
     _run_as: pwd.struct_passwd | None = None
@@ -101,13 +106,13 @@ class PostgresServer:
         return _replace_dbname(self.admin_url, name)
 
     def pid(self) -> int | None:
-        """The postmaster's pid when this process started the server, else None."""
+        """The postmaster's pid when this process started (or adopted) the server."""
         return self._pid if self._started_here else None
 
     def stop(self) -> None:
         """Stop a server this process started and wait until the postmaster is gone.
 
-        A no-op for an external URL or a server some other process started. Idempotent.
+        A no-op for an external URL or a server another live process started. Idempotent.
         """
         if not self._started_here or self._pid is None:
             return
@@ -151,15 +156,22 @@ def start_postgres(data_dir: Path) -> PostgresServer:
         cluster = home / "pgdata"
         if not (cluster / "PG_VERSION").exists():
             _initdb(bin_dir, cluster, password, run_as)
+        owner_file = data_dir / _OWNER
         running = _running_postmaster(cluster)
         if running is not None:
             pid, port = running
+            # Adopt a server whose starter has exited (e.g. was killed), so someone stops
+            # it; share one whose starter still runs, and leave stopping it to that owner.
+            adopt = not _alive(_read_pid(owner_file))
+            if adopt:
+                owner_file.write_text(str(os.getpid()))
             return PostgresServer(
                 admin_url=_url(password, port, "postgres"), _bin_dir=bin_dir,
-                _cluster=cluster, _run_as=run_as, _pid=pid,
+                _cluster=cluster, _run_as=run_as, _pid=pid, _started_here=adopt,
             )
         port = free_port()
         pid = _start_server(bin_dir, home, cluster, port, run_as)
+        owner_file.write_text(str(os.getpid()))
         return PostgresServer(
             admin_url=_url(password, port, "postgres"), _bin_dir=bin_dir, _cluster=cluster,
             _run_as=run_as, _pid=pid, _started_here=True,
@@ -273,19 +285,30 @@ def _prepare_home(home: Path, run_as: pwd.struct_passwd | None) -> None:
 
 
 def _reachable_bin_dir(bin_dir: Path, run_as: pwd.struct_passwd | None) -> Path:
-    """``bin_dir``, or a copy of its install tree the account can reach."""
+    """``bin_dir``, or a copy of its install tree the account can reach.
+
+    The wheel's binaries find their shared libraries through an ``$ORIGIN``-relative
+    RPATH in the ``*.libs`` directory beside the package, so the copy keeps that layout:
+    ``<package>/<install>/`` plus the package's sibling ``*.libs`` directories.
+    """
     if _can_traverse(bin_dir, run_as):
         return bin_dir
     install = bin_dir.parent
+    package = install.parent
     digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
     target = _runtime_dir() / f"install-{digest}"
-    if not (target / "bin" / "postgres").exists():
+    copied_bin = target / package.name / install.name / "bin"
+    if not (copied_bin / "postgres").exists():
         _runtime_dir().mkdir(parents=True, exist_ok=True)
         _runtime_dir().chmod(0o755)
         staging = target.with_name(target.name + f".tmp{os.getpid()}")
-        shutil.copytree(install, staging, symlinks=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(install, staging / package.name / install.name, symlinks=True)
+        for libs in package.parent.glob(f"{package.name}*.libs"):
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
-    return target / "bin"
+    return copied_bin
 
 
 # -- processes ----------------------------------------------------------------------------
@@ -306,6 +329,10 @@ def _run_as_user(
 
 def _initdb(bin_dir: Path, cluster: Path, password: str,
             run_as: pwd.struct_passwd | None) -> None:
+    """Create the cluster in a staging directory and rename it into place, so an
+    interrupted initdb never leaves a half-made cluster behind."""
+    staging = cluster.with_name(cluster.name + ".initdb")
+    shutil.rmtree(staging, ignore_errors=True)
     pwfile = cluster.parent / ".pwfile"
     fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -314,7 +341,7 @@ def _initdb(bin_dir: Path, cluster: Path, password: str,
         os.chown(pwfile, run_as.pw_uid, run_as.pw_gid)
     try:
         _run_as_user(
-            [str(bin_dir / "initdb"), "-D", str(cluster), "-U", SUPERUSER,
+            [str(bin_dir / "initdb"), "-D", str(staging), "-U", SUPERUSER,
              f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C",
              "--no-sync", "--no-instructions"],
             run_as,
@@ -327,6 +354,7 @@ def _initdb(bin_dir: Path, cluster: Path, password: str,
         ) from None
     finally:
         pwfile.unlink(missing_ok=True)
+    os.replace(staging, cluster)
 
 
 def _start_server(bin_dir: Path, home: Path, cluster: Path, port: int,
@@ -367,17 +395,28 @@ def _running_postmaster(cluster: Path) -> tuple[int, int] | None:
 
 
 def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A zombie child of ours still answers kill(0); reap it if it is ours.
-    with contextlib.suppress(ChildProcessError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    return True
+    # A process that has exited but is not yet reaped (a zombie) still answers kill(0);
+    # the postmaster is reparented to init, which may reap it late, so look at its state.
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat_line.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _read_pid(path: Path) -> int:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return 0
 
 
 def _wait_gone(pid: int, *, timeout: float) -> None:
