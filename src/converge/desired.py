@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+import yaml
+from yaml import YAMLError
 
 from converge.errors import StaleArtifactError
 
@@ -127,7 +127,7 @@ def parse_desired(
     project: str, decision_id: str, manifest_digest: str, artifacts: dict[str, str]
 ) -> DesiredState:
     """Parse verified artifact texts; a malformed artifact is a StaleArtifactError."""
-    yaml = YAML(typ="safe", pure=True)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     roles: list[DesiredRole] = []
     identities: list[DesiredIdentity] = []
     bindings: list[DesiredBinding] = []
@@ -136,7 +136,7 @@ def parse_desired(
     for name, text in sorted(artifacts.items()):
         try:
             if name.endswith(".yaml"):
-                doc = yaml.load(text)
+                doc = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
                 kind, meta, spec = doc["kind"], doc["metadata"], doc["spec"]
                 if kind == "ProjectRole":
                     roles.append(

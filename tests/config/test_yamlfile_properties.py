@@ -6,9 +6,9 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ruamel.yaml import YAML
 
 from converge.config.workspace import open_workspace
 from converge.config.yamlfile import parse_yaml
@@ -49,7 +49,7 @@ def _dump(data: Any) -> str:
     import io
 
     out = io.StringIO()
-    YAML(typ="safe", pure=True).dump(data, out)
+    yaml.safe_dump(data, out)
     return out.getvalue()
 
 

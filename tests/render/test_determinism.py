@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ruamel.yaml import YAML
 
 from converge.config.workspace import open_workspace
 from converge.render.artifacts import render_artifacts
@@ -32,7 +32,7 @@ def _write_vercel(workspace: Path, public: dict[str, str], *, reverse: bool) -> 
         },
     }
     with (workspace / "data/platforms/vercel/journal.yaml").open("w") as stream:
-        YAML(typ="safe", pure=True).dump(doc, stream)
+        yaml.safe_dump(doc, stream)
 
 
 @settings(

@@ -107,7 +107,9 @@ def _projects(
     "workspace_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Workspace folder (default: nearest parent holding converge.yaml).",
+    envvar="CONVERGE_WORKSPACE",
+    help="Workspace folder (default: $CONVERGE_WORKSPACE, else the nearest parent holding "
+    "converge.yaml).",
 )
 @click.option(
     "--output", type=click.Choice(["text", "json"]), default="text", help="Output format."

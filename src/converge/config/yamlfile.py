@@ -3,20 +3,22 @@
 Why not ``yaml.safe_load``: users need ``file:line:column`` on every error, duplicate keys
 must be refused (a silent last-one-wins hides mistakes), and a file from a pull request
 must not be able to exhaust memory (alias bombs, huge files) or escape the workspace
-through a symlink. ruamel.yaml composes the node graph (YAML 1.2, so ``yes`` stays a
-string); this module turns nodes into plain Python values plus a location table.
+through a symlink. PyYAML's libyaml composer builds the node graph (fast, with marks);
+this module turns nodes into plain Python values plus a location table, resolving plain
+scalars by the YAML 1.2 core schema (so ``yes``, ``on`` and ``0755`` stay what they say).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+import yaml
+from yaml.error import MarkedYAMLError, YAMLError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from converge.errors import ConfigError, Location
 
@@ -114,10 +116,12 @@ def _refuse_tab_indentation(text: str, rel: str) -> None:
             )
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _compose(text: str, rel: str) -> Node | None:
-    yaml = YAML(typ="rt", pure=True)
     try:
-        nodes = list(yaml.compose_all(text))
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(rel, mark.line + 1, mark.column + 1) if mark else Location(rel)
@@ -134,6 +138,42 @@ def _compose(text: str, rel: str) -> Node | None:
             location=Location(rel, second.line + 1, second.column + 1),
         )
     return nodes[0] if nodes else None
+
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT10 = re.compile(r"^[-+]?[0-9]+$")
+_INT8 = re.compile(r"^0o[0-7]+$")
+_INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+_STANDARD_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "value")
+)
+
+
+def resolve_plain(value: str) -> Any:
+    """A plain (unquoted) scalar by the YAML 1.2 core schema."""
+    if _NULL.match(value):
+        return None
+    if _BOOL.match(value):
+        return value.lower() == "true"
+    if _INT10.match(value):
+        return int(value, 10)
+    if _INT8.match(value):
+        return int(value[2:], 8)
+    if _INT16.match(value):
+        return int(value[2:], 16)
+    if _FLOAT.match(value):
+        return float(value)
+    if _INF.match(value):
+        return float("-inf") if value.startswith("-") else float("inf")
+    if _NAN.match(value):
+        return float("nan")
+    return value
 
 
 class _Builder:
@@ -190,7 +230,7 @@ class _Builder:
     def _key(self, node: Node) -> str:
         if not isinstance(node, ScalarNode):
             raise ConfigError("mapping keys must be plain strings", location=self._loc(node))
-        if node.tag == "tag:yaml.org,2002:merge" or node.value == "<<":
+        if node.value == "<<" and not node.style:
             raise ConfigError("YAML merge keys (<<) are not supported", location=self._loc(node))
         value = self._scalar(node)
         if isinstance(value, bool) or value is None:
@@ -204,34 +244,11 @@ class _Builder:
     def _scalar(self, node: ScalarNode) -> Any:
         tag = str(node.tag)
         value: str = node.value
-        if tag == "tag:yaml.org,2002:null":
-            return None
-        if tag == "tag:yaml.org,2002:bool":
-            return value.lower() == "true"
-        if tag == "tag:yaml.org,2002:int":
-            cleaned = value.replace("_", "")
-            try:
-                return int(cleaned, 0)
-            except ValueError:
-                try:
-                    return int(cleaned, 10)
-                except ValueError:
-                    return value
-        if tag == "tag:yaml.org,2002:float":
-            lowered = value.lower().replace("_", "")
-            if lowered in (".inf", "+.inf"):
-                return float("inf")
-            if lowered == "-.inf":
-                return float("-inf")
-            if lowered == ".nan":
-                return float("nan")
-            try:
-                return float(lowered)
-            except ValueError:
-                return value
-        if tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"):
-            return value
-        raise ConfigError(f"unsupported YAML tag {tag}", location=self._loc(node))
+        if tag not in _STANDARD_TAGS:
+            raise ConfigError(f"unsupported YAML tag {tag}", location=self._loc(node))
+        if not node.style:  # plain scalar ('' from libyaml, None from the Python composer)
+            return resolve_plain(value)
+        return value
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -54,8 +54,8 @@ def serve_in_thread(app: Any, *, port: int = 0, ready_timeout: float = 10.0) -> 
         timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
-    # uvicorn installs signal handlers only on the main thread; in a thread it must not.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # uvicorn captures signals only on the main thread, so a server in a thread leaves
+    # SIGINT/SIGTERM to the process that started it.
     thread = threading.Thread(target=server.run, name=f"sandbox-{chosen}", daemon=True)
     thread.start()
     deadline = time.monotonic() + ready_timeout

@@ -7,11 +7,10 @@ on dict order, locale, line endings or the YAML emitter's line width.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from typing import Any
 
-from ruamel.yaml import YAML
+import yaml
 
 
 def canonical_json(data: Any) -> str:
@@ -35,21 +34,19 @@ def content_id(data: Any) -> str:
     return "sha256:" + sha256_hex(compact_json(data))
 
 
-def _sorted(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {key: _sorted(data[key]) for key in sorted(data)}
-    if isinstance(data, (list, tuple)):
-        return [_sorted(item) for item in data]
-    return data
-
-
 def canonical_yaml(data: Any) -> str:
-    """Block-style YAML with sorted keys, no line wrapping, LF endings."""
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.width = 1_000_000
-    yaml.allow_unicode = True
-    yaml.sort_base_mapping_type_on_output = True  # type: ignore[assignment]
-    buffer = io.StringIO()
-    yaml.dump(_sorted(data), buffer)
-    return buffer.getvalue().replace("\r\n", "\n")
+    """Block-style YAML with sorted keys, no line wrapping, LF endings.
+
+    The pure-Python emitter is used on purpose: libyaml's emitter is faster but its
+    presence varies by machine, and the bytes must not.
+    """
+    text: str = yaml.dump(
+        data,
+        Dumper=yaml.SafeDumper,
+        sort_keys=True,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1_000_000,
+        line_break="\n",
+    )
+    return text
