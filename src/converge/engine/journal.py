@@ -27,28 +27,38 @@ Nothing secret is ever stored: fingerprints must be keyed hashes (hex, optionall
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
-import secrets
 import socket
-import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
+from converge.engine.journal_records import (
+    ACTIONS,
+    OPEN_STATES,
+    ChangeLike,
+    ChangeRef,
+    ManagedObject,
+    OperationRecord,
+    OpState,
+    ProjectStatus,
+    RunRecord,
+    RunResult,
+    new_run_id,
+    pid_alive,
+    process_start_marker,
+    utc_now,
+)
 from converge.engine.journal_sql import Database, Row, advisory_key, connect
 from converge.errors import JournalError
 
-RunResult = Literal["running", "succeeded", "failed", "interrupted"]
-Action = Literal["create", "update", "delete", "adopt"]
-OpState = Literal["intent", "done", "failed", "deleted", "confirmed", "forgotten"]
+__all__ = [
+    "ChangeLike", "ChangeRef", "Journal", "ManagedObject", "OperationRecord", "ProjectStatus",
+    "RunRecord", "new_run_id", "open_journal", "utc_now",
+]
 
-ACTIONS: frozenset[str] = frozenset({"create", "update", "delete", "adopt"})
-OPEN_STATES: tuple[str, ...] = ("intent", "deleted", "confirmed")
 _FINAL_RESULTS = ("succeeded", "failed", "interrupted")
 _FINGERPRINT = re.compile(r"^(?:[a-z0-9-]{1,32}:)?[0-9a-f]{16,128}$")
 _MAX_TEXT = 512
@@ -60,158 +70,6 @@ _OP_COLUMNS = ("id, run_id, seq, project, system, kind, name, action, key, state
                "marker, fingerprint, reason, created_at, updated_at, resolved_by")
 _MANAGED_COLUMNS = ("project, system, kind, name, vendor_id, marker, fingerprint, "
                     "decision_id, run_id, updated_at")
-
-
-class ChangeLike(Protocol):
-    """What the journal needs of a planned change (the engine's Change satisfies it)."""
-
-    @property
-    def system(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def action(self) -> str: ...
-    @property
-    def key(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class ChangeRef:
-    """A minimal ``ChangeLike``: callers without a Change object build one of these."""
-
-    system: str
-    kind: str
-    name: str
-    action: str
-    key: str
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    project: str
-    systems: tuple[str, ...]
-    command: str
-    actor: str
-    git_revision: str | None
-    decision_id: str | None
-    manifest_digest: str | None
-    started_at: str
-    finished_at: str | None
-    result: RunResult
-    counts: Mapping[str, int]
-    host: str
-    pid: int
-
-    @property
-    def resumable(self) -> bool:
-        """An interrupted or failed run is resumed by running ``apply`` again."""
-        return self.result in ("interrupted", "failed")
-
-
-@dataclass(frozen=True)
-class OperationRecord:
-    id: int
-    run_id: str
-    seq: int
-    project: str
-    system: str
-    kind: str
-    name: str
-    action: str
-    key: str
-    state: OpState
-    vendor_id: str | None
-    marker: str | None
-    fingerprint: str | None
-    reason: str | None
-    created_at: str
-    updated_at: str
-    resolved_by: str | None
-
-
-@dataclass(frozen=True)
-class ManagedObject:
-    project: str
-    system: str
-    kind: str
-    name: str
-    vendor_id: str | None
-    marker: str | None
-    fingerprint: str | None
-    decision_id: str | None
-    run_id: str | None
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class ProjectStatus:
-    """What ``converge status`` shows: recent runs, where a run stopped, how to resume."""
-
-    project: str
-    runs: list[RunRecord]
-    unfinished: list[OperationRecord]
-
-    @property
-    def needs_resume(self) -> bool:
-        return bool(self.unfinished) or any(r.result == "interrupted" for r in self.runs[:1])
-
-
-# -- ids, time, processes -------------------------------------------------------------------
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_id_lock = threading.Lock()
-_last_id: tuple[int, int] = (0, 0)
-
-
-def new_run_id() -> str:
-    """A 26-character ULID-like id: 48-bit milliseconds + 80 random bits, Crockford
-    base32, so ids sort by start time; monotonic within a process."""
-    global _last_id
-    with _id_lock:
-        millis = time.time_ns() // 1_000_000
-        last_ms, last_rand = _last_id
-        rand = last_rand + 1 if millis <= last_ms else secrets.randbits(80)
-        millis = max(millis, last_ms)
-        _last_id = (millis, rand)
-    value = (millis << 80) | (rand & ((1 << 80) - 1))
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-
-
-def utc_now() -> str:
-    """UTC ISO-8601 with microseconds and ``Z``: sorts as text on both backends."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def process_start_marker(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), to detect pid reuse."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def pid_alive(pid: int, start_marker: str | None = None) -> bool:
-    """True when ``pid`` on this host is a live (not zombie) process started at the
-    recorded time."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    fields = stat.rsplit(")", 1)[-1].split()
-    if fields and fields[0] in ("Z", "X"):
-        return False
-    return not (start_marker and len(fields) > 19 and fields[19] != start_marker)
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -273,9 +131,11 @@ class Journal:
     ) -> RunRecord:
         """Record a new ``running`` run; call it while holding the project's lock.
 
-        Earlier runs of the project still marked ``running`` are recorded as
-        ``interrupted`` in the same transaction: under the lock no other run can be live
-        (``holds_lock=False`` checks each one's process instead).
+        Earlier runs of the project still marked ``running`` whose process is dead are
+        recorded as ``interrupted`` in the same transaction. Under the lock, a run of
+        another host cannot be live; a live run of this host is kept (an apply that starts
+        its automatic rollback while it holds the lock). ``holds_lock=False`` judges
+        other hosts' runs as status does.
         """
         for name, value in (("project", project), ("command", command), ("actor", actor)):
             _text(name, value)
@@ -523,7 +383,11 @@ class Journal:
             "SELECT id, host, pid, pid_started FROM converge_runs WHERE project = ? "
             "AND result = 'running'", (project,))
         for run_id, host, pid, started in rows:
-            if all_dead or not self._alive(project, host, pid, started):
+            if all_dead and host != self.host:
+                dead = True
+            else:
+                dead = not self._alive(project, host, pid, started)
+            if dead:
                 self.db.execute(
                     "UPDATE converge_runs SET result = 'interrupted', finished_at = ? "
                     "WHERE id = ? AND result = 'running'", (now, run_id))

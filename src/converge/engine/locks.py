@@ -115,28 +115,33 @@ def acquire_lock(
     path = lock_path(state_dir, project)
     holder = LockHolder(pid=os.getpid(), host=socket.gethostname(), command=command,
                         started=utc_now(), actor=actor, run_id=run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise JournalError(f"cannot open the lock file {path} ({exc.strerror})") from None
     try:
         _flock(fd, project, wait_s)
+        # Until the holder is written, a failure leaves the file as it was found.
         recovered = LockHolder.parse(_read_all(fd))
-        _write_holder(fd, holder)
         pg = None
         if journal is not None and journal.backend == "postgresql":
             pg, pg_recovered = _pg_acquire(journal, project, holder, wait_s)
             recovered = recovered or pg_recovered
-        lock = ProjectLock(project, path, holder, recovered, fd, pg)
-        if recovered is not None:
-            log.warning("recovered the lock of %s: %s left it when its process died",
-                        project, recovered.describe())
         try:
+            _write_holder(fd, holder)
+            lock = ProjectLock(project, path, holder, recovered, fd, pg)
+            if recovered is not None:
+                log.warning("recovered the lock of %s: %s left it when its process died",
+                            project, recovered.describe())
             yield lock
         finally:
             if pg is not None:
                 _pg_release(pg, project)
             os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)  # explicit: a forked child may share the fd
         os.close(fd)
 
 
