@@ -134,8 +134,10 @@ CASES = [
         "infisical.admin-role",
         "warning",
         ROLES,
-        "      - subject: secrets\n        actions: [read, describe]\n        conditions: {secret_path: /ci/**}",
-        "      - subject: secrets\n        actions: [read, describe]\n        conditions: {secret_path: /ci/**}\n      - subject: identity\n        actions: [read, create, edit, delete]",
+        "        conditions: {secret_path: /ci/**}",
+        "        conditions: {secret_path: /ci/**}\n"
+        "      - subject: identity\n"
+        "        actions: [read, create, edit, delete]",
         "subject: identity",
     ),
     Case(

@@ -126,12 +126,12 @@ def render_markdown(plan: Plan) -> str:
         lines += [f"**{system.system}**", "", "| | kind | object | changes |", "|---|---|---|---|"]
         for change in system.changes:
             fields = "<br>".join(
-                f"`{d.field}`: {_md(_value(d.before))} → {_md(_value(d.after))}" for d in change.diffs
+                f"`{d.field}`: {_md(_value(d.before))} → {_md(_value(d.after))}"
+                for d in change.diffs
             )
             detail = fields or _md(change.reason)
-            lines.append(
-                f"| {change.action.value} | {change.kind} | `{change.label or change.name}` | {detail} |"
-            )
+            label = change.label or change.name
+            lines.append(f"| {change.action.value} | {change.kind} | `{label}` | {detail} |")
         for item in system.unverifiable:
             lines.append(f"| unverifiable | | `{item}` | the vendor does not reveal it |")
         lines.append("")

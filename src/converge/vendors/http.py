@@ -79,7 +79,9 @@ class RateBudget:
     collecting 429s. ``limit=0`` disables pacing.
     """
 
-    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ):
         self.limit = limit
         self.rate = limit / window if limit else 0.0
         self.tokens = float(limit)
@@ -114,8 +116,9 @@ class RetryPolicy:
 def retry_policy_from_env() -> RetryPolicy:
     """``CONVERGE_RETRY_FAST=1`` shrinks waits for tests against a faulty sandbox."""
     if os.environ.get("CONVERGE_RETRY_FAST"):
-        return RetryPolicy(attempts=8, timeout=30.0, wait_initial=0.01, wait_max=0.05,
-                           wait_jitter=0.01)
+        return RetryPolicy(
+            attempts=8, timeout=30.0, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01
+        )
     return RetryPolicy()
 
 
@@ -159,9 +162,7 @@ class VendorHttp:
     counter: RequestCounter
     budget: RateBudget
     error_message: ErrorMessage = field(default=lambda r: "")
-    auth_failure: Callable[[httpx.Response], bool] = field(
-        default=lambda r: r.status_code == 401
-    )
+    auth_failure: Callable[[httpx.Response], bool] = field(default=lambda r: r.status_code == 401)
     transport: httpx.BaseTransport | None = None
     timeout: float = 30.0
     policy: RetryPolicy = field(default_factory=retry_policy_from_env)
@@ -241,13 +242,17 @@ class VendorHttp:
             if exc.status == 429:
                 raise RateLimitedError(
                     f"{self.vendor} kept answering 429 Too Many Requests to {what}",
-                    vendor=self.vendor, request=what, status=429,
+                    vendor=self.vendor,
+                    request=what,
+                    status=429,
                     hint="lower --jobs or wait for the rate-limit window to pass",
                 ) from None
             detail = f"answered {exc.status}" if exc.status else "did not answer"
             raise VendorError(
                 f"{self.vendor} {detail} to {what} after {self.policy.attempts} attempts",
-                vendor=self.vendor, request=what, status=exc.status,
+                vendor=self.vendor,
+                request=what,
+                status=exc.status,
                 hint="the vendor may be degraded; rerun apply to resume",
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -274,12 +279,16 @@ class VendorHttp:
         if status in (401, 403) and self.auth_failure(response):
             raise VendorAuthError(
                 f"{self.vendor} refused the credentials for {what} ({status}{detail})",
-                vendor=self.vendor, request=what, status=status,
+                vendor=self.vendor,
+                request=what,
+                status=status,
                 hint=f"set {self.credential_variable} to a valid token",
             )
         raise VendorError(
             f"{self.vendor} answered {status} to {what}{detail}",
-            vendor=self.vendor, request=what, status=status,
+            vendor=self.vendor,
+            request=what,
+            status=status,
         )
 
     def _safe_detail(self, response: httpx.Response) -> str:
