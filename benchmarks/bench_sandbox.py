@@ -52,6 +52,15 @@ def start_serve(workspace: Path) -> tuple[subprocess.Popen[str], dict[str, str]]
     return process, exports
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User+system CPU time of a process (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_clients(
     url: str, headers: dict[str, str], *, threads: int, total: int, seconds: float
 ) -> tuple[int, int, float]:
@@ -114,9 +123,13 @@ def main() -> int:
                 created.raise_for_status()
             run_clients(url, headers, threads=args.threads, total=200, seconds=5)  # warm-up
             reset_request_log(base)
+            server_cpu, client_cpu = cpu_seconds(process.pid), time.process_time()
             ok, failed, elapsed = run_clients(
                 url, headers, threads=args.threads, total=args.requests, seconds=args.seconds
             )
+            server_after, client_cpu = cpu_seconds(process.pid), time.process_time() - client_cpu
+            if server_after is not None and server_cpu is not None:
+                server_cpu = server_after - server_cpu
             logged = fetch_request_log(base, limit=0).count(vendor="vercel", method="GET")
         finally:
             process.send_signal(signal.SIGTERM)
@@ -127,6 +140,10 @@ def main() -> int:
         f"vercel env list ({ENV_VARS} vars, {args.threads} threads, keep-alive): "
         f"{ok} ok, {failed} failed in {elapsed:.2f} s = {rps:,.0f} requests/s"
     )
+    if server_cpu is not None and ok:
+        print(f"CPU per request: server {server_cpu / ok * 1e6:.0f} us, client "
+              f"{client_cpu / ok * 1e6:.0f} us; load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} CPUs")
     print(f"request log counted {logged} GETs (expected {ok + failed})")
     print(f"target >= {TARGET_RPS:,.0f} requests/s: {'met' if rps >= TARGET_RPS else 'MISSED'}")
     return 0 if rps >= TARGET_RPS and failed == 0 and logged == ok + failed else 1

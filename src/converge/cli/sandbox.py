@@ -28,10 +28,14 @@ def _print_exports(env: dict[str, str]) -> None:
     sys.stdout.flush()
 
 
-def _fail(error: ConvergeError) -> None:
+def _report(error: ConvergeError) -> None:
     click.echo(f"error: {error.render()}", err=True)
     if error.hint:
         click.echo(f"hint: {error.hint}", err=True)
+
+
+def _fail(error: ConvergeError) -> None:
+    _report(error)
     sys.exit(error.exit_code)
 
 
@@ -57,10 +61,10 @@ def sandbox() -> None:
 @sandbox.command()
 @click.option("--port-base", type=int, default=None,
               help="Serve Infisical on N, Vercel on N+1, Supabase on N+2 (default: free ports).")
-@click.option("--faults", envvar=FAULTS_ENV, default=None,
+@click.option("--faults", envvar=FAULTS_ENV, show_envvar=True, default=None,
               help="Inject faults, e.g. latency=150ms,jitter=20ms,error_rate=0.2,"
                    "error_codes=429/503,drop_rate=0.02,fail_write=3,vendor=vercel,seed=7.")
-@click.option("--rate-limits", envvar=RATE_LIMITS_ENV, default=None,
+@click.option("--rate-limits", envvar=RATE_LIMITS_ENV, show_envvar=True, default=None,
               help="real | off | scale=N (default scale=1000), window=60s, <vendor>.<rule>=N.")
 @workspace_option
 def serve(
@@ -80,29 +84,44 @@ def serve(
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = _serve_until(stop, _state_dir(workspace), faults or "", rate_limits or "",
+                            port_base)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code:
+        sys.exit(code)
+
+
+def _serve_until(
+    stop: threading.Event, state_dir: Path, faults: str, rate_limits: str,
+    port_base: int | None,
+) -> int:
+    """Run the sandbox until ``stop`` is set; the exit code."""
     try:
         running = start_sandbox(
-            _state_dir(workspace), faults=faults or "", rate_limits=rate_limits or "",
-            port_base=port_base,
+            state_dir, faults=faults, rate_limits=rate_limits, port_base=port_base
         )
     except ConvergeError as error:
-        _fail(error)
-        return
+        _report(error)
+        return error.exit_code
     try:
         _print_exports(running.env)
-        threading.Thread(target=_await_database, args=(running,), daemon=True).start()
+        threading.Thread(target=_await_background, args=(running,), daemon=True).start()
         while not stop.wait(0.5):
             if not running.servers.alive:
                 click.echo("error: the sandbox servers stopped unexpectedly", err=True)
-                break
+                return 1
+        return 0
     finally:
         running.stop()
 
 
-def _await_database(running: RunningSandbox) -> None:
+def _await_background(running: RunningSandbox) -> None:
     try:
+        running.wait_seeded()
         running.record_database_pid()
     except ConvergeError as error:
         click.echo(f"warning: {error.render()}", err=True)

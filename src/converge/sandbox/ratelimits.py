@@ -23,6 +23,7 @@ from converge.errors import SandboxError
 from converge.sandbox.faults import parse_duration
 
 DEFAULT_SCALE = 1000.0
+_MAX_WINDOWS = 10_000  # expired windows are dropped past this many keys
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,10 @@ class RateLimitSpec:
     enabled: bool = True
     scale: float = DEFAULT_SCALE
     window: float = 60.0
-    overrides: dict[str, int] = field(default_factory=dict)  # "vendor.rule" -> limit
+    overrides: dict[str, int] = field(default_factory=dict)  # "vendor.rule" (lower) -> limit
 
     def limit_for(self, vendor: str, rule: LimitRule) -> int:
-        override = self.overrides.get(f"{vendor}.{rule.name}")
+        override = self.overrides.get(f"{vendor}.{rule.name}".lower())
         if override is not None:
             return override
         return max(1, int(rule.limit * self.scale))
@@ -113,6 +114,8 @@ class FixedWindowLimiter:
         exceeded rule, else the one with the fewest requests left (None without rules)."""
         if not self.spec.enabled or not rules:
             return None
+        if len(self._windows) > _MAX_WINDOWS:
+            self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
         reported: WindowState | None = None
         for rule in rules:
             end, count = self._windows.get(rule.key, (0.0, 0))

@@ -72,5 +72,6 @@ class SandboxWorld:
     @classmethod
     def in_memory(cls, database: DatabaseProvider | None = None) -> SandboxWorld:
         store = SandboxStore(None)
-        return cls(store=store, credentials=SandboxCredentials.load_or_create(store),
-                   database=database)
+        return cls(
+            store=store, credentials=SandboxCredentials.load_or_create(store), database=database
+        )
