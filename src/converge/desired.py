@@ -72,10 +72,31 @@ class DesiredVariable:
 
 
 @dataclass(frozen=True)
+class ReferenceScope:
+    """Where references resolve: the Infisical project and converge env -> Infisical slug."""
+
+    organization: str
+    project: str
+    environments: dict[str, str]
+
+
+def _scope(doc: dict[str, Any]) -> ReferenceScope | None:
+    refs = doc.get("references")
+    if not refs:
+        return None
+    return ReferenceScope(
+        organization=str(refs["organization"]),
+        project=str(refs["project"]),
+        environments={str(k): str(v) for k, v in refs["environments"].items()},
+    )
+
+
+@dataclass(frozen=True)
 class DesiredVercel:
     team: str | None
     project: str
     variables: tuple[DesiredVariable, ...]
+    references: ReferenceScope | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +114,7 @@ class DesiredSupabase:
     rls_schemas: tuple[str, ...]
     exposed_schemas: tuple[str, ...]
     publish: tuple[dict[str, Any], ...]
+    references: ReferenceScope | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +213,7 @@ def parse_desired(
                         )
                         for v in doc["variables"]
                     ),
+                    references=_scope(doc),
                 )
             elif name == "supabase-config.json":
                 doc = json.loads(text)
@@ -204,6 +227,7 @@ def parse_desired(
                     rls_schemas=tuple(doc["database"]["rls"]["schemas"]),
                     exposed_schemas=tuple(doc["api"]["schemas"]),
                     publish=tuple(doc["publish"]),
+                    references=_scope(doc),
                 )
         except (KeyError, TypeError, ValueError, YAMLError):
             raise StaleArtifactError(

@@ -135,6 +135,24 @@ def _vercel_targets(inputs: ProjectInputs, environments: list[str]) -> list[str]
     return sorted(targets)
 
 
+def _reference_scope(inputs: ProjectInputs) -> dict[str, Any] | None:
+    """Where ``secret/<env>/…`` and ``identity/…`` references resolve: the Infisical project
+    and the slug of each converge environment. Kept in the artifact so an old revision
+    re-applied by rollback resolves exactly as it did then."""
+    target = inputs.project.targets.infisical
+    if target is None:
+        return None
+    return {
+        "organization": target.organization,
+        "project": target.project,
+        "environments": {
+            env: spec.infisical
+            for env, spec in sorted(inputs.project.environments.items())
+            if spec.infisical
+        },
+    }
+
+
 def _vercel(inputs: ProjectInputs) -> dict[str, Any]:
     assert inputs.vercel is not None
     variables: list[dict[str, Any]] = []
@@ -174,6 +192,7 @@ def _vercel(inputs: ProjectInputs) -> dict[str, Any]:
             "team": target.team if target else None,
             "project": target.project if target else None,
         },
+        "references": _reference_scope(inputs),
         "variables": variables,
     }
 
@@ -222,4 +241,5 @@ def _supabase(inputs: ProjectInputs) -> dict[str, Any]:
         "database": {"rls": sb.database.rls.model_dump(mode="json")},
         "api": {"schemas": sorted(sb.api.schemas)},
         "publish": publish,
+        "references": _reference_scope(inputs),
     }
