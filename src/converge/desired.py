@@ -115,6 +115,7 @@ class DesiredSupabase:
     exposed_schemas: tuple[str, ...]
     publish: tuple[dict[str, Any], ...]
     references: ReferenceScope | None = None
+    publish_to: tuple[str | None, str] | None = None  # Vercel (team, project) for publish
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,11 @@ def parse_desired(
                     exposed_schemas=tuple(doc["api"]["schemas"]),
                     publish=tuple(doc["publish"]),
                     references=_scope(doc),
+                    publish_to=(
+                        (doc["publish_to"]["team"], str(doc["publish_to"]["project"]))
+                        if doc.get("publish_to")
+                        else None
+                    ),
                 )
         except (KeyError, TypeError, ValueError, YAMLError):
             raise StaleArtifactError(

@@ -280,6 +280,12 @@ class _Checker:
                     secret.ref,
                     f"provider {name} secret",
                 )
+        if supabase.publish.vercel and self.project.targets.vercel is None:
+            self.fail(
+                "supabase",
+                ("publish", "vercel"),
+                "values are published to Vercel but project.yaml declares no targets.vercel",
+            )
         for key, entry in supabase.publish.vercel.items():
             for e, env in enumerate(entry.environments):
                 path = ("publish", "vercel", key, "environments", e)

@@ -241,5 +241,11 @@ def _supabase(inputs: ProjectInputs) -> dict[str, Any]:
         "database": {"rls": sb.database.rls.model_dump(mode="json")},
         "api": {"schemas": sorted(sb.api.schemas)},
         "publish": publish,
+        "publish_to": _vercel_target(inputs) if publish else None,
         "references": _reference_scope(inputs),
     }
+
+
+def _vercel_target(inputs: ProjectInputs) -> dict[str, Any] | None:
+    target = inputs.project.targets.vercel
+    return {"team": target.team, "project": target.project} if target else None
