@@ -1,0 +1,320 @@
+"""Apply (I/O): perform planned env-var changes with as few requests as Vercel allows.
+
+- Creates go out as one ``POST /v10/projects/{id}/env`` with an array body, updates of
+  records whose key and targets already match as one more with ``upsert=true`` (Vercel
+  overwrites only an exact key+targets+branch match, so an upsert never lands on a record
+  converge did not plan to write). Creates do *not* upsert: a variable someone made in the
+  meantime fails as ``ENV_ALREADY_EXISTS`` instead of being overwritten.
+- A create whose response was lost is re-observed (list, match key + targets + our
+  marker + the fingerprint of the value just sent) before it is sent again, so a retry
+  never meets its own first attempt as a conflict.
+- Replacements and deletions delete by id, then confirm by reading that the record is
+  gone (two-phase delete, DESIGN §6); the engine keeps ownership until then.
+- Values are resolved here, at apply time only: public literals are checked once more
+  with the policies' secret detector (``public_value_check``) before anything is sent;
+  references go through the ``ReferenceResolver`` (a client secret is minted, since it
+  cannot be read back) straight into the request body. No value reaches a log, a
+  ``Change``, an ``AppliedChange`` or an exception: those carry ids, markers and keyed
+  fingerprints only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from converge.changes import Action, Change
+from converge.errors import (
+    ConvergeError,
+    PolicyDenied,
+    VendorAuthError,
+    VendorConflictError,
+    VendorError,
+)
+from converge.vendors.base import AppliedChange, ReferenceResolver
+from converge.vendors.vercel.client import VENDOR, ProjectScope, VercelClient
+from converge.vendors.vercel.observe import change_marker, is_client_secret
+from converge.vendors.vercel.ownership import (
+    Ownership,
+    compose_comment,
+    fingerprint,
+    parse_comment,
+    ref_digest,
+)
+from converge.vendors.vercel.wire import CreateResult, EnvVar, FailedItem, NewEnvVar
+
+PublicValueCheck = Callable[[str, str], "str | None"]
+Outcome = AppliedChange | ConvergeError
+
+
+@dataclass(frozen=True)
+class ApplyContext:
+    """What every write needs: where, as whom (marker owner and converge project), how
+    values are resolved and fingerprinted, and the outbound secret check."""
+
+    client: VercelClient
+    scope: ProjectScope  # scoped by project id
+    project: str
+    owner: str
+    resolver: ReferenceResolver | None
+    fingerprint_key: bytes
+    public_value_check: PublicValueCheck
+
+
+@dataclass(frozen=True)
+class Item:
+    """One variable about to be sent: the body (holds the value) and its fingerprint."""
+
+    body: NewEnvVar
+    fp: str
+
+    @property
+    def match(self) -> tuple[str, tuple[str, ...]]:
+        return (self.body.key, tuple(sorted(self.body.target)))
+
+
+def check_public_value(key: str, value: str, check: PublicValueCheck) -> None:
+    """Refuse to send a public value the secret detector flags (naming the key only)."""
+    problem = check(key, value)
+    if problem:
+        raise PolicyDenied(
+            f"refusing to publish {key}: its value looks like a secret ({problem})",
+            hint="the artifact may have been altered: run make decision and make render, "
+            "and keep secrets in server variables as references",
+        )
+
+
+def check_public_values(changes: Sequence[Change], check: PublicValueCheck) -> None:
+    """Run the outbound check over every public value in ``changes``, before any write."""
+    for change in changes:
+        desired = change.desired
+        if desired.get("kind") == "public" and change.action.writes and (
+            desired.get("mode") not in ("delete", "comment", None)
+        ):
+            check_public_value(str(desired["key"]), str(desired.get("value") or ""), check)
+
+
+def _is_ours(env: EnvVar, ctx: ApplyContext) -> Ownership | None:
+    _, ownership = parse_comment(env.comment)
+    if ownership is not None and ownership.owned_by(ctx.owner, ctx.project):
+        return ownership
+    return None
+
+
+def _find(envs: Sequence[EnvVar], key: str, targets: Sequence[str]) -> list[EnvVar]:
+    wanted = set(targets)
+    return [
+        e for e in envs
+        if e.key == key and not e.git_branch and not e.custom_environment_ids
+        and set(e.target) == wanted
+    ]
+
+
+def build_item(ctx: ApplyContext, desired: Mapping[str, Any], value: str) -> Item:
+    key, targets = str(desired["key"]), [str(t) for t in desired["targets"]]
+    fp = fingerprint(ctx.fingerprint_key, project=ctx.project, key=key, targets=targets,
+                     value=value)
+    ownership = Ownership(
+        owner=ctx.owner, project=ctx.project, ref=ref_digest(desired.get("ref")),
+        rot=int(desired.get("rotate", 0)), fp=fp,
+    )
+    body = NewEnvVar(
+        key=key, value=value, type=str(desired["type"]), target=targets,
+        comment=compose_comment(desired.get("comment"), ownership),
+    )
+    return Item(body=body, fp=fp)
+
+
+def resolve_item(ctx: ApplyContext, change: Change) -> Item:
+    """The body to send for ``change``: the value resolved now (minting a client secret)."""
+    desired = change.desired
+    if desired.get("kind") == "public":
+        value = str(desired.get("value") or "")
+        check_public_value(str(desired["key"]), value, ctx.public_value_check)
+    else:
+        ref = str(desired.get("ref") or "")
+        if ctx.resolver is None:
+            raise ConvergeError(
+                f"cannot resolve the reference of {desired['key']}: no resolver configured"
+            )
+        value = ctx.resolver.resolve(ref, mint=is_client_secret(ref))
+    return build_item(ctx, desired, value)
+
+
+def send_items(
+    ctx: ApplyContext, items: Sequence[Item], *, upsert: bool
+) -> list[EnvVar | ConvergeError]:
+    """One POST for ``items``; per item, the record now in Vercel or the error it met."""
+    if not items:
+        return []
+
+    def lookup(*, same_value: bool = True) -> dict[tuple[str, tuple[str, ...]], EnvVar]:
+        """Our records at the items' key + targets (with the value just sent, or any)."""
+        envs = ctx.client.list_env(ctx.scope)
+        found: dict[tuple[str, tuple[str, ...]], EnvVar] = {}
+        for item in items:
+            for env in _find(envs, *item.match):
+                own = _is_ours(env, ctx)
+                if own is not None and (own.fp == item.fp or not same_value):
+                    found[item.match] = env
+        return found
+
+    def reobserve() -> CreateResult | None:
+        found = lookup()
+        if len(found) < len(items):
+            return None
+        return CreateResult(created=[found[item.match] for item in items])
+
+    result = ctx.client.create_env(
+        ctx.scope, [item.body for item in items], upsert=upsert,
+        reobserve=None if upsert else reobserve,
+    )
+    created = {(e.key, tuple(sorted(e.target))): e for e in result.created}
+    outcomes: list[EnvVar | ConvergeError] = []
+    late: dict[tuple[str, tuple[str, ...]], EnvVar] | None = None
+    for item in items:
+        env = created.get(item.match)
+        if env is not None:
+            outcomes.append(env)
+            continue
+        failure = _failure_for(item, result.failed)
+        code = failure.error.code if failure else ""
+        if code == "ENV_ALREADY_EXISTS" and not upsert:
+            # Possibly our own earlier attempt (a run that stopped before journaling it):
+            # the same value is done; ours with another value (a re-minted secret) is
+            # overwritten in place; anyone else's is a conflict.
+            late = lookup(same_value=False) if late is None else late
+            mine = late.get(item.match)
+            if mine is not None:
+                own = _is_ours(mine, ctx)
+                if own is not None and own.fp == item.fp:
+                    outcomes.append(mine)
+                else:
+                    outcomes.append(send_items(ctx, [item], upsert=True)[0])
+                continue
+            outcomes.append(VendorConflictError(
+                f"vercel already has {item.body.key} ({', '.join(item.match[1])}), "
+                "not managed by converge",
+                vendor=VENDOR, request=f"POST /v10/projects/{ctx.scope.project}/env",
+                status=403, hint="plan again: the variable appeared after the plan",
+            ))
+            continue
+        message = failure.error.message if failure else "no result for this variable"
+        outcomes.append(VendorError(
+            f"vercel did not write {item.body.key} ({', '.join(item.match[1])}): "
+            f"{code + ': ' if code else ''}{message}",
+            vendor=VENDOR, request=f"POST /v10/projects/{ctx.scope.project}/env",
+            status=400 if failure else 0,
+        ))
+    return outcomes
+
+
+def _failure_for(item: Item, failed: Sequence[FailedItem]) -> FailedItem | None:
+    key, targets = item.match
+    for failure in failed:
+        error = failure.error
+        if error.key not in (None, key):
+            continue
+        target = error.target
+        listed = [target] if isinstance(target, str) else list(target or [])
+        if not listed or set(listed) & set(targets):
+            return failure
+    return None
+
+
+def delete_confirmed(ctx: ApplyContext, env_id: str) -> None:
+    """Delete by id (already gone is fine), then read to confirm it is gone."""
+    ctx.client.delete_env(ctx.scope, env_id)
+    if ctx.client.get_env(ctx.scope, env_id) is not None:
+        raise VendorError(
+            f"vercel still lists env var {env_id} after deleting it",
+            vendor=VENDOR, request=f"DELETE /v9/projects/{ctx.scope.project}/env/{env_id}",
+            hint="Vercel deletes are eventually consistent: rerun apply to confirm",
+        )
+
+
+def applied(env: EnvVar, fp: str | None, note: str = "") -> AppliedChange:
+    return AppliedChange(vendor_id=env.id, marker=change_marker(env), fingerprint=fp,
+                         note=note)
+
+
+def apply_one(ctx: ApplyContext, change: Change) -> AppliedChange:
+    """Perform a change that is not part of a batch (or a batch of one)."""
+    desired = change.desired
+    mode = desired.get("mode")
+    if change.action is Action.CONFLICT or mode == "none":
+        raise VendorConflictError(
+            f"{change.label or change.name} is in the way and not managed by converge",
+            vendor=VENDOR, hint="adopt it (adopt) or remove it in Vercel",
+        )
+    if mode == "delete":
+        for env_id in desired.get("replaces") or [change.current_id]:
+            delete_confirmed(ctx, str(env_id))
+        return AppliedChange(vendor_id=change.current_id, note="deleted; confirmed gone")
+    if mode == "comment":
+        assert change.current_id is not None
+        ownership = Ownership(
+            owner=ctx.owner, project=ctx.project, ref=ref_digest(desired.get("ref")),
+            rot=int(desired.get("rotate", 0)), fp=str(desired.get("fingerprint", "")),
+        )
+        env = ctx.client.patch_env(
+            ctx.scope, change.current_id,
+            {"comment": compose_comment(desired.get("comment"), ownership)},
+        )
+        return applied(env, ownership.fp or None, "comment updated")
+    if mode == "replace":
+        item = resolve_item(ctx, change)
+        for env_id in desired.get("replaces") or []:
+            delete_confirmed(ctx, str(env_id))
+        outcome = send_items(ctx, [item], upsert=False)[0]
+    elif mode in ("create", "upsert"):
+        item = resolve_item(ctx, change)
+        outcome = send_items(ctx, [item], upsert=mode == "upsert")[0]
+    else:
+        raise ConvergeError(f"unknown vercel apply mode {mode!r} for {change.key}")
+    if isinstance(outcome, ConvergeError):
+        raise outcome
+    return applied(outcome, item.fp)
+
+
+def apply_batch(ctx: ApplyContext, changes: Sequence[Change]) -> list[Outcome]:
+    """Perform ``changes`` (in plan order), batching creates and exact upserts into one
+    POST each; one outcome per change, in the same order. Public values are checked before
+    the first write, so a flagged value stops the whole batch with nothing sent."""
+    check_public_values(changes, ctx.public_value_check)
+    outcomes: dict[int, Outcome] = {}
+    for upsert in (False, True):
+        mode = "upsert" if upsert else "create"
+        batch = [
+            (i, c) for i, c in enumerate(changes)
+            if c.action in (Action.CREATE, Action.UPDATE, Action.ADOPT)
+            and c.desired.get("mode") == mode
+        ]
+        items: list[tuple[int, Item]] = []
+        for i, change in batch:
+            try:
+                items.append((i, resolve_item(ctx, change)))
+            except VendorAuthError:
+                raise
+            except ConvergeError as exc:
+                outcomes[i] = exc
+        try:
+            sent = send_items(ctx, [item for _, item in items], upsert=upsert)
+        except VendorAuthError:
+            raise
+        except ConvergeError as exc:
+            sent = [exc] * len(items)
+        for (i, item), result in zip(items, sent, strict=True):
+            outcomes[i] = result if isinstance(result, ConvergeError) else applied(
+                result, item.fp)
+    for i, change in enumerate(changes):
+        if i in outcomes:
+            continue
+        try:
+            outcomes[i] = apply_one(ctx, change)
+        except VendorAuthError:
+            raise
+        except ConvergeError as exc:
+            outcomes[i] = exc
+    return [outcomes[i] for i in range(len(changes))]

@@ -1,0 +1,102 @@
+"""Ownership markers and keyed fingerprints, kept in a Vercel variable's ``comment``.
+
+Vercel gives an env var no labels or metadata, only a free ``comment`` (≤ 500 characters),
+so converge writes its marker there::
+
+    <the user's comment, if any> converge:managed owner=vercel project=journal
+        ref=3f9c0a1b2c4d rot=0 fp=9a1b…          (on one line)
+
+- ``owner``: which reconciler wrote it (``vercel``; ``supabase`` for values the Supabase
+  reconciler publishes through ``VercelPublisher``). A reconciler only ever updates or
+  deletes variables whose marker names it and its converge project.
+- ``ref``: a digest of the reference (``identity/…/client-secret``), so a changed reference
+  is seen without storing it in Vercel; ``-`` for a literal.
+- ``rot``: the ``rotate: N`` counter the value was last sent for.
+- ``fp``: HMAC-SHA256 keyed with the workspace's fingerprint key over (project, key,
+  targets, value), truncated. Drift on write-only values is detected by recomputing it,
+  never by reading the value back, and without the key the fingerprint reveals nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MARKER = "converge:managed"
+FINGERPRINT_LENGTH = 24
+REF_DIGEST_LENGTH = 12
+NO_REF = "-"
+_MARKER_PATTERN = re.compile(
+    r"(?:^|\s)converge:managed((?:\s+[a-z]+=\S*)*)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """The parsed marker of a variable converge wrote."""
+
+    owner: str
+    project: str
+    ref: str = NO_REF
+    rot: int = 0
+    fp: str = ""
+
+    def render(self) -> str:
+        return (
+            f"{MARKER} owner={self.owner} project={self.project} ref={self.ref} "
+            f"rot={self.rot} fp={self.fp}"
+        )
+
+    def owned_by(self, owner: str, project: str) -> bool:
+        return self.owner == owner and self.project == project
+
+
+def compose_comment(user_comment: str | None, ownership: Ownership) -> str:
+    """The comment to send: the user's own text first, the marker last."""
+    text = (user_comment or "").strip()
+    return f"{text} {ownership.render()}" if text else ownership.render()
+
+
+def parse_comment(comment: str | None) -> tuple[str, Ownership | None]:
+    """Split a comment into the user's text and converge's marker (None if there is none
+    or it is malformed: a malformed marker is not ours, so it is never deleted)."""
+    text = comment or ""
+    match = _MARKER_PATTERN.search(text)
+    if match is None:
+        return text.strip(), None
+    fields = dict(pair.split("=", 1) for pair in match.group(1).split())
+    user = text[: match.start()].strip()
+    try:
+        ownership = Ownership(
+            owner=fields["owner"],
+            project=fields["project"],
+            ref=fields.get("ref", NO_REF),
+            rot=int(fields.get("rot", "0")),
+            fp=fields.get("fp", ""),
+        )
+    except (KeyError, ValueError):
+        return user, None
+    if not ownership.owner or not ownership.project:
+        return user, None
+    return user, ownership
+
+
+def ref_digest(ref: str | None) -> str:
+    """A short digest of a reference; ``-`` for a literal value."""
+    if not ref:
+        return NO_REF
+    return hashlib.sha256(ref.encode("utf-8")).hexdigest()[:REF_DIGEST_LENGTH]
+
+
+def fingerprint(
+    secret_key: bytes, *, project: str, key: str, targets: Iterable[str], value: str
+) -> str:
+    """Keyed fingerprint of one value: equal inputs give equal fingerprints, and nothing
+    about the value can be learnt from it without ``secret_key``."""
+    message = json.dumps([project, key, sorted(targets), value], separators=(",", ":"))
+    digest = hmac.new(secret_key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:FINGERPRINT_LENGTH]

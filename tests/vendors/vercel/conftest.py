@@ -1,0 +1,243 @@
+"""Fixtures for the Vercel reconciler: a seeded emulator driven in-process, desired states
+rendered from the example workspace, an in-test reference resolver, helpers to plan/apply."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import secrets
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.types import ASGIApp
+
+from converge.changes import Change
+from converge.config.workspace import open_workspace
+from converge.desired import DesiredState, DesiredVercel, parse_desired
+from converge.engine.pipeline import decide_project, render_project
+from converge.errors import ConvergeError
+from converge.policies.secrets import find_secrets
+from converge.sandbox.vercel import seed as vercel_seed
+from converge.sandbox.vercel.app import create_app
+from converge.sandbox.vercel.models import EnvRecord
+from converge.sandbox.vercel.state import VercelState
+from converge.sandbox.world import SandboxWorld
+from converge.vendors.base import AppliedChange
+from converge.vendors.http import RequestCounter
+from converge.vendors.vercel.client import VercelClient
+from converge.vendors.vercel.reconciler import VercelReconciler
+
+REPO = Path(__file__).resolve().parents[3]
+FINGERPRINT_KEY = b"test-fingerprint-key"
+
+
+class SyncASGITransport(httpx.BaseTransport):
+    """Lets the synchronous ``VendorHttp`` client call an ASGI app in-process."""
+
+    def __init__(self, app: ASGIApp):
+        self.inner = httpx.ASGITransport(app=app)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+
+        async def send() -> httpx.Response:
+            response = await self.inner.handle_async_request(request)
+            content = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers,
+                                  content=content, request=request)
+
+        return asyncio.run(send())
+
+
+@dataclass
+class DropResponses(httpx.BaseTransport):
+    """Forwards every request, but loses the response of the first ``count`` requests that
+    ``matches`` selects (the write happened; the client sees a dropped connection)."""
+
+    inner: httpx.BaseTransport
+    matches: Callable[[httpx.Request], bool]
+    count: int = 1
+    dropped: int = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if self.dropped < self.count and self.matches(request):
+            self.dropped += 1
+            raise httpx.ReadError("connection dropped after the request was sent")
+        return response
+
+
+@dataclass
+class DictResolver:
+    """Resolves references from a dict; mints a fresh value for client secrets."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    mints: list[str] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)
+
+    def resolve(self, ref: str, *, mint: bool = False) -> str:
+        if mint:
+            self.mints.append(ref)
+            self.values[ref] = "cs_" + secrets.token_hex(16)
+            return self.values[ref]
+        self.reads.append(ref)
+        if ref not in self.values:
+            raise ConvergeError(f"no value for {ref}")
+        return self.values[ref]
+
+
+def public_value_check(key: str, value: str) -> str | None:
+    """The policies' detector, as the engine wires it."""
+    findings = find_secrets(value)
+    return ", ".join(f.kind for f in findings) or None
+
+
+def _render(tmp: Path, project: str) -> DesiredState:
+    ws = open_workspace(tmp)
+    decide_project(ws, project)
+    render_project(ws, project)
+    out = tmp / ".out" / project
+    decision = json.loads((out / "decision.json").read_text())
+    artifacts = {
+        p.name: p.read_text()
+        for p in out.iterdir()
+        if p.name not in ("decision.json", "manifest.json")
+    }
+    return parse_desired(project, decision["decision_id"], "sha256:test", artifacts)
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DesiredState]:
+    tmp = tmp_path_factory.mktemp("ws") / "ws"
+    shutil.copytree(REPO / "examples" / "workspace", tmp,
+                    ignore=shutil.ignore_patterns(".out", ".converge", "*.log"))
+    return {p: _render(tmp, p) for p in ("journal", "analytics")}
+
+
+@pytest.fixture
+def journal(rendered: dict[str, DesiredState]) -> DesiredVercel:
+    vercel = rendered["journal"].vercel
+    assert vercel is not None
+    return vercel
+
+
+@pytest.fixture
+def analytics(rendered: dict[str, DesiredState]) -> DesiredVercel:
+    vercel = rendered["analytics"].vercel
+    assert vercel is not None
+    return vercel
+
+
+@pytest.fixture
+def world() -> SandboxWorld:
+    w = SandboxWorld.in_memory()
+    vercel_seed.seed(w)
+    return w
+
+
+def refs_of(desired: DesiredVercel) -> dict[str, str]:
+    """Plan-time readable values for every non-minted reference of ``desired``."""
+    return {
+        v.ref: f"value-of-{v.ref.split('/')[1]}"
+        for v in desired.variables
+        if v.ref and not v.ref.endswith("/client-secret")
+    }
+
+
+@pytest.fixture
+def resolver(journal: DesiredVercel, analytics: DesiredVercel) -> DictResolver:
+    return DictResolver(values={**refs_of(journal), **refs_of(analytics)})
+
+
+@dataclass
+class Harness:
+    """Builds reconcilers against one emulator world and keeps the journal's markers."""
+
+    world: SandboxWorld
+    resolver: DictResolver
+    project: str
+    markers: dict[str, str] = field(default_factory=dict)
+    counter: RequestCounter = field(default_factory=RequestCounter)
+    transport: httpx.BaseTransport | None = None
+    base_url: str = "http://vercel.test"
+
+    def client(self, *, token: str | None = None) -> VercelClient:
+        self.counter = RequestCounter()
+        transport = self.transport or SyncASGITransport(create_app(self.world))
+        env = {
+            "VERCEL_TOKEN": token if token is not None else self.world.credentials.vercel_token,
+            "VERCEL_API_URL": self.base_url,
+        }
+        return VercelClient.from_environment(env, counter=self.counter, transport=transport)
+
+    def reconciler(self, desired: DesiredVercel, *, adopt: bool = False,
+                   token: str | None = None) -> VercelReconciler:
+        return VercelReconciler(
+            desired, self.client(token=token), project=self.project,
+            resolver=self.resolver, fingerprint_key=FINGERPRINT_KEY,
+            public_value_check=public_value_check, adopt=adopt,
+        )
+
+    def plan(self, desired: DesiredVercel, *, adopt: bool = False) -> Sequence[Change]:
+        rec = self.reconciler(desired, adopt=adopt)
+        rec.observe(markers=self.markers)
+        return rec.diff()
+
+    def apply(self, desired: DesiredVercel, *, adopt: bool = False) -> list[Change]:
+        """Plan and apply like the engine: record the marker of every write."""
+        rec = self.reconciler(desired, adopt=adopt)
+        rec.observe(markers=self.markers)
+        changes = [c for c in rec.diff() if c.action.writes]
+        outcomes = rec.apply_batch(changes)
+        for change, outcome in zip(changes, outcomes, strict=True):
+            if isinstance(outcome, ConvergeError):
+                raise outcome
+            assert isinstance(outcome, AppliedChange)
+            if outcome.marker is None:
+                self.markers.pop(change.key, None)
+            else:
+                self.markers[change.key] = outcome.marker
+        rec.close()
+        return changes
+
+    def envs(self, vercel_project: str) -> list[EnvRecord]:
+        return VercelState(self.world).envs(vercel_seed.project_id(vercel_project))
+
+    def env(self, vercel_project: str, key: str,
+            targets: Sequence[str] | None = None) -> EnvRecord:
+        found = [
+            e for e in self.envs(vercel_project)
+            if e.key == key and (targets is None or sorted(e.target) == sorted(targets))
+        ]
+        assert len(found) == 1, f"expected one {key}, found {len(found)}"
+        return found[0]
+
+
+@pytest.fixture
+def harness(world: SandboxWorld, resolver: DictResolver) -> Harness:
+    return Harness(world=world, resolver=resolver, project="journal")
+
+
+def with_variable(desired: DesiredVercel, key: str, **changes: object) -> DesiredVercel:
+    """``desired`` with the variables named ``key`` changed (dataclasses.replace)."""
+    variables = tuple(
+        dataclasses.replace(v, **changes) if v.key == key else v  # type: ignore[arg-type]
+        for v in desired.variables
+    )
+    return dataclasses.replace(desired, variables=variables)
+
+
+def without_variable(desired: DesiredVercel, key: str) -> DesiredVercel:
+    return dataclasses.replace(
+        desired, variables=tuple(v for v in desired.variables if v.key != key)
+    )
+
+
+def by_name(changes: Sequence[Change]) -> Mapping[str, Change]:
+    return {c.name: c for c in changes}
+
