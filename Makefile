@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help setup demo test lint typecheck importlint pytest schema bench \
         drift-check infisical-validate platform-validate decision render \
-        reconcile-infisical reconcile-vercel reconcile-supabase reconcile reconcile-dry status
+        reconcile-infisical reconcile-vercel reconcile-supabase reconcile reconcile-dry status plan
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -69,3 +69,26 @@ decision: setup ## Evaluate policies and write the decision contract
 
 render: setup ## Render artifacts from an allowing decision
 	@$(CONVERGE) --workspace $(WORKSPACE) render $(PROJECT)
+
+reconcile-infisical: setup ## Apply Infisical resources
+	@CONVERGE_WORKSPACE=$(WORKSPACE) ./scripts/reconcile-infisical.py $(PROJECT)
+
+reconcile-vercel: setup ## Apply Vercel environment
+	@CONVERGE_WORKSPACE=$(WORKSPACE) ./scripts/reconcile-vercel.sh $(PROJECT)
+
+reconcile-supabase: setup ## Apply Supabase configuration
+	@CONVERGE_WORKSPACE=$(WORKSPACE) ./scripts/reconcile-supabase.py $(PROJECT)
+
+reconcile: render reconcile-infisical reconcile-vercel reconcile-supabase ## Full reconciliation
+	@echo "✅ All reconcilers completed for $(PROJECT)"
+
+reconcile-dry: setup ## Dry run reconciliation
+	@CONVERGE_WORKSPACE=$(WORKSPACE) ./scripts/reconcile-infisical.py $(PROJECT) --dry-run
+	@CONVERGE_WORKSPACE=$(WORKSPACE) ./scripts/reconcile-vercel.sh $(PROJECT) true
+	@CONVERGE_WORKSPACE=$(WORKSPACE) ./scripts/reconcile-supabase.py $(PROJECT) --dry-run
+
+plan: setup ## Show what apply would change
+	@$(CONVERGE) --workspace $(WORKSPACE) plan $(PROJECT)
+
+status: setup ## Last runs, unfinished operations, how to resume
+	@$(CONVERGE) --workspace $(WORKSPACE) status $(PROJECT)

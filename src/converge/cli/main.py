@@ -23,6 +23,7 @@ from converge.cli.output import (
     finding_line,
     paint,
 )
+from converge.cli.reconcile import apply, audit, plan, status
 from converge.cli.sandbox import sandbox
 from converge.config.schemas import write_schemas
 from converge.config.workspace import Workspace, check_project_name, open_workspace
@@ -76,13 +77,22 @@ def workspace_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def workspace_from_context(ctx: click.Context) -> Workspace:
+    """The workspace named by --workspace / $CONVERGE_WORKSPACE, else the nearest one."""
+    return open_workspace(ctx.ensure_object(dict).get("workspace_dir"))
+
+
 def _workspace() -> Workspace:
-    obj = click.get_current_context().ensure_object(dict)
-    return open_workspace(obj.get("workspace_dir"))
+    return workspace_from_context(click.get_current_context())
 
 
 def _json_output() -> bool:
     return bool(click.get_current_context().ensure_object(dict).get("output") == "json")
+
+
+def select_projects(workspace: Workspace, names: tuple[str, ...], all_projects: bool) -> list[str]:
+    """The projects a command acts on: the names given, or every project with --all."""
+    return _projects(workspace, names, all_projects)
 
 
 def _projects(
@@ -310,6 +320,10 @@ def schema(directory: Path, check: bool) -> None:
 
 
 cli.add_command(sandbox)
+cli.add_command(plan)
+cli.add_command(apply)
+cli.add_command(status)
+cli.add_command(audit)
 
 
 def _print_config_errors(exc: ConfigErrors) -> None:

@@ -59,13 +59,27 @@ def sandbox() -> None:
 
 
 @sandbox.command()
-@click.option("--port-base", type=int, default=None,
-              help="Serve Infisical on N, Vercel on N+1, Supabase on N+2 (default: free ports).")
-@click.option("--faults", envvar=FAULTS_ENV, show_envvar=True, default=None,
-              help="Inject faults, e.g. latency=150ms,jitter=20ms,error_rate=0.2,"
-                   "error_codes=429/503,drop_rate=0.02,fail_write=3,vendor=vercel,seed=7.")
-@click.option("--rate-limits", envvar=RATE_LIMITS_ENV, show_envvar=True, default=None,
-              help="real | off | scale=N (default scale=1000), window=60s, <vendor>.<rule>=N.")
+@click.option(
+    "--port-base",
+    type=int,
+    default=None,
+    help="Serve Infisical on N, Vercel on N+1, Supabase on N+2 (default: free ports).",
+)
+@click.option(
+    "--faults",
+    envvar=FAULTS_ENV,
+    show_envvar=True,
+    default=None,
+    help="Inject faults, e.g. latency=150ms,jitter=20ms,error_rate=0.2,"
+    "error_codes=429/503,drop_rate=0.02,fail_write=3,vendor=vercel,seed=7.",
+)
+@click.option(
+    "--rate-limits",
+    envvar=RATE_LIMITS_ENV,
+    show_envvar=True,
+    default=None,
+    help="real | off | scale=N (default scale=1000), window=60s, <vendor>.<rule>=N.",
+)
 @workspace_option
 def serve(
     port_base: int | None, faults: str | None, rate_limits: str | None, workspace: Path | None
@@ -86,8 +100,7 @@ def serve(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = _serve_until(stop, _state_dir(workspace), faults or "", rate_limits or "",
-                            port_base)
+        code = _serve_until(stop, _state_dir(workspace), faults or "", rate_limits or "", port_base)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -96,7 +109,10 @@ def serve(
 
 
 def _serve_until(
-    stop: threading.Event, state_dir: Path, faults: str, rate_limits: str,
+    stop: threading.Event,
+    state_dir: Path,
+    faults: str,
+    rate_limits: str,
     port_base: int | None,
 ) -> int:
     """Run the sandbox until ``stop`` is set; the exit code."""

@@ -81,10 +81,18 @@ class AuditEntry:
 
     @classmethod
     def from_run(cls, run: RunRecord) -> AuditEntry:
-        return cls(run_id=run.id, project=run.project, systems=run.systems,
-                   command=run.command, actor=run.actor, result=run.result,
-                   counts=dict(run.counts), decision_id=run.decision_id,
-                   manifest_digest=run.manifest_digest, git_revision=run.git_revision)
+        return cls(
+            run_id=run.id,
+            project=run.project,
+            systems=run.systems,
+            command=run.command,
+            actor=run.actor,
+            result=run.result,
+            counts=dict(run.counts),
+            decision_id=run.decision_id,
+            manifest_digest=run.manifest_digest,
+            git_revision=run.git_revision,
+        )
 
     def document(self, *, seq: int, prev: str, time: str) -> dict[str, Any]:
         doc = asdict(self)
@@ -127,8 +135,12 @@ def append_audit(path: Path, entry: AuditEntry | RunRecord) -> str:
         last, torn = _last_line(fd)
         prev = line_hash(last) if last is not None else GENESIS
         seq = _next_seq(fd, last)
-        line = json.dumps(entry.document(seq=seq, prev=prev, time=utc_now()),
-                          sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+        line = json.dumps(
+            entry.document(seq=seq, prev=prev, time=utc_now()),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=True,
+        ).encode()
         data = (b"\n" if torn else b"") + line + b"\n"
         written = 0
         while written < len(data):
@@ -153,7 +165,7 @@ def _last_line(fd: int) -> tuple[bytes | None, bool]:
         start = max(0, start - _TAIL_CHUNK)
         tail = os.pread(fd, end - start, start)
         if b"\n" in tail:
-            return tail[tail.rindex(b"\n") + 1:], torn
+            return tail[tail.rindex(b"\n") + 1 :], torn
     return tail, torn
 
 
@@ -172,8 +184,11 @@ def _parse(line: bytes) -> dict[str, Any] | None:
         doc = json.loads(line)
     except ValueError:
         return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("seq"), int) \
-            or not isinstance(doc.get("prev"), str):
+    if (
+        not isinstance(doc, dict)
+        or not isinstance(doc.get("seq"), int)
+        or not isinstance(doc.get("prev"), str)
+    ):
         return None
     return doc
 
@@ -204,15 +219,23 @@ def verify_audit_log(path: Path, *, head: str | None = None) -> list[AuditProble
         if index == 0:
             problems.append(AuditProblem(1, "the first line does not start the chain"))
         elif docs[index - 1] is not None and seqs[index] == (seqs[index - 1] or 0) + 1:
-            problems.append(AuditProblem(
-                index, f"line {index} was changed after it was written (line {number} "
-                       "recorded a different hash of it)"))
+            problems.append(
+                AuditProblem(
+                    index,
+                    f"line {index} was changed after it was written (line {number} "
+                    "recorded a different hash of it)",
+                )
+            )
         elif docs[index - 1] is not None:
             problems.append(AuditProblem(number, f"line {number} does not follow line {index}"))
     if head is not None and lines and line_hash(lines[-1]) != head:
-        problems.append(AuditProblem(
-            len(lines), "the last line is not the recorded head: it was changed, or "
-                        "lines after it were removed"))
+        problems.append(
+            AuditProblem(
+                len(lines),
+                "the last line is not the recorded head: it was changed, or "
+                "lines after it were removed",
+            )
+        )
     return sorted(problems, key=lambda p: p.line)
 
 
@@ -228,23 +251,34 @@ def _check_order(seqs: list[int | None], problems: list[AuditProblem]) -> set[in
             highest += 1  # a damaged line (reported apart) still took one position
             continue
         if seq in first_line:
-            problems.append(AuditProblem(number, f"entry #{seq} appears twice (lines "
-                                                 f"{first_line[seq]} and {number}): one of "
-                                                 "them was inserted"))
+            problems.append(
+                AuditProblem(
+                    number,
+                    f"entry #{seq} appears twice (lines "
+                    f"{first_line[seq]} and {number}): one of "
+                    "them was inserted",
+                )
+            )
             involved.add(number)
         elif seq < highest:
-            problems.append(AuditProblem(number, f"entry #{seq} comes after entry #{highest}:"
-                                                 " lines were reordered"))
+            problems.append(
+                AuditProblem(
+                    number, f"entry #{seq} comes after entry #{highest}: lines were reordered"
+                )
+            )
             involved.add(number)
         elif seq > highest + 1:
             missing = [s for s in range(highest + 1, seq) if s not in present]
             if missing:
                 span = f"#{missing[0]}" + (f"..#{missing[-1]}" if len(missing) > 1 else "")
-                problems.append(AuditProblem(number, f"entry {span} before this line was "
-                                                     "removed"))
+                problems.append(AuditProblem(number, f"entry {span} before this line was removed"))
             else:
-                problems.append(AuditProblem(number, f"entry #{seq} comes before entry "
-                                                     f"#{highest + 1}: lines were reordered"))
+                problems.append(
+                    AuditProblem(
+                        number,
+                        f"entry #{seq} comes before entry #{highest + 1}: lines were reordered",
+                    )
+                )
             involved.add(number)
         first_line.setdefault(seq, number)
         highest = max(highest, seq)

@@ -55,21 +55,34 @@ from converge.engine.journal_sql import Database, Row, advisory_key, connect
 from converge.errors import JournalError
 
 __all__ = [
-    "ChangeLike", "ChangeRef", "Journal", "ManagedObject", "OperationRecord", "ProjectStatus",
-    "RunRecord", "new_run_id", "open_journal", "utc_now",
+    "ChangeLike",
+    "ChangeRef",
+    "Journal",
+    "ManagedObject",
+    "OperationRecord",
+    "ProjectStatus",
+    "RunRecord",
+    "new_run_id",
+    "open_journal",
+    "utc_now",
 ]
 
 _FINAL_RESULTS = ("succeeded", "failed", "interrupted")
 _FINGERPRINT = re.compile(r"^(?:[a-z0-9-]{1,32}:)?[0-9a-f]{16,128}$")
 _MAX_TEXT = 512
 
-_RUN_COLUMNS = ("id, project, systems, command, actor, git_revision, decision_id, "
-                "manifest_digest, started_at, finished_at, result, counts, host, pid, "
-                "pid_started")
-_OP_COLUMNS = ("id, run_id, seq, project, system, kind, name, action, key, state, vendor_id, "
-               "marker, fingerprint, reason, created_at, updated_at, resolved_by")
-_MANAGED_COLUMNS = ("project, system, kind, name, vendor_id, marker, fingerprint, "
-                    "decision_id, run_id, updated_at")
+_RUN_COLUMNS = (
+    "id, project, systems, command, actor, git_revision, decision_id, "
+    "manifest_digest, started_at, finished_at, result, counts, host, pid, "
+    "pid_started"
+)
+_OP_COLUMNS = (
+    "id, run_id, seq, project, system, kind, name, action, key, state, vendor_id, "
+    "marker, fingerprint, reason, created_at, updated_at, resolved_by"
+)
+_MANAGED_COLUMNS = (
+    "project, system, kind, name, vendor_id, marker, fingerprint, decision_id, run_id, updated_at"
+)
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -125,9 +138,16 @@ class Journal:
     # -- runs ---------------------------------------------------------------------------
 
     def begin_run(
-        self, project: str, *, systems: Sequence[str], command: str, actor: str,
-        git_revision: str | None = None, decision_id: str | None = None,
-        manifest_digest: str | None = None, holds_lock: bool = True,
+        self,
+        project: str,
+        *,
+        systems: Sequence[str],
+        command: str,
+        actor: str,
+        git_revision: str | None = None,
+        decision_id: str | None = None,
+        manifest_digest: str | None = None,
+        holds_lock: bool = True,
     ) -> RunRecord:
         """Record a new ``running`` run; call it while holding the project's lock.
 
@@ -139,8 +159,11 @@ class Journal:
         """
         for name, value in (("project", project), ("command", command), ("actor", actor)):
             _text(name, value)
-        for name, optional in (("git_revision", git_revision), ("decision_id", decision_id),
-                               ("manifest_digest", manifest_digest)):
+        for name, optional in (
+            ("git_revision", git_revision),
+            ("decision_id", decision_id),
+            ("manifest_digest", manifest_digest),
+        ):
             _text(name, optional, required=False)
         run_id, now, pid = new_run_id(), utc_now(), os.getpid()
         with self.db.transaction():
@@ -148,23 +171,36 @@ class Journal:
             self.db.execute(
                 f"INSERT INTO converge_runs ({_RUN_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'running', '{}', ?, ?, ?)",
-                (run_id, project, json.dumps(sorted(systems)), command, actor, git_revision,
-                 decision_id, manifest_digest, now, self.host, pid,
-                 process_start_marker(pid)),
+                (
+                    run_id,
+                    project,
+                    json.dumps(sorted(systems)),
+                    command,
+                    actor,
+                    git_revision,
+                    decision_id,
+                    manifest_digest,
+                    now,
+                    self.host,
+                    pid,
+                    process_start_marker(pid),
+                ),
             )
         run = self.get_run(run_id)
         assert run is not None
         return run
 
-    def finish_run(self, run: RunRecord | str, result: RunResult,
-                   counts: Mapping[str, int] | None = None) -> RunRecord:
+    def finish_run(
+        self, run: RunRecord | str, result: RunResult, counts: Mapping[str, int] | None = None
+    ) -> RunRecord:
         """Close a running run. A success settles the open operations that earlier runs
         of the same project and systems left behind."""
         run_id = run if isinstance(run, str) else run.id
         if result not in _FINAL_RESULTS:
             raise JournalError(f"a run cannot finish as {result!r}")
-        counts_json = json.dumps({str(k): int(v) for k, v in (counts or {}).items()},
-                                 sort_keys=True)
+        counts_json = json.dumps(
+            {str(k): int(v) for k, v in (counts or {}).items()}, sort_keys=True
+        )
         with self.db.transaction():
             rows = self.db.execute(
                 "UPDATE converge_runs SET result = ?, finished_at = ?, counts = ? "
@@ -181,15 +217,15 @@ class Journal:
         return finished
 
     def get_run(self, run_id: str) -> RunRecord | None:
-        rows = self.db.execute(f"SELECT {_RUN_COLUMNS} FROM converge_runs WHERE id = ?",
-                               (run_id,))
+        rows = self.db.execute(f"SELECT {_RUN_COLUMNS} FROM converge_runs WHERE id = ?", (run_id,))
         return self._run(rows[0]) if rows else None
 
     def last_runs(self, project: str, limit: int = 10) -> list[RunRecord]:
         """The project's most recent runs, newest first."""
         rows = self.db.execute(
-            f"SELECT {_RUN_COLUMNS} FROM converge_runs WHERE project = ? "
-            "ORDER BY id DESC LIMIT ?", (project, int(limit)))
+            f"SELECT {_RUN_COLUMNS} FROM converge_runs WHERE project = ? ORDER BY id DESC LIMIT ?",
+            (project, int(limit)),
+        )
         return [self._run(row) for row in rows]
 
     def last_successful_run(self, project: str, command: str | None = None) -> RunRecord | None:
@@ -199,12 +235,14 @@ class Journal:
             where, params = where + " AND command = ?", [project, command]
         rows = self.db.execute(
             f"SELECT {_RUN_COLUMNS} FROM converge_runs WHERE {where} ORDER BY id DESC LIMIT 1",
-            params)
+            params,
+        )
         return self._run(rows[0]) if rows else None
 
     def project_status(self, project: str, limit: int = 10) -> ProjectStatus:
-        return ProjectStatus(project, self.last_runs(project, limit),
-                             self.unfinished_operations(project))
+        return ProjectStatus(
+            project, self.last_runs(project, limit), self.unfinished_operations(project)
+        )
 
     # -- operations ---------------------------------------------------------------------
 
@@ -223,28 +261,58 @@ class Journal:
                 "SELECT r.id, (SELECT COALESCE(MAX(o.seq), 0) + 1 FROM converge_operations o "
                 "WHERE o.run_id = r.id), r.project, ?, ?, ?, ?, ?, 'intent', ?, ? "
                 "FROM converge_runs r WHERE r.id = ? AND r.result = 'running' RETURNING id",
-                (change.system, change.kind, change.name, change.action, change.key, now, now,
-                 run_id),
+                (
+                    change.system,
+                    change.kind,
+                    change.name,
+                    change.action,
+                    change.key,
+                    now,
+                    now,
+                    run_id,
+                ),
             )
         if not rows:
             raise JournalError(f"run {run_id} is not running; cannot record an operation")
         return int(rows[0][0])
 
-    def record_done(self, op_id: int, *, vendor_id: str | None = None,
-                    marker: str | None = None, fingerprint: str | None = None) -> None:
+    def record_done(
+        self,
+        op_id: int,
+        *,
+        vendor_id: str | None = None,
+        marker: str | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
         """The vendor accepted a create/update/adopt; converge now owns the object and
         remembers its id, change marker and fingerprint (same transaction)."""
         _text("vendor_id", vendor_id, required=False)
         _text("marker", marker, required=False)
         _fingerprint(fingerprint)
         with self.db.transaction():
-            op = self._transition(op_id, "done", ("intent",), ("create", "update", "adopt"),
-                                  vendor_id=vendor_id, marker=marker, fingerprint=fingerprint)
-            rows = self.db.execute("SELECT decision_id FROM converge_runs WHERE id = ?",
-                                   (op.run_id,))
-            self.upsert_managed(op.project, op.system, op.kind, op.name, vendor_id=vendor_id,
-                                marker=marker, fingerprint=fingerprint,
-                                decision_id=rows[0][0] if rows else None, run_id=op.run_id)
+            op = self._transition(
+                op_id,
+                "done",
+                ("intent",),
+                ("create", "update", "adopt"),
+                vendor_id=vendor_id,
+                marker=marker,
+                fingerprint=fingerprint,
+            )
+            rows = self.db.execute(
+                "SELECT decision_id FROM converge_runs WHERE id = ?", (op.run_id,)
+            )
+            self.upsert_managed(
+                op.project,
+                op.system,
+                op.kind,
+                op.name,
+                vendor_id=vendor_id,
+                marker=marker,
+                fingerprint=fingerprint,
+                decision_id=rows[0][0] if rows else None,
+                run_id=op.run_id,
+            )
 
     def record_failed(self, op_id: int, reason: str) -> None:
         """The vendor refused or the call broke; ``reason`` must hold no secret."""
@@ -265,13 +333,16 @@ class Journal:
             op = self._transition(op_id, "forgotten", ("confirmed",), ("delete",))
             self.db.execute(
                 "DELETE FROM converge_managed_objects WHERE project = ? AND system = ? "
-                "AND kind = ? AND name = ?", (op.project, op.system, op.kind, op.name))
+                "AND kind = ? AND name = ?",
+                (op.project, op.system, op.kind, op.name),
+            )
 
     def operations(self, run: RunRecord | str) -> list[OperationRecord]:
         run_id = run if isinstance(run, str) else run.id
         rows = self.db.execute(
             f"SELECT {_OP_COLUMNS} FROM converge_operations WHERE run_id = ? ORDER BY seq",
-            (run_id,))
+            (run_id,),
+        )
         return [_operation(row) for row in rows]
 
     def unfinished_operations(self, project: str) -> list[OperationRecord]:
@@ -283,10 +354,15 @@ class Journal:
             "r.host, r.pid, r.pid_started FROM converge_operations o "
             "JOIN converge_runs r ON r.id = o.run_id "
             f"WHERE o.project = ? AND o.state IN ({marks}) AND o.resolved_by IS NULL "
-            "ORDER BY o.run_id, o.seq", (project, *OPEN_STATES))
+            "ORDER BY o.run_id, o.seq",
+            (project, *OPEN_STATES),
+        )
         width = len(_OP_COLUMNS.split(", "))
-        return [_operation(row[:width]) for row in rows
-                if row[width] != "running" or not self._alive(project, *row[width + 1:])]
+        return [
+            _operation(row[:width])
+            for row in rows
+            if row[width] != "running" or not self._alive(project, *row[width + 1 :])
+        ]
 
     def resolve_operations(self, op_ids: Iterable[int], run: RunRecord | str) -> None:
         """Mark open operations of an earlier run as settled by ``run`` (after resuming)."""
@@ -295,7 +371,9 @@ class Journal:
             for op_id in op_ids:
                 self.db.execute(
                     "UPDATE converge_operations SET resolved_by = ? WHERE id = ? "
-                    "AND resolved_by IS NULL", (run_id, int(op_id)))
+                    "AND resolved_by IS NULL",
+                    (run_id, int(op_id)),
+                )
 
     # -- ownership ----------------------------------------------------------------------
 
@@ -305,17 +383,31 @@ class Journal:
             where, params = where + " AND system = ?", [project, system]
         rows = self.db.execute(
             f"SELECT {_MANAGED_COLUMNS} FROM converge_managed_objects WHERE {where} "
-            "ORDER BY system, kind, name", params)
+            "ORDER BY system, kind, name",
+            params,
+        )
         return [ManagedObject(*row) for row in rows]
 
     def upsert_managed(
-        self, project: str, system: str, kind: str, name: str, *,
-        vendor_id: str | None, marker: str | None, fingerprint: str | None = None,
-        decision_id: str | None = None, run_id: str | None = None,
+        self,
+        project: str,
+        system: str,
+        kind: str,
+        name: str,
+        *,
+        vendor_id: str | None,
+        marker: str | None,
+        fingerprint: str | None = None,
+        decision_id: str | None = None,
+        run_id: str | None = None,
     ) -> None:
         """Record that converge owns an object and what it last applied to it."""
-        for field, value in (("project", project), ("system", system), ("kind", kind),
-                             ("name", name)):
+        for field, value in (
+            ("project", project),
+            ("system", system),
+            ("kind", kind),
+            ("name", name),
+        ):
             _text(field, value)
         _text("vendor_id", vendor_id, required=False)
         _text("marker", marker, required=False)
@@ -327,8 +419,19 @@ class Journal:
             "vendor_id = excluded.vendor_id, marker = excluded.marker, "
             "fingerprint = excluded.fingerprint, decision_id = excluded.decision_id, "
             "run_id = excluded.run_id, updated_at = excluded.updated_at",
-            (project, system, kind, name, vendor_id, marker, fingerprint, decision_id, run_id,
-             utc_now()))
+            (
+                project,
+                system,
+                kind,
+                name,
+                vendor_id,
+                marker,
+                fingerprint,
+                decision_id,
+                run_id,
+                utc_now(),
+            ),
+        )
 
     def forget_managed(self, project: str, system: str, kind: str, name: str) -> None:
         """Drop ownership without a delete (e.g. the user released the object). Refused
@@ -338,29 +441,41 @@ class Journal:
                 "SELECT id FROM converge_operations WHERE project = ? AND system = ? "
                 "AND kind = ? AND name = ? AND action = 'delete' "
                 "AND state IN ('intent', 'deleted') AND resolved_by IS NULL",
-                (project, system, kind, name))
+                (project, system, kind, name),
+            )
             if pending:
                 raise JournalError(
                     f"{system} {kind} {name!r} has an unconfirmed delete (operation "
-                    f"{pending[0][0]}); converge keeps owning it until the delete is confirmed")
+                    f"{pending[0][0]}); converge keeps owning it until the delete is confirmed"
+                )
             self.db.execute(
                 "DELETE FROM converge_managed_objects WHERE project = ? AND system = ? "
-                "AND kind = ? AND name = ?", (project, system, kind, name))
+                "AND kind = ? AND name = ?",
+                (project, system, kind, name),
+            )
 
     # -- internals ----------------------------------------------------------------------
 
     def _run(self, row: Row) -> RunRecord:
         values = list(row)
         result = values[10]
-        if result == "running" and not self._alive(values[1], values[12], values[13],
-                                                    values[14]):
+        if result == "running" and not self._alive(values[1], values[12], values[13], values[14]):
             result = "interrupted"
         return RunRecord(
-            id=values[0], project=values[1], systems=tuple(json.loads(values[2])),
-            command=values[3], actor=values[4], git_revision=values[5],
-            decision_id=values[6], manifest_digest=values[7], started_at=values[8],
-            finished_at=values[9], result=result, counts=json.loads(values[11]),
-            host=values[12], pid=int(values[13]),
+            id=values[0],
+            project=values[1],
+            systems=tuple(json.loads(values[2])),
+            command=values[3],
+            actor=values[4],
+            git_revision=values[5],
+            decision_id=values[6],
+            manifest_digest=values[7],
+            started_at=values[8],
+            finished_at=values[9],
+            result=result,
+            counts=json.loads(values[11]),
+            host=values[12],
+            pid=int(values[13]),
         )
 
     def _alive(self, project: str, host: str, pid: int, pid_started: str | None) -> bool:
@@ -381,7 +496,9 @@ class Journal:
     def _mark_interrupted(self, project: str, now: str, *, all_dead: bool) -> None:
         rows = self.db.execute(
             "SELECT id, host, pid, pid_started FROM converge_runs WHERE project = ? "
-            "AND result = 'running'", (project,))
+            "AND result = 'running'",
+            (project,),
+        )
         for run_id, host, pid, started in rows:
             if all_dead and host != self.host:
                 dead = True
@@ -390,7 +507,9 @@ class Journal:
             if dead:
                 self.db.execute(
                     "UPDATE converge_runs SET result = 'interrupted', finished_at = ? "
-                    "WHERE id = ? AND result = 'running'", (now, run_id))
+                    "WHERE id = ? AND result = 'running'",
+                    (now, run_id),
+                )
 
     def _resolve_earlier(self, project: str, systems: list[str], run_id: str) -> None:
         if not systems:
@@ -401,10 +520,17 @@ class Journal:
             f"UPDATE converge_operations SET resolved_by = ? WHERE project = ? "
             f"AND run_id <> ? AND run_id < ? AND resolved_by IS NULL "
             f"AND state IN ({states}) AND system IN ({marks})",
-            (run_id, project, run_id, run_id, *OPEN_STATES, *systems))
+            (run_id, project, run_id, run_id, *OPEN_STATES, *systems),
+        )
 
-    def _transition(self, op_id: int, state: OpState, sources: tuple[str, ...],
-                    actions: tuple[str, ...], **fields: Any) -> OperationRecord:
+    def _transition(
+        self,
+        op_id: int,
+        state: OpState,
+        sources: tuple[str, ...],
+        actions: tuple[str, ...],
+        **fields: Any,
+    ) -> OperationRecord:
         names = list(fields)
         sets = "".join(f", {name} = ?" for name in names)
         source_marks = ", ".join("?" for _ in sources)
@@ -414,17 +540,19 @@ class Journal:
                 f"UPDATE converge_operations SET state = ?, updated_at = ?{sets} "
                 f"WHERE id = ? AND state IN ({source_marks}) AND action IN ({action_marks}) "
                 f"RETURNING {_OP_COLUMNS}",
-                (state, utc_now(), *(fields[n] for n in names), int(op_id), *sources,
-                 *actions))
+                (state, utc_now(), *(fields[n] for n in names), int(op_id), *sources, *actions),
+            )
             if rows:
                 return _operation(rows[0])
             current = self.db.execute(
-                "SELECT action, state FROM converge_operations WHERE id = ?", (int(op_id),))
+                "SELECT action, state FROM converge_operations WHERE id = ?", (int(op_id),)
+            )
         if not current:
             raise JournalError(f"no journal operation {op_id}")
         action, was = current[0]
-        raise JournalError(f"journal operation {op_id} ({action}) is {was}; it cannot "
-                           f"become {state}")
+        raise JournalError(
+            f"journal operation {op_id} ({action}) is {was}; it cannot become {state}"
+        )
 
 
 def _operation(row: Row) -> OperationRecord:

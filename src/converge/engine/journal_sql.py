@@ -149,8 +149,13 @@ class Database:
     real transaction). A lock serialises the threads that share this connection.
     """
 
-    def __init__(self, dialect: Dialect, conn: sqlite3.Connection | psycopg.Connection[Row],
-                 where: str, url: str = "") -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        conn: sqlite3.Connection | psycopg.Connection[Row],
+        where: str,
+        url: str = "",
+    ) -> None:
         self.dialect: Dialect = dialect
         self.where = where
         self._url = url
@@ -250,8 +255,9 @@ def connect(state: str, workspace_root: Path) -> Database:
 def _connect_sqlite(path: Path) -> Database:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
     except (OSError, sqlite3.Error) as exc:
         raise JournalError(f"cannot open the run journal at {path} ({exc})") from None
     db = Database("sqlite", conn, str(path))

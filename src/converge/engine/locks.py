@@ -65,9 +65,14 @@ class LockHolder:
     def parse(cls, text: str) -> LockHolder | None:
         try:
             doc = json.loads(text)
-            return cls(pid=int(doc["pid"]), host=str(doc["host"]), command=str(doc["command"]),
-                       started=str(doc["started"]), actor=doc.get("actor"),
-                       run_id=doc.get("run_id"))
+            return cls(
+                pid=int(doc["pid"]),
+                host=str(doc["host"]),
+                command=str(doc["command"]),
+                started=str(doc["started"]),
+                actor=doc.get("actor"),
+                run_id=doc.get("run_id"),
+            )
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -102,8 +107,13 @@ def lock_path(state_dir: Path, project: str) -> Path:
 
 @contextlib.contextmanager
 def acquire_lock(
-    target: Path | Journal, project: str, *, command: str, actor: str | None = None,
-    run_id: str | None = None, wait_s: float = 0.0,
+    target: Path | Journal,
+    project: str,
+    *,
+    command: str,
+    actor: str | None = None,
+    run_id: str | None = None,
+    wait_s: float = 0.0,
 ) -> Iterator[ProjectLock]:
     """Hold the project's lock for the ``with`` block; raise ``LockHeldError`` (exit 3)
     naming the holder when another run has it after ``wait_s`` seconds.
@@ -113,8 +123,14 @@ def acquire_lock(
     """
     journal, state_dir = _split(target)
     path = lock_path(state_dir, project)
-    holder = LockHolder(pid=os.getpid(), host=socket.gethostname(), command=command,
-                        started=utc_now(), actor=actor, run_id=run_id)
+    holder = LockHolder(
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        command=command,
+        started=utc_now(),
+        actor=actor,
+        run_id=run_id,
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -132,8 +148,11 @@ def acquire_lock(
             _write_holder(fd, holder)
             lock = ProjectLock(project, path, holder, recovered, fd, pg)
             if recovered is not None:
-                log.warning("recovered the lock of %s: %s left it when its process died",
-                            project, recovered.describe())
+                log.warning(
+                    "recovered the lock of %s: %s left it when its process died",
+                    project,
+                    recovered.describe(),
+                )
             yield lock
         finally:
             if pg is not None:
@@ -233,8 +252,9 @@ def _held(project: str, holder: LockHolder | None) -> LockHeldError:
 # -- PostgreSQL advisory lock ---------------------------------------------------------------
 
 
-def _pg_acquire(journal: Journal, project: str, holder: LockHolder,
-                wait_s: float) -> tuple[psycopg.Connection[Row], LockHolder | None]:
+def _pg_acquire(
+    journal: Journal, project: str, holder: LockHolder, wait_s: float
+) -> tuple[psycopg.Connection[Row], LockHolder | None]:
     conn = journal.db.new_pg_session()
     key = advisory_key(project)
     deadline = time.monotonic() + wait_s
@@ -243,8 +263,9 @@ def _pg_acquire(journal: Journal, project: str, holder: LockHolder,
             if time.monotonic() >= deadline:
                 raise _held(project, _pg_holder(journal, project))
             time.sleep(_POLL_S)
-        rows = conn.execute("SELECT holder FROM converge_lock_holders WHERE project = %s",
-                            (project,)).fetchall()
+        rows = conn.execute(
+            "SELECT holder FROM converge_lock_holders WHERE project = %s", (project,)
+        ).fetchall()
         recovered = LockHolder.parse(str(rows[0][0])) if rows else None
         _pg_save_holder(conn, project, holder)
     except BaseException:
@@ -267,14 +288,16 @@ def _pg_save_holder(conn: psycopg.Connection[Row], project: str, holder: LockHol
             "INSERT INTO converge_lock_holders (project, holder, acquired_at) "
             "VALUES (%s, %s, %s) ON CONFLICT (project) DO UPDATE SET "
             "holder = excluded.holder, acquired_at = excluded.acquired_at",
-            (project, holder.to_json(), holder.started))
+            (project, holder.to_json(), holder.started),
+        )
     except psycopg.Error as exc:
         raise JournalError(f"cannot record the lock holder ({type(exc).__name__})") from None
 
 
 def _pg_holder(journal: Journal, project: str) -> LockHolder | None:
-    rows = journal.db.execute("SELECT holder FROM converge_lock_holders WHERE project = ?",
-                              (project,))
+    rows = journal.db.execute(
+        "SELECT holder FROM converge_lock_holders WHERE project = ?", (project,)
+    )
     return LockHolder.parse(str(rows[0][0])) if rows else None
 
 

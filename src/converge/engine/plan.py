@@ -22,7 +22,7 @@ class SystemPlan:
 
     system: str
     changes: tuple[Change, ...]
-    in_sync: tuple[str, ...] = ()
+    in_sync: int = 0  # desired objects that need no change
     unverifiable: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -63,7 +63,7 @@ class Plan:
                 {
                     "system": s.system,
                     "changes": [c.to_json() for c in s.changes],
-                    "in_sync": list(s.in_sync),
+                    "in_sync": s.in_sync,
                     "unverifiable": list(s.unverifiable),
                 }
                 for s in self.systems
@@ -71,7 +71,7 @@ class Plan:
         }
 
 
-def _value(value: Any) -> str:
+def format_value(value: Any) -> str:
     if isinstance(value, str):
         return value if value else '""'
     if value is None:
@@ -97,13 +97,15 @@ def render_text(plan: Plan) -> str:
     for system in plan.systems:
         lines.append(f"{system.system}:")
         if not system.changes:
-            lines.append(f"  (in sync: {len(system.in_sync)} objects)")
+            lines.append(f"  in sync ({system.in_sync} objects)")
         for change in system.changes:
             lines.append(f"  {change.action.symbol} {change.kind} {change.label or change.name}")
             if change.reason:
                 lines.append(f"      {change.reason}")
             for diff in change.diffs:
-                lines.append(f"      {diff.field}: {_value(diff.before)} -> {_value(diff.after)}")
+                lines.append(
+                    f"      {diff.field}: {format_value(diff.before)} -> {format_value(diff.after)}"
+                )
         for item in system.unverifiable:
             lines.append(f"  ? {item} (unverifiable: the vendor does not reveal it)")
     lines.append(summary_line(plan))
@@ -120,13 +122,13 @@ def render_markdown(plan: Plan) -> str:
     ]
     for system in plan.systems:
         if not system.changes and not system.unverifiable:
-            lines.append(f"**{system.system}**: in sync ({len(system.in_sync)} objects)")
+            lines.append(f"**{system.system}**: in sync ({system.in_sync} objects)")
             lines.append("")
             continue
         lines += [f"**{system.system}**", "", "| | kind | object | changes |", "|---|---|---|---|"]
         for change in system.changes:
             fields = "<br>".join(
-                f"`{d.field}`: {_md(_value(d.before))} → {_md(_value(d.after))}"
+                f"`{d.field}`: {_md(format_value(d.before))} → {_md(format_value(d.after))}"
                 for d in change.diffs
             )
             detail = fields or _md(change.reason)

@@ -62,6 +62,12 @@ class ReferenceResolver(Protocol):
         (read from Infisical). The value is never logged or stored."""
         ...
 
+    def stamp(self, ref: str) -> str | None:
+        """A non-secret marker that changes whenever ``ref``'s value changes, found with
+        list calls only (no per-object read), or None when there is none. Fingerprints
+        built on it detect a changed value without reading the value at plan time."""
+        ...
+
 
 class VariablePublisher(Protocol):
     """Publishes values from one system as Vercel variables (Supabase URL and anon key)."""

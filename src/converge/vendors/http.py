@@ -8,6 +8,10 @@ calls ``request()``. Here, and only here:
   ``X-RateLimit-Reset`` headers;
 - a write whose response was lost is *re-observed* through a callback before it is sent
   again, so a retry never duplicates an object;
+- within one run, a repeated read is answered from memory until the next write (the
+  Vercel reconciler and the Supabase publisher both list one project's variables; the
+  Infisical reconciler and the reference resolver both list identities), so a no-op plan
+  makes one list request per kind of object;
 - every request is counted by vendor, method and status (benchmarks and metrics read
   ``RequestCounter``), and paced by a token bucket sized from the vendor's documented limit;
 - errors become ConvergeErrors naming the vendor and the request, never the body sent
@@ -166,7 +170,12 @@ class VendorHttp:
     transport: httpx.BaseTransport | None = None
     timeout: float = 30.0
     policy: RetryPolicy = field(default_factory=retry_policy_from_env)
+    cache_reads: bool = True
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
+    _reads: dict[tuple[str, str], httpx.Response] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _reads_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def client(self) -> httpx.Client:
@@ -205,6 +214,12 @@ class VendorHttp:
         what = f"{method} {path}"
         idempotent = method in IDEMPOTENT_METHODS
         sent_once = False
+        read_key = (path, repr(sorted((params or {}).items())))
+        with self._reads_lock:
+            if method == "GET" and self.cache_reads and read_key in self._reads:
+                return self._reads[read_key]
+            if method not in ("GET", "HEAD"):
+                self._reads.clear()  # before sending: a lost write may still have happened
 
         def backoff(exc: Exception) -> bool | float:
             if not isinstance(exc, TransientHttpError):
@@ -237,7 +252,11 @@ class VendorHttp:
                             wait=wait,
                             status=response.status_code,
                         )
-                    return self._check(response, what, allow_status)
+                    checked = self._check(response, what, allow_status)
+                    if method == "GET" and self.cache_reads and checked.status_code == 200:
+                        with self._reads_lock:
+                            self._reads[read_key] = checked
+                    return checked
         except TransientHttpError as exc:
             if exc.status == 429:
                 raise RateLimitedError(

@@ -55,8 +55,10 @@ class InfisicalResolver:
         if kind == "identity":
             name, _, what = rest.rpartition("/")
             if not name or what not in ("client-id", "client-secret"):
-                raise ConvergeError(f"cannot resolve reference {ref}: expected "
-                                    "identity/<name>/client-id or identity/<name>/client-secret")
+                raise ConvergeError(
+                    f"cannot resolve reference {ref}: expected "
+                    "identity/<name>/client-id or identity/<name>/client-secret"
+                )
             if what == "client-id":
                 return self.client_id(name)
             if not mint:
@@ -69,32 +71,54 @@ class InfisicalResolver:
         if kind == "secret":
             parts = rest.split("/")
             if len(parts) < 2 or not all(parts):
-                raise ConvergeError(f"cannot resolve reference {ref}: expected "
-                                    "secret/<env>/<path…>/<NAME>")
+                raise ConvergeError(
+                    f"cannot resolve reference {ref}: expected secret/<env>/<path…>/<NAME>"
+                )
             env, *folders, name = parts
             slug = self.environments.get(env)
             if slug is None:
-                raise ConvergeError(f"cannot resolve reference {ref}: environment {env} has no "
-                                    "Infisical environment in project.yaml")
+                raise ConvergeError(
+                    f"cannot resolve reference {ref}: environment {env} has no "
+                    "Infisical environment in project.yaml"
+                )
             path = "/" + "/".join(folders)
             return self.client.get_secret_value(self.project.id, slug, path, name)
         raise ConvergeError(f"cannot resolve reference {ref}: unknown kind {kind!r}")
 
+    def stamp(self, ref: str) -> str | None:
+        """``identity/<name>/client-id``: the identity's id (from the identities list) —
+        a client id belongs to its identity's universal auth, so a re-created identity
+        means a new client id. Other references have no list-level stamp (None)."""
+        kind, _, rest = ref.partition("/")
+        name, _, what = rest.rpartition("/")
+        if kind == "identity" and what == "client-id" and name:
+            try:
+                return f"identity:{self.identity_id(name)}"
+            except ConvergeError:
+                return None
+        return None
+
     def identity_id(self, name: str) -> str:
         if name not in self._identity_ids:
-            rows = [r for r in self.client.list_identities(self.project.orgId)
-                    if r.identity.name == name]
+            rows = [
+                r
+                for r in self.client.list_identities(self.project.orgId)
+                if r.identity.name == name
+            ]
             if not rows:
-                raise ConvergeError(f"Infisical has no identity {name}",
-                                    hint="apply the Infisical system first")
+                raise ConvergeError(
+                    f"Infisical has no identity {name}", hint="apply the Infisical system first"
+                )
             self._identity_ids[name] = rows[0].identity.id
         return self._identity_ids[name]
 
     def client_id(self, name: str) -> str:
         ua = self.client.get_universal_auth(self.identity_id(name))
         if ua is None:
-            raise ConvergeError(f"Infisical identity {name} has no universal auth",
-                                hint="apply the Infisical system first")
+            raise ConvergeError(
+                f"Infisical identity {name} has no universal auth",
+                hint="apply the Infisical system first",
+            )
         return ua.clientId
 
     def mint_client_secret(self, name: str) -> str:
@@ -112,8 +136,11 @@ class InfisicalResolver:
         identity_id = self.identity_id(name)
         revoked: list[str] = []
         for secret in self.client.list_client_secrets(identity_id):
-            if (secret.id != keep and not secret.isClientSecretRevoked
-                    and secret.description == f"{CLIENT_SECRET_PREFIX}{self.owner}"):
+            if (
+                secret.id != keep
+                and not secret.isClientSecretRevoked
+                and secret.description == f"{CLIENT_SECRET_PREFIX}{self.owner}"
+            ):
                 self.client.revoke_client_secret(identity_id, secret.id)
                 revoked.append(secret.id)
         return revoked

@@ -34,7 +34,11 @@ from converge.errors import (
 )
 from converge.vendors.base import AppliedChange, ReferenceResolver
 from converge.vendors.vercel.client import VENDOR, ProjectScope, VercelClient
-from converge.vendors.vercel.observe import change_marker, is_client_secret
+from converge.vendors.vercel.observe import (
+    change_marker,
+    fingerprinted_value,
+    is_client_secret,
+)
 from converge.vendors.vercel.ownership import (
     Ownership,
     compose_comment,
@@ -89,8 +93,10 @@ def check_public_values(changes: Sequence[Change], check: PublicValueCheck) -> N
     """Run the outbound check over every public value in ``changes``, before any write."""
     for change in changes:
         desired = change.desired
-        if desired.get("kind") == "public" and change.action.writes and (
-            desired.get("mode") not in ("delete", "comment", None)
+        if (
+            desired.get("kind") == "public"
+            and change.action.writes
+            and (desired.get("mode") not in ("delete", "comment", None))
         ):
             check_public_value(str(desired["key"]), str(desired.get("value") or ""), check)
 
@@ -105,22 +111,38 @@ def _is_ours(env: EnvVar, ctx: ApplyContext) -> Ownership | None:
 def _find(envs: Sequence[EnvVar], key: str, targets: Sequence[str]) -> list[EnvVar]:
     wanted = set(targets)
     return [
-        e for e in envs
-        if e.key == key and not e.git_branch and not e.custom_environment_ids
+        e
+        for e in envs
+        if e.key == key
+        and not e.git_branch
+        and not e.custom_environment_ids
         and set(e.target) == wanted
     ]
 
 
 def build_item(ctx: ApplyContext, desired: Mapping[str, Any], value: str) -> Item:
     key, targets = str(desired["key"]), [str(t) for t in desired["targets"]]
-    fp = fingerprint(ctx.fingerprint_key, project=ctx.project, key=key, targets=targets,
-                     value=value)
+    ref = desired.get("ref")
+    source = (
+        value
+        if desired.get("kind") == "public"
+        else fingerprinted_value(ctx.resolver, str(ref) if ref else None, value)
+    )
+    fp = fingerprint(
+        ctx.fingerprint_key, project=ctx.project, key=key, targets=targets, value=source
+    )
     ownership = Ownership(
-        owner=ctx.owner, project=ctx.project, ref=ref_digest(desired.get("ref")),
-        rot=int(desired.get("rotate", 0)), fp=fp,
+        owner=ctx.owner,
+        project=ctx.project,
+        ref=ref_digest(desired.get("ref")),
+        rot=int(desired.get("rotate", 0)),
+        fp=fp,
     )
     body = NewEnvVar(
-        key=key, value=value, type=str(desired["type"]), target=targets,
+        key=key,
+        value=value,
+        type=str(desired["type"]),
+        target=targets,
         comment=compose_comment(desired.get("comment"), ownership),
     )
     return Item(body=body, fp=fp)
@@ -167,7 +189,9 @@ def send_items(
         return CreateResult(created=[found[item.match] for item in items])
 
     result = ctx.client.create_env(
-        ctx.scope, [item.body for item in items], upsert=upsert,
+        ctx.scope,
+        [item.body for item in items],
+        upsert=upsert,
         reobserve=None if upsert else reobserve,
     )
     created = {(e.key, tuple(sorted(e.target))): e for e in result.created}
@@ -193,20 +217,27 @@ def send_items(
                 else:
                     outcomes.append(send_items(ctx, [item], upsert=True)[0])
                 continue
-            outcomes.append(VendorConflictError(
-                f"vercel already has {item.body.key} ({', '.join(item.match[1])}), "
-                "not managed by converge",
-                vendor=VENDOR, request=f"POST /v10/projects/{ctx.scope.project}/env",
-                status=403, hint="plan again: the variable appeared after the plan",
-            ))
+            outcomes.append(
+                VendorConflictError(
+                    f"vercel already has {item.body.key} ({', '.join(item.match[1])}), "
+                    "not managed by converge",
+                    vendor=VENDOR,
+                    request=f"POST /v10/projects/{ctx.scope.project}/env",
+                    status=403,
+                    hint="plan again: the variable appeared after the plan",
+                )
+            )
             continue
         message = failure.error.message if failure else "no result for this variable"
-        outcomes.append(VendorError(
-            f"vercel did not write {item.body.key} ({', '.join(item.match[1])}): "
-            f"{code + ': ' if code else ''}{message}",
-            vendor=VENDOR, request=f"POST /v10/projects/{ctx.scope.project}/env",
-            status=400 if failure else 0,
-        ))
+        outcomes.append(
+            VendorError(
+                f"vercel did not write {item.body.key} ({', '.join(item.match[1])}): "
+                f"{code + ': ' if code else ''}{message}",
+                vendor=VENDOR,
+                request=f"POST /v10/projects/{ctx.scope.project}/env",
+                status=400 if failure else 0,
+            )
+        )
     return outcomes
 
 
@@ -229,14 +260,14 @@ def delete_confirmed(ctx: ApplyContext, env_id: str) -> None:
     if ctx.client.get_env(ctx.scope, env_id) is not None:
         raise VendorError(
             f"vercel still lists env var {env_id} after deleting it",
-            vendor=VENDOR, request=f"DELETE /v9/projects/{ctx.scope.project}/env/{env_id}",
+            vendor=VENDOR,
+            request=f"DELETE /v9/projects/{ctx.scope.project}/env/{env_id}",
             hint="Vercel deletes are eventually consistent: rerun apply to confirm",
         )
 
 
 def applied(env: EnvVar, fp: str | None, note: str = "") -> AppliedChange:
-    return AppliedChange(vendor_id=env.id, marker=change_marker(env), fingerprint=fp,
-                         note=note)
+    return AppliedChange(vendor_id=env.id, marker=change_marker(env), fingerprint=fp, note=note)
 
 
 def apply_one(ctx: ApplyContext, change: Change) -> AppliedChange:
@@ -246,7 +277,8 @@ def apply_one(ctx: ApplyContext, change: Change) -> AppliedChange:
     if change.action is Action.CONFLICT or mode == "none":
         raise VendorConflictError(
             f"{change.label or change.name} is in the way and not managed by converge",
-            vendor=VENDOR, hint="adopt it (adopt) or remove it in Vercel",
+            vendor=VENDOR,
+            hint="adopt it (adopt) or remove it in Vercel",
         )
     if mode == "delete":
         for env_id in desired.get("replaces") or [change.current_id]:
@@ -255,11 +287,15 @@ def apply_one(ctx: ApplyContext, change: Change) -> AppliedChange:
     if mode == "comment":
         assert change.current_id is not None
         ownership = Ownership(
-            owner=ctx.owner, project=ctx.project, ref=ref_digest(desired.get("ref")),
-            rot=int(desired.get("rotate", 0)), fp=str(desired.get("fingerprint", "")),
+            owner=ctx.owner,
+            project=ctx.project,
+            ref=ref_digest(desired.get("ref")),
+            rot=int(desired.get("rotate", 0)),
+            fp=str(desired.get("fingerprint", "")),
         )
         env = ctx.client.patch_env(
-            ctx.scope, change.current_id,
+            ctx.scope,
+            change.current_id,
             {"comment": compose_comment(desired.get("comment"), ownership)},
         )
         return applied(env, ownership.fp or None, "comment updated")
@@ -287,7 +323,8 @@ def apply_batch(ctx: ApplyContext, changes: Sequence[Change]) -> list[Outcome]:
     for upsert in (False, True):
         mode = "upsert" if upsert else "create"
         batch = [
-            (i, c) for i, c in enumerate(changes)
+            (i, c)
+            for i, c in enumerate(changes)
             if c.action in (Action.CREATE, Action.UPDATE, Action.ADOPT)
             and c.desired.get("mode") == mode
         ]
@@ -306,8 +343,7 @@ def apply_batch(ctx: ApplyContext, changes: Sequence[Change]) -> list[Outcome]:
         except ConvergeError as exc:
             sent = [exc] * len(items)
         for (i, item), result in zip(items, sent, strict=True):
-            outcomes[i] = result if isinstance(result, ConvergeError) else applied(
-                result, item.fp)
+            outcomes[i] = result if isinstance(result, ConvergeError) else applied(result, item.fp)
     for i, change in enumerate(changes):
         if i in outcomes:
             continue

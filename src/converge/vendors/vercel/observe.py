@@ -74,6 +74,18 @@ def observe_variables(client: VercelClient, scope: ProjectScope) -> tuple[Observ
     return tuple(to_observed(env) for env in client.list_env(scope))
 
 
+def fingerprinted_value(resolver: ReferenceResolver | None, ref: str | None, value: str) -> str:
+    """What a server value's fingerprint is taken over: the resolver's list-level stamp
+    when it has one (so a no-op plan reads no value), else the value itself."""
+    stamp = _stamp(resolver, ref)
+    return f"stamp:{stamp}" if stamp else value
+
+
+def _stamp(resolver: ReferenceResolver | None, ref: str | None) -> str | None:
+    stamp_of = getattr(resolver, "stamp", None)  # optional: resolvers without stamps work
+    return stamp_of(ref) if stamp_of is not None and ref else None
+
+
 def is_client_secret(ref: str | None) -> bool:
     return bool(ref) and str(ref).endswith(CLIENT_SECRET_SUFFIX)
 
@@ -114,14 +126,20 @@ def desired_fingerprints(
         elif variable.ref and not is_client_secret(variable.ref) and resolver is not None:
             if wanted is not None and name not in wanted:
                 continue
-            try:
-                value = resolver.resolve(variable.ref, mint=False)
-            except ConvergeError:
-                value = None
+            stamp = _stamp(resolver, variable.ref)
+            if stamp:
+                value = f"stamp:{stamp}"
+            else:
+                try:
+                    value = resolver.resolve(variable.ref, mint=False)
+                except ConvergeError:
+                    value = None
         if value is not None:
             found[name] = fingerprint(
-                secret_key, project=project, key=variable.key, targets=variable.targets,
+                secret_key,
+                project=project,
+                key=variable.key,
+                targets=variable.targets,
                 value=value,
             )
     return found
-

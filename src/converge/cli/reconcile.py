@@ -1,0 +1,491 @@
+"""``converge plan | apply | status | audit``: the reconcile commands.
+
+Parsing and printing only; the engine (``converge.engine.reconcile``) does the work.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from converge.changes import Change
+from converge.cli.brief import system_block
+from converge.cli.output import emit_json, paint
+from converge.config.workspace import Workspace
+from converge.desired import DesiredState
+from converge.engine.audit import audit_log_path, verify_audit_log
+from converge.engine.journal import Journal, open_journal
+from converge.engine.locks import read_lock_holder
+from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
+from converge.engine.reconcile import (
+    ReconcileOptions,
+    apply_project,
+    load_desired,
+    plan_project,
+)
+from converge.engine.target import resolve_target, vendor_environment
+from converge.errors import ConvergeError
+from converge.vendors.base import AppliedChange
+from converge.vendors.http import RequestCounter
+
+SYSTEM_CHOICE = click.Choice(["infisical", "vercel", "supabase"])
+
+
+@dataclass
+class BriefPrinter:
+    """Collects the brief's blocks for one project (printed whole when it finishes, so
+    parallel projects never interleave)."""
+
+    desired: DesiredState
+    dry_run: bool
+    lines: list[str] = field(default_factory=list)
+    plans: dict[str, SystemPlan] = field(default_factory=dict)
+    stream: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def system_planned(self, project: str, plan: SystemPlan) -> None:
+        self.plans[plan.system] = plan
+
+    def change_applied(self, project: str, change: Change, applied: AppliedChange) -> None:
+        return None
+
+    def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None:
+        self.add_block(self.plans[system], summary)
+
+    def add_block(self, plan: SystemPlan, summary: Mapping[str, Any]) -> None:
+        block = system_block(self.desired, plan, summary, dry_run=self.dry_run)
+        with self._lock:
+            if self.lines:
+                self.lines.append("")
+            self.lines.extend(block)
+            if self.stream:
+                click.echo("\n".join(([""] if len(self.lines) > len(block) else []) + block))
+
+
+def _workspace(ctx: click.Context) -> Workspace:
+    from converge.cli.main import workspace_from_context
+
+    return workspace_from_context(ctx)
+
+
+def _project_names(workspace: Workspace, names: tuple[str, ...], all_projects: bool) -> list[str]:
+    from converge.cli.main import select_projects
+
+    return select_projects(workspace, names, all_projects)
+
+
+def _git_revision(root: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _options(
+    systems: tuple[str, ...], adopt: bool, allow_mass_delete: bool, command: str
+) -> ReconcileOptions:
+    return ReconcileOptions(
+        systems=tuple(systems) or None,
+        adopt=adopt,
+        allow_mass_delete=allow_mass_delete,
+        command=command,
+    )
+
+
+def _report_error(project: str, exc: ConvergeError) -> None:
+    click.echo(f"error: {project}: {exc.render()}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+
+
+@click.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@click.option(
+    "--system", "systems", type=SYSTEM_CHOICE, multiple=True, help="Only this system (repeatable)."
+)
+@click.option(
+    "--output",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default=None,
+    help="text (default), json (format_version 1) or markdown (pull-request comment).",
+)
+@click.option(
+    "--target",
+    type=click.Choice(["live", "sandbox"]),
+    default=None,
+    help="Vendors to talk to (default: converge.yaml's target).",
+)
+@click.option(
+    "--config",
+    "infisical_config",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
+)
+@click.option("--adopt", is_flag=True, help="Plan to take over unmanaged objects in the way.")
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    projects: tuple[str, ...],
+    all_projects: bool,
+    systems: tuple[str, ...],
+    fmt: str | None,
+    target: str | None,
+    infisical_config: Path | None,
+    adopt: bool,
+) -> None:
+    """Show what apply would change; makes no write. Exit 0 none, 2 changes, 1 error.
+
+    \b
+    Example:
+      converge plan journal --output markdown > plan.md
+    """
+    workspace = _workspace(ctx)
+    fmt = fmt or ctx.ensure_object(dict).get("output") or "text"
+    names = _project_names(workspace, projects, all_projects)
+    counter = RequestCounter()
+    plans: list[Plan] = []
+    failed = False
+    with (
+        vendor_environment(workspace, resolve_target(workspace, target)) as env,
+        _journal(workspace) as journal,
+    ):
+        for name in names:
+            try:
+                plans.append(
+                    plan_project(
+                        workspace,
+                        name,
+                        env=env,
+                        options=_options(systems, adopt, False, "plan"),
+                        counter=counter,
+                        journal=journal,
+                        infisical_config=infisical_config,
+                    )
+                )
+            except ConvergeError as exc:
+                _report_error(name, exc)
+                failed = True
+    if fmt == "json":
+        emit_json(
+            {
+                "format_version": 1,
+                "plans": [p.to_json() for p in plans],
+                "requests": counter.total(),
+            }
+        )
+    else:
+        render = render_markdown if fmt == "markdown" else render_text
+        click.echo("\n".join(render(p) for p in plans))
+    if failed:
+        sys.exit(1)
+    sys.exit(2 if any(not p.empty for p in plans) else 0)
+
+
+@click.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@click.option(
+    "--system", "systems", type=SYSTEM_CHOICE, multiple=True, help="Only this system (repeatable)."
+)
+@click.option("--dry-run", is_flag=True, help="Plan and print; make no write request.")
+@click.option(
+    "--no-rollback",
+    is_flag=True,
+    help="Do not re-apply the last good revision when an apply fails.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Projects applied in parallel.",
+)
+@click.option("--adopt", is_flag=True, help="Take over unmanaged objects in the way.")
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Allow deleting more than half (or all) of a system's managed objects.",
+)
+@click.option(
+    "--target",
+    type=click.Choice(["live", "sandbox"]),
+    default=None,
+    help="Vendors to talk to (default: converge.yaml's target).",
+)
+@click.option(
+    "--config",
+    "infisical_config",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
+)
+@click.option(
+    "--commit", "commit", is_flag=True, help="git commit .out/<p>/ after a successful apply."
+)
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    projects: tuple[str, ...],
+    all_projects: bool,
+    systems: tuple[str, ...],
+    dry_run: bool,
+    no_rollback: bool,
+    jobs: int,
+    adopt: bool,
+    allow_mass_delete: bool,
+    target: str | None,
+    infisical_config: Path | None,
+    commit: bool,
+) -> None:
+    """Bring the vendors to the rendered artifacts, journaled and resumable.
+
+    \b
+    Example:
+      converge apply journal --dry-run
+      converge apply --all --jobs 4
+    """
+    workspace = _workspace(ctx)
+    names = _project_names(workspace, projects, all_projects)
+    json_out = ctx.ensure_object(dict).get("output") == "json"
+    counter = RequestCounter()
+    options = _options(systems, adopt, allow_mass_delete, "apply")
+    results: dict[str, dict[str, Any]] = {}
+    exit_code = 0
+    revision = _git_revision(workspace.root)
+
+    with (
+        vendor_environment(workspace, resolve_target(workspace, target)) as env,
+        _journal(workspace) as journal,
+    ):
+
+        def run_one(name: str) -> tuple[str, int, list[str], dict[str, Any]]:
+            try:
+                desired = load_desired(workspace, name)
+                printer = BriefPrinter(desired, dry_run, stream=len(names) == 1 and not json_out)
+                if dry_run:
+                    found = plan_project(
+                        workspace,
+                        name,
+                        env=env,
+                        options=options,
+                        counter=counter,
+                        journal=journal,
+                        infisical_config=infisical_config,
+                    )
+                    for system_plan in found.systems:
+                        printer.add_block(system_plan, {})
+                    return name, 0, printer.lines, {"dry_run": True, "plan": found.to_json()}
+                outcome = apply_project(
+                    workspace,
+                    name,
+                    env=env,
+                    options=options,
+                    counter=counter,
+                    journal=journal,
+                    observer=printer,
+                    infisical_config=infisical_config,
+                    git_revision=revision,
+                )
+                return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
+            except ConvergeError as exc:
+                message = [f"error: {name}: {exc.render()}"] + (
+                    [f"hint: {exc.hint}"] if exc.hint else []
+                )
+                return (
+                    name,
+                    exc.exit_code,
+                    message,
+                    {"error": exc.message, "exit_code": exc.exit_code},
+                )
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for name, code, lines, result in pool.map(run_one, names):
+                results[name] = result
+                exit_code = max(exit_code, code)
+                if json_out:
+                    continue
+                streamed = len(names) == 1 and code == 0
+                if not streamed:
+                    stream = sys.stderr if code else sys.stdout
+                    click.echo("\n".join(lines), file=stream)
+                if len(names) > 1:
+                    state = paint("failed", "red") if code else paint("done", "green")
+                    click.echo(f"[{len(results)}/{len(names)}] {name}: {state}", err=True)
+    if commit and not dry_run:
+        for name, result in results.items():
+            if "run_id" in result:
+                _commit_artifacts(workspace, name)
+    if json_out:
+        emit_json(
+            {
+                "projects": results,
+                "requests": counter.total(),
+                "writes": counter.total(writes_only=True),
+            }
+        )
+    sys.exit(exit_code)
+
+
+def _commit_artifacts(workspace: Workspace, project: str) -> None:
+    import datetime as dt
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = workspace.out_dir(project)
+    message = f"chore: Reconciled {project} {stamp}"
+    subprocess.run(["git", "-C", str(workspace.root), "add", "--", str(out)], check=False)
+    done = subprocess.run(
+        ["git", "-C", str(workspace.root), "commit", "-m", message, "--", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        click.echo(f"committed {out.relative_to(workspace.root)}: {message}")
+    else:
+        click.echo(f"nothing to commit for {project} ({message})")
+
+
+class _journal:  # noqa: N801 - used as a context manager like a function
+    """Open the workspace's journal for the duration of a command."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self.journal: Journal | None = None
+
+    def __enter__(self) -> Journal:
+        self.journal = open_journal(self.workspace.settings.state, self.workspace.root)
+        return self.journal
+
+    def __exit__(self, *exc: object) -> None:
+        if self.journal is not None:
+            self.journal.close()
+
+
+@click.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="How many recent runs to show.",
+)
+@click.pass_context
+def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, limit: int) -> None:
+    """Last runs, unfinished operations and the command that resumes.
+
+    \b
+    Example:
+      converge status journal
+    """
+    workspace = _workspace(ctx)
+    names = _project_names(workspace, projects, all_projects)
+    json_out = ctx.ensure_object(dict).get("output") == "json"
+    report: list[dict[str, Any]] = []
+    with _journal(workspace) as journal:
+        for name in names:
+            state = journal.project_status(name, limit)
+            holder = read_lock_holder(journal, name)
+            resume = f"converge apply {shlex.quote(name)}"
+            report.append(
+                {
+                    "project": name,
+                    "runs": [
+                        {
+                            "id": r.id,
+                            "command": r.command,
+                            "result": r.result,
+                            "started_at": r.started_at,
+                            "finished_at": r.finished_at,
+                            "counts": dict(r.counts),
+                            "decision_id": r.decision_id,
+                        }
+                        for r in state.runs
+                    ],
+                    "unfinished": [
+                        {
+                            "system": o.system,
+                            "kind": o.kind,
+                            "name": o.name,
+                            "action": o.action,
+                            "state": o.state,
+                            "run_id": o.run_id,
+                        }
+                        for o in state.unfinished
+                    ],
+                    "locked_by": holder.describe() if holder else None,
+                    "resume": resume if state.needs_resume else None,
+                }
+            )
+            if json_out:
+                continue
+            click.echo(f"📊 Status of {name}")
+            if holder:
+                click.echo(f"  🔒 locked by {holder.describe()}")
+            if not state.runs:
+                click.echo("  no runs yet")
+            for run in state.runs:
+                counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()) if v)
+                colour = {"succeeded": "green", "running": "yellow"}.get(run.result, "red")
+                click.echo(
+                    f"  {run.started_at}  {run.command:<8} {paint(run.result, colour):<11}"
+                    f" {run.id}  {counts}"
+                )
+            for op in state.unfinished:
+                click.echo(
+                    f"  ⚠️  unfinished: {op.action} {op.system} {op.kind} {op.name} "
+                    f"({op.state}, run {op.run_id})"
+                )
+            if state.needs_resume:
+                click.echo(f"  ▶ resume with: {resume}")
+    if json_out:
+        emit_json({"projects": report})
+    sys.exit(0)
+
+
+@click.group()
+def audit() -> None:
+    """Inspect the append-only audit log (reconciliation.log)."""
+
+
+@audit.command("verify")
+@click.option("--head", default=None, help="Expected sha256 of the last line, kept elsewhere.")
+@click.pass_context
+def audit_verify(ctx: click.Context, head: str | None) -> None:
+    """Check the hash chain of reconciliation.log; exit 1 naming each tampered line.
+
+    \b
+    Example:
+      converge audit verify
+    """
+    workspace = _workspace(ctx)
+    path = audit_log_path(workspace.root, workspace.settings.audit_log)
+    problems = verify_audit_log(path, head=head)
+    rel = workspace.settings.audit_log
+    for problem in problems:
+        click.echo(f"{rel}:{problem.line}: {problem.message}")
+    if problems:
+        sys.exit(1)
+    lines = len(path.read_bytes().splitlines()) if path.is_file() else 0
+    click.echo(f"{rel}: {lines} entries, chain intact")
+    sys.exit(0)

@@ -1,0 +1,485 @@
+"""Plan and apply one project: the workflow the vendor packages plug into (DESIGN §6).
+
+    load_desired      refuse a denied/edited decision or an artifact that differs from
+                      the manifest; parse the artifacts (never the workspace YAML)
+    Session           wire one client per vendor and the capabilities between them
+                      (Infisical resolves references for Vercel and Supabase; Vercel
+                      publishes Supabase's URL and anon key)
+    plan_project      observe → diff per system; no writes
+    apply_project     under the project lock, system by system in order: observe → diff
+                      → for each change: journal intent, apply, journal outcome; then the
+                      run's audit line
+
+Systems are applied one after another because a later one reads what an earlier one
+made (a Vercel variable holds the client id of an Infisical identity created moments
+before). Every request is counted in ``RequestCounter``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from converge.changes import SYSTEMS, Action, Change
+from converge.config.workspace import Workspace
+from converge.desired import DesiredState, InfisicalTarget, parse_desired
+from converge.engine.audit import append_audit, audit_log_path, current_actor
+from converge.engine.fingerprint import fingerprint_key
+from converge.engine.journal import Journal
+from converge.engine.locks import acquire_lock
+from converge.engine.plan import Plan, SystemPlan
+from converge.errors import ConvergeError, PolicyDenied, VendorConflictError
+from converge.policies.contract import load_decision
+from converge.policies.secrets import find_secrets
+from converge.render.manifest import MANIFEST_FILE, verify_artifacts
+from converge.vendors.base import AppliedChange, SystemReconciler
+from converge.vendors.http import RequestCounter
+from converge.vendors.infisical.client import InfisicalClient
+from converge.vendors.infisical.reconciler import InfisicalReconciler
+from converge.vendors.infisical.resolver import InfisicalResolver
+from converge.vendors.supabase.client import SupabaseClient
+from converge.vendors.supabase.reconciler import SupabaseReconciler
+from converge.vendors.vercel.client import ProjectScope, VercelClient
+from converge.vendors.vercel.publisher import VercelPublisher
+from converge.vendors.vercel.reconciler import VercelReconciler
+
+
+class DeletionBudgetError(ConvergeError):
+    """A plan deletes too much of what converge manages; refused without a flag."""
+
+
+@dataclass(frozen=True)
+class ReconcileOptions:
+    systems: tuple[str, ...] | None = None  # None: every system the project declares
+    adopt: bool = False
+    allow_mass_delete: bool = False
+    max_delete_share: float = 0.5
+    command: str = "apply"
+
+
+class ApplyObserver(Protocol):
+    """Progress callbacks (the CLI prints the brief's lines from them)."""
+
+    def system_planned(self, project: str, plan: SystemPlan) -> None: ...
+
+    def change_applied(self, project: str, change: Change, applied: AppliedChange) -> None: ...
+
+    def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None: ...
+
+
+class SilentObserver:
+    def system_planned(self, project: str, plan: SystemPlan) -> None:
+        return None
+
+    def change_applied(self, project: str, change: Change, applied: AppliedChange) -> None:
+        return None
+
+    def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None:
+        return None
+
+
+@dataclass
+class ApplyOutcome:
+    project: str
+    run_id: str
+    plan: Plan
+    applied: list[Change] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    summaries: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def load_desired(workspace: Workspace, project: str) -> DesiredState:
+    """The verified desired state of ``project`` from ``.out/<p>/``."""
+    out_dir = workspace.out_dir(project)
+    decision = load_decision(out_dir, project)
+    if decision.verdict != "allow":
+        raise PolicyDenied(
+            f"decision for {project} is deny; nothing is applied",
+            hint=f"fix the failures shown by make decision PROJECT={project}",
+        )
+    texts = verify_artifacts(out_dir, project, decision.decision_id)
+    manifest = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    return parse_desired(project, decision.decision_id, str(manifest["digest"]), texts)
+
+
+def public_value_check(key: str, value: str) -> str | None:
+    """The policies' secret detector, run again on every public value on its way out."""
+    findings = find_secrets(value)
+    if not findings:
+        return None
+    return f"{key} looks like a secret ({findings[0].kind})"
+
+
+class Session:
+    """The vendor clients and reconcilers of one project run."""
+
+    def __init__(
+        self,
+        desired: DesiredState,
+        env: Mapping[str, str],
+        *,
+        workspace: Workspace,
+        options: ReconcileOptions,
+        counter: RequestCounter,
+        transports: Mapping[str, httpx.BaseTransport] | None = None,
+        infisical_config: Path | None = None,
+    ):
+        self.desired = desired
+        self.env = env
+        self.options = options
+        self.counter = counter
+        self.transports = dict(transports or {})
+        self.infisical_config = infisical_config
+        self.key = fingerprint_key(workspace.state_dir, env)
+        self.systems = tuple(
+            s
+            for s in SYSTEMS
+            if s in desired.systems and (options.systems is None or s in options.systems)
+        )
+        self._closers: list[Callable[[], None]] = []
+        self._infisical: InfisicalClient | None = None
+        self._vercel: VercelClient | None = None
+        self._resolver: InfisicalResolver | None = None
+
+    # -- clients, built on first use --------------------------------------------------
+
+    def infisical(self) -> InfisicalClient:
+        if self._infisical is None:
+            self._infisical = InfisicalClient.from_environment(
+                self.env,
+                counter=self.counter,
+                transport=self.transports.get("infisical"),
+                config_path=self.infisical_config,
+            )
+            self._closers.append(self._infisical.close)
+        return self._infisical
+
+    def vercel(self) -> VercelClient:
+        if self._vercel is None:
+            self._vercel = VercelClient.from_environment(
+                self.env, counter=self.counter, transport=self.transports.get("vercel")
+            )
+            self._closers.append(self._vercel.close)
+        return self._vercel
+
+    def resolver(self) -> InfisicalResolver | None:
+        scope = (self.desired.vercel and self.desired.vercel.references) or (
+            self.desired.supabase and self.desired.supabase.references
+        )
+        if not scope:
+            return None
+        if self._resolver is None:
+            self._resolver = InfisicalResolver(
+                self.infisical(),
+                organization=scope.organization,
+                project=self.desired.project,
+                infisical_project=scope.project,
+                environments=scope.environments,
+            )
+        return self._resolver
+
+    def reconciler(self, system: str) -> SystemReconciler:
+        desired = self.desired
+        if system == "infisical":
+            return InfisicalReconciler(
+                desired,
+                self.infisical(),
+                adopt=self.options.adopt,
+                target=_infisical_target(desired),
+            )
+        if system == "vercel":
+            assert desired.vercel is not None
+            return VercelReconciler(
+                desired.vercel,
+                self.vercel(),
+                project=desired.project,
+                resolver=self.resolver(),
+                fingerprint_key=self.key,
+                public_value_check=public_value_check,
+                adopt=self.options.adopt,
+            )
+        assert desired.supabase is not None
+        client = SupabaseClient.from_environment(
+            self.env, counter=self.counter, transport=self.transports.get("supabase")
+        )
+        self._closers.append(client.close)
+        publisher = None
+        if desired.supabase.publish_to is not None and desired.supabase.publish:
+            team, vproject = desired.supabase.publish_to
+            publisher = VercelPublisher(
+                self.vercel(),
+                scope=ProjectScope(team=team, project=vproject),
+                project=desired.project,
+                fingerprint_key=self.key,
+                public_value_check=public_value_check,
+            )
+        return SupabaseReconciler(
+            desired.supabase,
+            client,
+            project=desired.project,
+            resolver=self.resolver(),
+            publisher=publisher,
+        )
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+
+
+def _infisical_target(desired: DesiredState) -> InfisicalTarget | None:
+    """Where the project's Infisical objects live, even when none is desired any more
+    (so the managed ones left can still be found and deleted)."""
+    targets = [r.target for r in desired.roles] + [i.target for i in desired.identities]
+    if targets:
+        return targets[0]
+    scope = (desired.vercel and desired.vercel.references) or (
+        desired.supabase and desired.supabase.references
+    )
+    if scope and scope.environments:
+        return InfisicalTarget(
+            scope.organization, scope.project, next(iter(scope.environments.values()))
+        )
+    return None
+
+
+def _markers(journal: Journal | None, project: str, system: str) -> dict[str, str]:
+    if journal is None:
+        return {}
+    return {
+        f"{m.system}/{m.kind}/{m.name}": m.marker
+        for m in journal.managed_objects(project, system)
+        if m.marker
+    }
+
+
+def _in_sync_count(desired: DesiredState, system: str, changes: list[Change]) -> int:
+    total = {
+        "infisical": len(desired.roles) + len(desired.identities) + len(desired.bindings),
+        "vercel": len(desired.vercel.variables) if desired.vercel else 0,
+        "supabase": len(desired.supabase.projects) if desired.supabase else 0,
+    }[system]
+    touched = sum(1 for c in changes if c.action is not Action.DELETE)
+    return max(total - touched, 0)
+
+
+def check_deletion_budget(plan: SystemPlan, options: ReconcileOptions, in_sync: int) -> None:
+    """Refuse to delete more than a share of the managed objects (or all) without a flag."""
+    deletes = sum(1 for c in plan.changes if c.action is Action.DELETE)
+    if not deletes or options.allow_mass_delete:
+        return
+    managed = deletes + in_sync + sum(1 for c in plan.changes if c.action is Action.UPDATE)
+    share = deletes / managed
+    if deletes == managed or share > options.max_delete_share:
+        raise DeletionBudgetError(
+            f"{plan.system}: the plan deletes {deletes} of {managed} managed objects "
+            f"({share:.0%}), more than the {options.max_delete_share:.0%} allowed",
+            hint="check the rendered artifacts; pass --allow-mass-delete if this is intended",
+        )
+
+
+def _plan_system(
+    reconciler: SystemReconciler, desired: DesiredState, journal: Journal | None
+) -> SystemPlan:
+    reconciler.observe(markers=_markers(journal, desired.project, reconciler.system))
+    changes = list(reconciler.diff())
+    unverifiable = tuple(
+        f"{note.label}: {note.message}" for note in getattr(reconciler, "notes", ())
+    )
+    in_sync = _in_sync_count(desired, reconciler.system, changes)
+    return SystemPlan(
+        system=reconciler.system,
+        changes=tuple(changes),
+        in_sync=in_sync,
+        unverifiable=unverifiable,
+    )
+
+
+@contextmanager
+def _session(desired: DesiredState, env: Mapping[str, str], **kwargs: Any) -> Iterator[Session]:
+    session = Session(desired, env, **kwargs)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def plan_project(
+    workspace: Workspace,
+    project: str,
+    *,
+    env: Mapping[str, str],
+    options: ReconcileOptions,
+    counter: RequestCounter,
+    journal: Journal | None = None,
+    transports: Mapping[str, httpx.BaseTransport] | None = None,
+    infisical_config: Path | None = None,
+) -> Plan:
+    """Observe and diff every system; make no write.
+
+    Systems are planned independently against the live state, so a Vercel reference to
+    an identity that does not exist yet is planned as a create without being resolved.
+    """
+    desired = load_desired(workspace, project)
+    systems: list[SystemPlan] = []
+    with _session(
+        desired,
+        env,
+        workspace=workspace,
+        options=options,
+        counter=counter,
+        transports=transports,
+        infisical_config=infisical_config,
+    ) as session:
+        for system in session.systems:
+            systems.append(_plan_system(session.reconciler(system), desired, journal))
+    return Plan(project, desired.decision_id, desired.manifest_digest, tuple(systems))
+
+
+def apply_project(
+    workspace: Workspace,
+    project: str,
+    *,
+    env: Mapping[str, str],
+    options: ReconcileOptions,
+    counter: RequestCounter,
+    journal: Journal,
+    observer: ApplyObserver | None = None,
+    transports: Mapping[str, httpx.BaseTransport] | None = None,
+    infisical_config: Path | None = None,
+    git_revision: str | None = None,
+) -> ApplyOutcome:
+    """Apply ``project`` under its lock; every write journaled before and after it runs."""
+    observer = observer or SilentObserver()
+    desired = load_desired(workspace, project)
+    actor = current_actor(env)
+    with (
+        acquire_lock(journal, project, command=options.command, actor=actor) as lock,
+        _session(
+            desired,
+            env,
+            workspace=workspace,
+            options=options,
+            counter=counter,
+            transports=transports,
+            infisical_config=infisical_config,
+        ) as session,
+    ):
+        run = journal.begin_run(
+            project,
+            systems=list(session.systems),
+            command=options.command,
+            actor=actor,
+            git_revision=git_revision,
+            decision_id=desired.decision_id,
+            manifest_digest=desired.manifest_digest,
+        )
+        lock.set_run_id(run.id)
+        outcome = ApplyOutcome(
+            project=project,
+            run_id=run.id,
+            plan=Plan(project, desired.decision_id, desired.manifest_digest, ()),
+        )
+        planned: list[SystemPlan] = []
+        counts = {"created": 0, "updated": 0, "deleted": 0, "adopted": 0, "in_sync": 0}
+        try:
+            for system in session.systems:
+                reconciler = session.reconciler(system)
+                system_plan = _plan_system(reconciler, desired, journal)
+                planned.append(system_plan)
+                check_deletion_budget(system_plan, options, system_plan.in_sync)
+                conflicts = [c for c in system_plan.changes if c.action is Action.CONFLICT]
+                if conflicts:
+                    first = conflicts[0]
+                    raise VendorConflictError(
+                        f"{system}: {first.kind} {first.label or first.name} exists but is not "
+                        f"managed by converge ({len(conflicts)} conflict(s))",
+                        vendor=system,
+                        hint="take it over with --adopt, or rename the desired object",
+                    )
+                observer.system_planned(project, system_plan)
+                for change, applied in _apply_all(journal, run.id, reconciler, system_plan):
+                    outcome.applied.append(change)
+                    counts[_COUNT_OF[change.action]] += 1
+                    observer.change_applied(project, change, applied)
+                counts["in_sync"] += system_plan.in_sync
+                summary: Mapping[str, Any] = getattr(reconciler, "summary", dict)()
+                outcome.summaries[system] = summary
+                observer.system_applied(project, system, summary)
+        except ConvergeError:
+            finished = journal.finish_run(run, "failed", counts)
+            append_audit(audit_log_path(workspace.root, workspace.settings.audit_log), finished)
+            raise
+        except BaseException:
+            # KeyboardInterrupt and the like: the journal shows the run as interrupted.
+            journal.finish_run(run, "interrupted", counts)
+            raise
+        finished = journal.finish_run(run, "succeeded", counts)
+        append_audit(audit_log_path(workspace.root, workspace.settings.audit_log), finished)
+        outcome.plan = Plan(project, desired.decision_id, desired.manifest_digest, tuple(planned))
+        outcome.counts = counts
+        return outcome
+
+
+_COUNT_OF = {
+    Action.CREATE: "created",
+    Action.UPDATE: "updated",
+    Action.DELETE: "deleted",
+    Action.ADOPT: "adopted",
+    Action.CONFLICT: "in_sync",
+}
+
+
+def _apply_all(
+    journal: Journal, run_id: str, reconciler: SystemReconciler, plan: SystemPlan
+) -> Iterator[tuple[Change, AppliedChange]]:
+    """Apply the system's changes in plan order, journaling each before and after.
+
+    A vendor that batches (Vercel: one upsert for many variables) gets its batch in one
+    call; every change of the batch is journaled as intended before the call.
+    """
+    apply_batch = getattr(reconciler, "apply_batch", None)
+    if apply_batch is None:
+        for change in plan.changes:
+            op = journal.record_intent(run_id, change)
+            try:
+                applied = reconciler.apply(change)
+            except ConvergeError as exc:
+                journal.record_failed(op, exc.message)
+                raise
+            _record_outcome(journal, op, change, applied)
+            yield change, applied
+        return
+    ops = [journal.record_intent(run_id, change) for change in plan.changes]
+    results = apply_batch(list(plan.changes))
+    failure: ConvergeError | None = None
+    for op, change, result in zip(ops, plan.changes, results, strict=True):
+        if isinstance(result, AppliedChange):
+            _record_outcome(journal, op, change, result)
+            yield change, result
+        else:
+            message = result.message if isinstance(result, ConvergeError) else type(result).__name__
+            journal.record_failed(op, message)
+            failure = failure or (result if isinstance(result, ConvergeError) else None)
+            if failure is None:
+                raise result
+    if failure is not None:
+        raise failure
+
+
+def _record_outcome(journal: Journal, op: int, change: Change, applied: AppliedChange) -> None:
+    if change.action is Action.DELETE:
+        # apply() returns only once a re-read confirmed the object is gone (DESIGN §6).
+        journal.record_deleted(op)
+        journal.record_confirmed(op)
+        journal.record_forgotten(op)
+    else:
+        journal.record_done(
+            op, vendor_id=applied.vendor_id, marker=applied.marker, fingerprint=applied.fingerprint
+        )
