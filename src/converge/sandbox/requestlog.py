@@ -23,6 +23,20 @@ from typing import Any
 
 from converge.sandbox.faults import READ_METHODS
 
+# POSTs that change nothing a reconciler manages: logins, and SQL on the read-only endpoint.
+_READ_ONLY_POST_SUFFIXES = (
+    "/database/query/read-only",
+    "/auth/universal-auth/login",
+    "/auth/token-auth/login",
+)
+
+
+def is_write_request(method: str, path: str) -> bool:
+    """Whether a request can change vendor state (what "zero writes" counts)."""
+    if method in READ_METHODS:
+        return False
+    return not (method == "POST" and path.endswith(_READ_ONLY_POST_SUFFIXES))
+
 DEFAULT_CAPACITY = 100_000
 
 
@@ -38,7 +52,7 @@ class RequestEntry:
 
     @property
     def is_write(self) -> bool:
-        return self.method not in READ_METHODS
+        return is_write_request(self.method, self.path)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,8 +127,8 @@ class RequestLog:
         with self._lock:
             return sum(
                 n
-                for (v, m, _), n in self._counts.items()
-                if m not in READ_METHODS and (vendor is None or v == vendor)
+                for (v, m, p), n in self._counts.items()
+                if is_write_request(m, p) and (vendor is None or v == vendor)
             )
 
     def reset(self) -> None:

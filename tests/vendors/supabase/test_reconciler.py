@@ -83,7 +83,7 @@ def test_apply_reaches_end_state_then_a_second_plan_is_empty_with_one_read_per_k
     log = harness.transport.log if harness.transport else []
     assert sorted(log) == sorted([
         f"GET /v1/projects/{JOURNAL}/config/auth",
-        f"POST /v1/projects/{JOURNAL}/database/query",
+        f"POST /v1/projects/{JOURNAL}/database/query/read-only",
         f"GET /v1/projects/{JOURNAL}/api-keys",
     ])
     assert harness.counter.total("supabase", writes_only=True) == 1  # the SQL listing POST

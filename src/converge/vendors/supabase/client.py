@@ -222,17 +222,19 @@ class SupabaseClient:
         return AUTH_CONFIG.validate_python(response.json())
 
     def run_sql(
-        self, ref: str, query: str, *, parameters: Sequence[Any] | None = None
+        self, ref: str, query: str, *, parameters: Sequence[Any] | None = None,
+        read_only: bool = False,
     ) -> list[dict[str, Any]]:
         """Rows of the (last) statement: straight to ``SUPABASE_DB_URL`` when it is set,
-        else through ``POST /v1/projects/{ref}/database/query``."""
+        else through ``POST /v1/projects/{ref}/database/query`` (``…/read-only`` for
+        ``read_only``: observing needs no write privilege, so it does not ask for one)."""
         if self.database is not None:
             return self.database.run(ref, query, parameters)
         body: dict[str, Any] = {"query": query}
         if parameters:
             body["parameters"] = list(parameters)
-        response = self._request("query", ref, "POST", f"/v1/projects/{ref}/database/query",
-                                 json=body)
+        path = f"/v1/projects/{ref}/database/query" + ("/read-only" if read_only else "")
+        response = self._request("query", ref, "POST", path, json=body)
         try:
             return ROWS.validate_python(response.json())
         except ValueError:

@@ -44,7 +44,7 @@ def observe_project(
     auth = client.get_auth_config(ref)
     tables: tuple[TableRow, ...] | None = None
     if rls_schemas is not None:
-        rows = client.run_sql(ref, LIST_TABLES, parameters=[list(rls_schemas)])
+        rows = client.run_sql(ref, LIST_TABLES, parameters=[list(rls_schemas)], read_only=True)
         tables = tuple(TABLE_ROWS.validate_python(rows))
     return ObservedProject(ref=ref, auth=auth, tables=tables)
 
