@@ -54,9 +54,9 @@ bench: setup ## Benchmarks (print figures)
 	@$(BIN)/python benchmarks/bench_pipeline.py
 
 # --- the brief's targets (PROJECT=name) ---
-drift-check: setup ## Validate everything and check rendered artifacts are current
-	@$(CONVERGE) --workspace $(WORKSPACE) validate $(PROJECT)
+drift-check: setup ## Drift: rendered artifacts vs live vendors, per field (exit 2 on drift)
 	@$(CONVERGE) --workspace $(WORKSPACE) render $(PROJECT) --check
+	@$(CONVERGE) --workspace $(WORKSPACE) drift $(PROJECT)
 
 infisical-validate: setup ## Validate Infisical inputs
 	@$(CONVERGE) --workspace $(WORKSPACE) validate $(PROJECT) --only infisical

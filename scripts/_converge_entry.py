@@ -19,8 +19,10 @@ def ensure_converge() -> None:
     try:
         import converge  # noqa: F401
     except ImportError:
-        venv_python = REPO / ".venv" / "bin" / "python"
-        if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
+        venv = REPO / ".venv"
+        venv_python = venv / "bin" / "python"
+        # A venv's python is a symlink to the base interpreter, so compare prefixes.
+        if venv_python.exists() and Path(sys.prefix).resolve() != venv.resolve():
             os.execv(str(venv_python), [str(venv_python), *sys.argv])
         sys.stderr.write("error: converge is not installed; run `make setup` first\n")
         sys.exit(1)

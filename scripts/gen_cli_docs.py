@@ -12,11 +12,15 @@ REPO = Path(__file__).resolve().parent.parent
 TARGET = REPO / "docs" / "cli.md"
 
 
-def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
-    found = [(path, command)]
+def _walk(command: click.Command, name: str, parent: click.Context | None) -> list[tuple[str, str]]:
+    """(full command name, help text) for ``command`` and every subcommand, each help
+    rendered in its parent's context as `converge … --help` shows it."""
+    settings = {**command.context_settings, "terminal_width": 88, "max_content_width": 88}
+    ctx = click.Context(command, info_name=name, parent=parent, **settings)
+    found = [(ctx.command_path, command.get_help(ctx))]
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            found += _walk(command.commands[name], [*path, name])
+        for sub in sorted(command.commands):
+            found += _walk(command.commands[sub], sub, ctx)
     return found
 
 
@@ -29,12 +33,8 @@ def render() -> str:
         "Generated from `--help` by `scripts/gen_cli_docs.py`; do not edit by hand.",
         "",
     ]
-    for path, command in _walk(cli, ["converge"]):
-        with click.Context(
-            command, info_name=" ".join(path), terminal_width=88, max_content_width=88
-        ) as ctx:
-            text = command.get_help(ctx)
-        parts += [f"## {' '.join(path)}", "", "```", text.rstrip(), "```", ""]
+    for path, text in _walk(cli, "converge", None):
+        parts += [f"## {path}", "", "```", text.rstrip(), "```", ""]
     return "\n".join(parts)
 
 

@@ -155,9 +155,13 @@ def supabase_block(
     lines.append("")
     if sb.publish:
         lines.append("🌍 Applying Environment Variables...")
+        changed = {c.name for c in plan.changes if c.kind == "publish"}
         # The project URL first, as the brief prints it.
         for entry in sorted(sb.publish, key=lambda e: (e["from"] != "url", e["key"])):
             key = entry["key"]
+            if key not in changed:
+                lines.append(f"  ✓ {key} is up to date")
+                continue
             mark = "🔍 Would set" if dry_run else "✅ Setting"
             lines.append(f"  {mark} {key}")
         lines.append("")

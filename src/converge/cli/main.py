@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 import click
 
 from converge import __version__
+from converge.cli.ops_drift import drift, health
+from converge.cli.ops_rollout import rollback, rollout
+from converge.cli.ops_watch import watch, write_command_metrics
 from converge.cli.output import (
     config_error_json,
     config_error_line,
@@ -124,8 +127,17 @@ def _projects(
 @click.option(
     "--output", type=click.Choice(["text", "json"]), default="text", help="Output format."
 )
+@click.option(
+    "--metrics-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    envvar="CONVERGE_METRICS_FILE",
+    help="At exit, write Prometheus metrics here (node_exporter textfile format, atomic).",
+)
 @click.pass_context
-def cli(ctx: click.Context, workspace_dir: Path | None, output: str) -> None:
+def cli(
+    ctx: click.Context, workspace_dir: Path | None, output: str, metrics_file: Path | None
+) -> None:
     """Keep Infisical, Vercel and Supabase exactly as the workspace says.
 
     \b
@@ -133,7 +145,11 @@ def cli(ctx: click.Context, workspace_dir: Path | None, output: str) -> None:
       converge validate --all
       converge decide journal && converge render journal
     """
-    ctx.ensure_object(dict).update(workspace_dir=workspace_dir, output=output)
+    state = ctx.ensure_object(dict)
+    state.update(workspace_dir=workspace_dir, output=output)
+    if metrics_file is not None:
+        state["metrics_file"] = metrics_file
+    ctx.call_on_close(functools.partial(write_command_metrics, state))
 
 
 @cli.command()
@@ -324,6 +340,11 @@ cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(status)
 cli.add_command(audit)
+cli.add_command(drift)
+cli.add_command(health)
+cli.add_command(watch)
+cli.add_command(rollback)
+cli.add_command(rollout)
 
 
 def _print_config_errors(exc: ConfigErrors) -> None:

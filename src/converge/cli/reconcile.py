@@ -23,6 +23,7 @@ from converge.cli.output import emit_json, paint
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
 from converge.engine.audit import audit_log_path, verify_audit_log
+from converge.engine.fingerprint import fingerprint_key
 from converge.engine.journal import Journal, open_journal
 from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
@@ -34,8 +35,15 @@ from converge.engine.reconcile import (
 )
 from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
+from converge.ops.metrics import command_counter
+from converge.ops.rollback import (
+    AutoRollback,
+    auto_rollback,
+    failed_run_of_this_process,
+    newest_run_id,
+)
+from converge.ops.rollback_git import clean_revision
 from converge.vendors.base import AppliedChange
-from converge.vendors.http import RequestCounter
 
 SYSTEM_CHOICE = click.Choice(["infisical", "vercel", "supabase"])
 
@@ -81,20 +89,6 @@ def _project_names(workspace: Workspace, names: tuple[str, ...], all_projects: b
     from converge.cli.main import select_projects
 
     return select_projects(workspace, names, all_projects)
-
-
-def _git_revision(root: Path) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def _options(
@@ -161,9 +155,9 @@ def plan(
     workspace = _workspace(ctx)
     fmt = fmt or ctx.ensure_object(dict).get("output") or "text"
     names = _project_names(workspace, projects, all_projects)
-    counter = RequestCounter()
+    counter = command_counter(ctx.find_root().ensure_object(dict))
     plans: list[Plan] = []
-    failed = False
+    error_code = 0  # the worst exit code of a failed project (1; 3 lock; 4 credentials)
     with (
         vendor_environment(workspace, resolve_target(workspace, target)) as env,
         _journal(workspace) as journal,
@@ -183,7 +177,7 @@ def plan(
                 )
             except ConvergeError as exc:
                 _report_error(name, exc)
-                failed = True
+                error_code = max(error_code, exc.exit_code)
     if fmt == "json":
         emit_json(
             {
@@ -195,8 +189,8 @@ def plan(
     else:
         render = render_markdown if fmt == "markdown" else render_text
         click.echo("\n".join(render(p) for p in plans))
-    if failed:
-        sys.exit(1)
+    if error_code:
+        sys.exit(error_code)
     sys.exit(2 if any(not p.empty for p in plans) else 0)
 
 
@@ -266,19 +260,23 @@ def apply(
     workspace = _workspace(ctx)
     names = _project_names(workspace, projects, all_projects)
     json_out = ctx.ensure_object(dict).get("output") == "json"
-    counter = RequestCounter()
+    counter = command_counter(ctx.find_root().ensure_object(dict))
     options = _options(systems, adopt, allow_mass_delete, "apply")
     results: dict[str, dict[str, Any]] = {}
     exit_code = 0
-    revision = _git_revision(workspace.root)
 
     with (
         vendor_environment(workspace, resolve_target(workspace, target)) as env,
         _journal(workspace) as journal,
     ):
+        # Create the workspace's fingerprint key before projects run in parallel, so
+        # every session reads the same complete key (its first creation is not atomic).
+        fingerprint_key(workspace.state_dir, env)
 
         def run_one(name: str) -> tuple[str, int, list[str], dict[str, Any]]:
+            before: str | None = None
             try:
+                before = newest_run_id(journal, name)
                 desired = load_desired(workspace, name)
                 printer = BriefPrinter(desired, dry_run, stream=len(names) == 1 and not json_out)
                 if dry_run:
@@ -303,19 +301,29 @@ def apply(
                     journal=journal,
                     observer=printer,
                     infisical_config=infisical_config,
-                    git_revision=revision,
+                    git_revision=_clean_revision(workspace, name),
                 )
                 return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
             except ConvergeError as exc:
                 message = [f"error: {name}: {exc.render()}"] + (
                     [f"hint: {exc.hint}"] if exc.hint else []
                 )
-                return (
-                    name,
-                    exc.exit_code,
-                    message,
-                    {"error": exc.message, "exit_code": exc.exit_code},
-                )
+                result: dict[str, Any] = {"error": exc.message, "exit_code": exc.exit_code}
+                failed = None if dry_run else failed_run_of_this_process(journal, name, before)
+                if failed is not None and not no_rollback:
+                    restored = auto_rollback(
+                        workspace,
+                        name,
+                        failed,
+                        env=env,
+                        journal=journal,
+                        counter=counter,
+                        options=options,
+                        infisical_config=infisical_config,
+                    )
+                    message.extend(_rollback_lines(name, restored))
+                    result["rollback"] = restored.to_json()
+                return name, max(exc.exit_code, 1), message, result
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for name, code, lines, result in pool.map(run_one, names):
@@ -343,6 +351,34 @@ def apply(
             }
         )
     sys.exit(exit_code)
+
+
+def _clean_revision(workspace: Workspace, project: str) -> str | None:
+    """HEAD, recorded with the run only when ``.out/<p>/`` is committed as it is on disk
+    (then the revision alone says what was applied, and rollback can restore it)."""
+    relative = (Path(workspace.settings.out) / project).as_posix()
+    return clean_revision(workspace.root, relative)
+
+
+def _rollback_lines(project: str, restored: AutoRollback) -> list[str]:
+    """What automatic rollback did, in the brief's voice."""
+    if restored.status == "restored" and restored.point is not None:
+        counts = ", ".join(
+            f"{k} {v}" for k, v in sorted((restored.counts or {}).items()) if v and k != "in_sync"
+        )
+        return [
+            f"↩️ rolled back {project} to {restored.point.short} (run {restored.point.run_id})",
+            f"  rollback run {restored.run_id}: {counts or 'no change needed'}",
+        ]
+    if restored.status == "nothing_written":
+        return [f"↩️ no rollback for {project}: the failed apply made no write"]
+    if restored.status == "no_restore_point":
+        return [
+            f"↩️ no rollback for {project}: no earlier clean revision to restore "
+            "(the vendors stay as the failed apply left them)"
+        ]
+    where = restored.point.describe() if restored.point else "?"
+    return [f"↩️ rollback of {project} to {where} failed: {restored.message}"]
 
 
 def _commit_artifacts(workspace: Workspace, project: str) -> None:

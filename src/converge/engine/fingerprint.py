@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,13 +46,28 @@ def fingerprint_key(state_dir: Path, env: Mapping[str, str]) -> bytes:
         return key
     path = state_dir / KEY_FILE
     if path.is_file():
-        return _decode(path.read_text(encoding="ascii"))
+        return _read_key(path)
     state_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
+    # Write a complete file under a private name, then link it into place: a concurrent
+    # reader sees either no key file or a whole key, never an empty one.
+    handle, staged = tempfile.mkstemp(prefix=".fingerprint.", dir=state_dir)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return _decode(path.read_text(encoding="ascii"))
-    with os.fdopen(fd, "w", encoding="ascii") as stream:
-        stream.write(key.hex() + "\n")
+        with os.fdopen(handle, "w", encoding="ascii") as stream:
+            stream.write(secrets.token_bytes(32).hex() + "\n")
+        os.chmod(staged, 0o600)
+        with contextlib.suppress(FileExistsError):  # another process won: use its key
+            os.link(staged, path)
+    finally:
+        os.unlink(staged)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    key = _decode(path.read_text(encoding="ascii"))
+    if len(key) < 32:
+        raise ConfigError(
+            f"{path.name} holds a key shorter than 32 bytes",
+            hint=f"delete .converge/{path.name} (sensitive values are re-sent once) "
+            f"or set {ENV_VARIABLE}",
+        )
     return key

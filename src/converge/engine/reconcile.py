@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -61,6 +61,9 @@ class ReconcileOptions:
     allow_mass_delete: bool = False
     max_delete_share: float = 0.5
     command: str = "apply"
+    # Supabase refs of these regions only (None inside selects the refs without a
+    # region); None: every ref. Used by rollout to apply one wave at a time.
+    regions: tuple[str | None, ...] | None = None
 
 
 class ApplyObserver(Protocol):
@@ -94,9 +97,12 @@ class ApplyOutcome:
     summaries: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-def load_desired(workspace: Workspace, project: str) -> DesiredState:
-    """The verified desired state of ``project`` from ``.out/<p>/``."""
-    out_dir = workspace.out_dir(project)
+def load_desired(
+    workspace: Workspace, project: str, *, out_dir: Path | None = None
+) -> DesiredState:
+    """The verified desired state of ``project`` from ``.out/<p>/`` (or from ``out_dir``,
+    e.g. an earlier revision's artifacts that rollback re-applies; verified the same way)."""
+    out_dir = out_dir if out_dir is not None else workspace.out_dir(project)
     decision = load_decision(out_dir, project)
     if decision.verdict != "allow":
         raise PolicyDenied(
@@ -106,6 +112,19 @@ def load_desired(workspace: Workspace, project: str) -> DesiredState:
     texts = verify_artifacts(out_dir, project, decision.decision_id)
     manifest = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     return parse_desired(project, decision.decision_id, str(manifest["digest"]), texts)
+
+
+def select_regions(
+    desired: DesiredState, regions: tuple[str | None, ...] | None
+) -> DesiredState:
+    """``desired`` with only the Supabase refs of ``regions`` (None: unchanged).
+
+    Only Supabase is regional; a selection that leaves no ref drops the Supabase system."""
+    if regions is None or desired.supabase is None:
+        return desired
+    kept = tuple(p for p in desired.supabase.projects if p.region in regions)
+    supabase = replace(desired.supabase, projects=kept) if kept else None
+    return replace(desired, supabase=supabase)
 
 
 def public_value_check(key: str, value: str) -> str | None:
@@ -320,13 +339,15 @@ def plan_project(
     journal: Journal | None = None,
     transports: Mapping[str, httpx.BaseTransport] | None = None,
     infisical_config: Path | None = None,
+    out_dir: Path | None = None,
 ) -> Plan:
     """Observe and diff every system; make no write.
 
     Systems are planned independently against the live state, so a Vercel reference to
     an identity that does not exist yet is planned as a create without being resolved.
+    ``out_dir`` plans other artifacts than ``.out/<p>/`` (see ``load_desired``).
     """
-    desired = load_desired(workspace, project)
+    desired = select_regions(load_desired(workspace, project, out_dir=out_dir), options.regions)
     systems: list[SystemPlan] = []
     with _session(
         desired,
@@ -354,10 +375,14 @@ def apply_project(
     transports: Mapping[str, httpx.BaseTransport] | None = None,
     infisical_config: Path | None = None,
     git_revision: str | None = None,
+    out_dir: Path | None = None,
 ) -> ApplyOutcome:
-    """Apply ``project`` under its lock; every write journaled before and after it runs."""
+    """Apply ``project`` under its lock; every write journaled before and after it runs.
+
+    ``out_dir`` applies other artifacts than ``.out/<p>/`` (rollback: an earlier
+    revision's files, verified exactly like the current ones)."""
     observer = observer or SilentObserver()
-    desired = load_desired(workspace, project)
+    desired = select_regions(load_desired(workspace, project, out_dir=out_dir), options.regions)
     actor = current_actor(env)
     with (
         acquire_lock(journal, project, command=options.command, actor=actor) as lock,

@@ -18,7 +18,8 @@ Layout, by role:
 - ``runner`` and ``registry``: ``start_sandbox(state_dir)`` for the CLI and tests, and the
   on-disk layout (``.converge/sandbox/``) through which other processes find a running
   sandbox (``running.json``);
-- ``serving``: a single app in a thread (handy in vendor unit tests).
+- ``serving``: a single app in a thread (handy in vendor unit tests);
+- ``jsontype``: how the vendors' validators name a JSON value's type in error messages.
 
 The emulators never import each other; only ``cli/sandbox.py`` prints.
 """

@@ -29,7 +29,8 @@ def free_port() -> int:
 
 @dataclass
 class ServedApp:
-    """A running uvicorn server; ``stop()`` shuts it down and joins its thread."""
+    """A running uvicorn server; ``stop()`` shuts it down and joins its thread (as leaving
+    a ``with`` block over it does)."""
 
     url: str
     port: int
@@ -39,6 +40,12 @@ class ServedApp:
     def stop(self, timeout: float = 5.0) -> None:
         self.server.should_exit = True
         self.thread.join(timeout)
+
+    def __enter__(self) -> ServedApp:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 def serve_in_thread(app: Any, *, port: int = 0, ready_timeout: float = 10.0) -> ServedApp:

@@ -31,6 +31,16 @@ class AppliedChange:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something the plan cannot verify (shown to people, never a change): a reconciler's
+    ``notes`` after ``diff`` (Vercel and Supabase have them)."""
+
+    change_key: str
+    label: str
+    message: str
+
+
 class SystemReconciler(Protocol):
     """One vendor system of one project."""
 

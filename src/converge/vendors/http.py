@@ -153,6 +153,22 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
 
 
 ErrorMessage = Callable[[httpx.Response], str]
+AuthFailure = Callable[[httpx.Response], bool]
+
+
+def is_unauthorized(response: httpx.Response) -> bool:
+    """The default rule for a refused credential: 401 (some vendors also use 403)."""
+    return response.status_code == 401
+
+
+def json_object(response: httpx.Response) -> Mapping[str, Any]:
+    """The body as a JSON object, or empty: error bodies are read for a message only, and
+    an odd one (not JSON, a list) must not hide the status."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 @dataclass
@@ -166,7 +182,7 @@ class VendorHttp:
     counter: RequestCounter
     budget: RateBudget
     error_message: ErrorMessage = field(default=lambda r: "")
-    auth_failure: Callable[[httpx.Response], bool] = field(default=lambda r: r.status_code == 401)
+    auth_failure: AuthFailure = field(default=is_unauthorized)
     transport: httpx.BaseTransport | None = None
     timeout: float = 30.0
     policy: RetryPolicy = field(default_factory=retry_policy_from_env)
@@ -317,6 +333,45 @@ class VendorHttp:
             message = ""
         message = " ".join(message.split())[:200]
         return f": {message}" if message else ""
+
+
+def bearer_http_from_environment(
+    env: Mapping[str, str],
+    *,
+    vendor: str,
+    token_variable: str,
+    url_variable: str,
+    default_url: str,
+    token_kind: str,
+    counter: RequestCounter,
+    error_message: ErrorMessage,
+    auth_failure: AuthFailure = is_unauthorized,
+    transport: httpx.BaseTransport | None = None,
+) -> VendorHttp:
+    """A ``VendorHttp`` for ``env[url_variable]`` (else ``default_url``) that sends the bearer
+    token in ``env[token_variable]``; a missing token is refused like a wrong one
+    (``VendorAuthError``, exit 4, naming the variable and asking for ``token_kind``).
+
+    Its own budget is off: the vendor client paces each endpoint with its own buckets.
+    """
+    token = env.get(token_variable, "").strip()
+    if not token:
+        raise VendorAuthError(
+            f"{token_variable} is not set",
+            vendor=vendor,
+            hint=f"set {token_variable} to {token_kind}",
+        )
+    return VendorHttp(
+        vendor=vendor,
+        base_url=(env.get(url_variable) or default_url).rstrip("/"),
+        headers={"Authorization": f"Bearer {token}"},
+        credential_variable=token_variable,
+        counter=counter,
+        budget=RateBudget(0),
+        error_message=error_message,
+        auth_failure=auth_failure,
+        transport=transport,
+    )
 
 
 def timestamp() -> str:

@@ -4,16 +4,17 @@ the API the way converge will."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 
+from tests.support.asgi import InProcessTransport, RequestVerbs
+
 
 @dataclass
-class Api:
+class Api(RequestVerbs):
     """A synchronous in-process client; ``token`` is sent as the bearer if set."""
 
     app: Starlette
@@ -28,27 +29,10 @@ class Api:
         bearer = token if token is not None else self.token
         if bearer:
             headers["authorization"] = f"Bearer {bearer}"
-
-        async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app, client=(self.client_ip, 40000))
-            async with httpx.AsyncClient(transport=transport,
-                                         base_url="http://infisical.test") as client:
-                return await client.request(method, path, json=json, params=params,
-                                            headers=headers, content=content)
-
-        return asyncio.run(send())
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("POST", path, **kw)
-
-    def patch(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("PATCH", path, **kw)
-
-    def delete(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("DELETE", path, **kw)
+        transport = InProcessTransport(self.app, client=(self.client_ip, 40000))
+        with httpx.Client(transport=transport, base_url="http://infisical.test") as client:
+            return client.request(method, path, json=json, params=params, headers=headers,
+                                  content=content)
 
     def login(self, client_id: str, client_secret: str) -> str:
         response = self.post("/api/v1/auth/universal-auth/login",

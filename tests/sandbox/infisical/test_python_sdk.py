@@ -23,11 +23,8 @@ pytestmark = pytest.mark.conformance
 
 @pytest.fixture
 def served(world: SandboxWorld) -> Iterator[ServedApp]:
-    server = serve_in_thread(create_app(world))
-    try:
+    with serve_in_thread(create_app(world)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def sdk_client(served: ServedApp) -> InfisicalSDKClient:

@@ -42,11 +42,8 @@ async def client(world: SandboxWorld) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def served(world: SandboxWorld) -> Iterator[ServedApp]:
     """The emulator on a real loopback port."""
-    app = serve_in_thread(create_app(world))
-    try:
+    with serve_in_thread(create_app(world)) as app:
         yield app
-    finally:
-        app.stop()
 
 
 @pytest.fixture

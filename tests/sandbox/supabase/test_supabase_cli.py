@@ -24,11 +24,8 @@ GITHUB_SECRET = "gh-secret-value"
 @pytest.fixture
 def logged(world: SandboxWorld) -> Iterator[tuple[ServedApp, RequestLog]]:
     log = RequestLog(create_app(world))
-    served = serve_in_thread(log)
-    try:
+    with serve_in_thread(log) as served:
         yield served, log
-    finally:
-        served.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ client that drives the app through ``httpx.ASGITransport``."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from converge.sandbox.vercel import seed as vercel_seed
 from converge.sandbox.vercel.app import create_app
 from converge.sandbox.vercel.models import VENDOR
 from converge.sandbox.world import SandboxWorld
+from tests.support.asgi import InProcessTransport, RequestVerbs
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def world() -> SandboxWorld:
 
 
 @dataclass
-class Api:
+class Api(RequestVerbs):
     """A synchronous face over the ASGI app: ``api.get(path, params=...)`` and friends.
 
     Team scoping is added unless ``team=False``; the token unless ``token=`` overrides it.
@@ -49,25 +49,8 @@ class Api:
             query.setdefault("teamId", vercel_seed.team_id())
         bearer = self.world.credentials.vercel_token if token is None else token
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-
-        async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://vercel") as c:
-                return await c.request(method, path, json=json, params=query, headers=headers)
-
-        return asyncio.run(send())
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("POST", path, **kw)
-
-    def patch(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("PATCH", path, **kw)
-
-    def delete(self, path: str, **kw: Any) -> httpx.Response:
-        return self.request("DELETE", path, **kw)
+        with httpx.Client(transport=InProcessTransport(app), base_url="http://vercel") as c:
+            return c.request(method, path, json=json, params=query, headers=headers)
 
 
 @pytest.fixture

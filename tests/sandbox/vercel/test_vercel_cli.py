@@ -86,7 +86,6 @@ class Cli:
 def cli(tmp_path: Path) -> Iterator[Cli]:
     world = SandboxWorld.in_memory()
     vercel_seed.seed(world)
-    served = serve_in_thread(create_app(world))
     project_dir = tmp_path / "project"
     (project_dir / ".vercel").mkdir(parents=True)
     (project_dir / ".vercel" / "project.json").write_text(json.dumps({
@@ -94,10 +93,8 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
     }))
     home = tmp_path / "home"
     home.mkdir()
-    try:
+    with serve_in_thread(create_app(world)) as served:
         yield Cli(world=world, served=served, cwd=project_dir, home=home)
-    finally:
-        served.stop()
 
 
 def test_env_ls_shows_the_seeded_unmanaged_var_without_its_value(cli: Cli) -> None:

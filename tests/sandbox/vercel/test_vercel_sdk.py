@@ -39,8 +39,7 @@ pytestmark = [
 
 
 def run_roundtrip(world: SandboxWorld, project: str) -> dict[str, Any]:
-    served = serve_in_thread(create_app(world))
-    try:
+    with serve_in_thread(create_app(world)) as served:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "NODE_PATH": str(CLIENTS),
@@ -55,8 +54,6 @@ def run_roundtrip(world: SandboxWorld, project: str) -> dict[str, Any]:
             [NODE, str(SCRIPT)], env=env, cwd=CLIENTS.parent, capture_output=True,
             text=True, timeout=60,
         )
-    finally:
-        served.stop()
     assert result.returncode == 0, f"SDK round trip failed:\n{result.stderr}"
     out: dict[str, Any] = json.loads(result.stdout)
     return out

@@ -5,55 +5,22 @@ helper that runs observe → diff → apply like the engine does, collecting mar
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import httpx
 import pytest
-from starlette.applications import Starlette
 
 from converge.changes import Change, order_changes
-from converge.config.workspace import open_workspace
-from converge.desired import DesiredState, parse_desired
-from converge.engine.pipeline import decide_project, render_project
+from converge.desired import DesiredState
 from converge.sandbox.infisical.app import create_app
 from converge.sandbox.infisical.seed import seed
 from converge.sandbox.world import SandboxWorld
 from converge.vendors.http import RequestCounter
 from converge.vendors.infisical import InfisicalClient, InfisicalReconciler
+from tests.support.asgi import InProcessTransport
+from tests.support.workspace import copy_example_workspace, render_desired
 
-REPO = Path(__file__).resolve().parents[3]
 BASE_URL = "http://infisical.test"
-
-
-@dataclass
-class BridgeTransport(httpx.BaseTransport):
-    """Runs each request through the ASGI app on a private event loop; logs
-    ``(method, path)`` and can drop the answer of a request after the app handled it."""
-
-    app: Starlette
-    log: list[tuple[str, str]] = field(default_factory=list)
-    drop: Callable[[httpx.Request], bool] = lambda request: False
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.log.append((request.method, request.url.path))
-
-        async def send() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-            transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 40000))
-            response = await transport.handle_async_request(request)
-            body = await response.aread()
-            return response.status_code, response.headers.raw, body
-
-        status, headers, body = asyncio.run(send())
-        if self.drop(request):
-            raise httpx.ReadError("connection dropped after the request was handled")
-        return httpx.Response(status, headers=headers, content=body)
-
-    def count(self, method: str, path_part: str) -> int:
-        return sum(1 for m, p in self.log if m == method and path_part in p)
 
 
 @pytest.fixture(autouse=True)
@@ -64,15 +31,8 @@ def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def journal_desired(tmp_path_factory: pytest.TempPathFactory) -> DesiredState:
     """The journal project's desired state, rendered from a copy of the example workspace."""
-    root = tmp_path_factory.mktemp("ws") / "ws"
-    shutil.copytree(REPO / "examples" / "workspace", root,
-                    ignore=shutil.ignore_patterns(".out", ".converge", "*.log"))
-    ws = open_workspace(root)
-    decide_project(ws, "journal")
-    result = render_project(ws, "journal")
-    texts = {name: (result.out_dir / name).read_text() for name in result.files
-             if name not in ("decision.json", "manifest.json")}
-    return parse_desired("journal", result.decision_id, "test", texts)
+    root = copy_example_workspace(tmp_path_factory.mktemp("ws") / "ws")
+    return render_desired(root, "journal")
 
 
 @pytest.fixture
@@ -83,14 +43,14 @@ def world() -> SandboxWorld:
 
 
 @pytest.fixture
-def bridge(world: SandboxWorld) -> BridgeTransport:
-    return BridgeTransport(app=create_app(world))
+def bridge(world: SandboxWorld) -> InProcessTransport:
+    return InProcessTransport(create_app(world), client=("127.0.0.1", 40000))
 
 
 @dataclass
 class Harness:
     world: SandboxWorld
-    bridge: BridgeTransport
+    bridge: InProcessTransport
     markers: dict[str, str] = field(default_factory=dict)
     counters: list[RequestCounter] = field(default_factory=list)
 
@@ -127,5 +87,5 @@ class Harness:
 
 
 @pytest.fixture
-def harness(world: SandboxWorld, bridge: BridgeTransport) -> Iterator[Harness]:
+def harness(world: SandboxWorld, bridge: InProcessTransport) -> Iterator[Harness]:
     yield Harness(world=world, bridge=bridge)

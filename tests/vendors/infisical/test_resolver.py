@@ -29,11 +29,8 @@ TOKEN_SERVICE = "token-service@journal-prod"
 def served() -> Iterator[tuple[SandboxWorld, ServedApp]]:
     world = SandboxWorld.in_memory()
     seed(world)
-    server = serve_in_thread(create_app(world))
-    try:
+    with serve_in_thread(create_app(world)) as server:
         yield world, server
-    finally:
-        server.stop()
 
 
 def _client(world: SandboxWorld, server: ServedApp) -> InfisicalClient:

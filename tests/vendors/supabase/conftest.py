@@ -5,34 +5,29 @@ like the engine (keeping the journal's markers)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from starlette.types import ASGIApp
 
 from converge.changes import Change
-from converge.config.workspace import open_workspace
-from converge.desired import DesiredState, DesiredSupabase, parse_desired
-from converge.engine.pipeline import decide_project, render_project
+from converge.desired import DesiredSupabase
 from converge.errors import ConvergeError
-from converge.sandbox.postgres import PostgresServer, delete_cluster, start_postgres
+from converge.sandbox.postgres import PostgresServer
 from converge.sandbox.supabase.app import create_app
 from converge.sandbox.supabase.seed import seed
 from converge.sandbox.world import SandboxWorld
 from converge.vendors.http import RequestCounter
 from converge.vendors.supabase.client import SupabaseClient
 from converge.vendors.supabase.reconciler import SupabaseReconciler
+from tests.support.asgi import InProcessTransport
+from tests.support.workspace import copy_example_workspace, render_desired
 
-REPO = Path(__file__).resolve().parents[3]
 JOURNAL = "journalprodqzvtkwmrx"
 AUTH_EU = "authsvceuwestqzvtkwm"
 AUTH_US = "authsvcuseastqzvtkwm"
@@ -41,46 +36,6 @@ GITHUB_SECRET_REF = "secret/prod/auth/GITHUB_OAUTH_SECRET"
 _OPEN_TABLES = {JOURNAL: ("profiles", "tags"), AUTH_EU: ("audit_log", "settings"),
                 AUTH_US: ("audit_log", "settings")}
 _TEST_TABLES = ('later_notes', 'odd "name')
-
-
-class SyncASGITransport(httpx.BaseTransport):
-    """Lets the synchronous ``VendorHttp`` client call an ASGI app in-process."""
-
-    def __init__(self, app: ASGIApp):
-        self.inner = httpx.ASGITransport(app=app)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-
-        async def send() -> httpx.Response:
-            response = await self.inner.handle_async_request(request)
-            content = await response.aread()
-            return httpx.Response(response.status_code, headers=response.headers,
-                                  content=content, request=request)
-
-        return asyncio.run(send())
-
-
-@dataclass
-class Recording(httpx.BaseTransport):
-    """Forwards every request and logs ``METHOD path``; ``drop`` loses the responses of the
-    requests it selects (the request was served, the client sees a dropped connection)."""
-
-    inner: httpx.BaseTransport
-    log: list[str] = field(default_factory=list)
-    drop: Callable[[httpx.Request], bool] = lambda request: False
-    dropped: int = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.log.append(f"{request.method} {request.url.path}")
-        response = self.inner.handle_request(request)
-        if self.drop(request):
-            self.dropped += 1
-            raise httpx.ReadError("connection dropped after the request was sent")
-        return response
-
-    def count(self, entry: str) -> int:
-        return self.log.count(entry)
 
 
 @dataclass
@@ -116,25 +71,12 @@ class DictPublisher:
         return fp
 
 
-def _render(tmp: Path, project: str) -> DesiredState:
-    ws = open_workspace(tmp)
-    decide_project(ws, project)
-    render_project(ws, project)
-    out = tmp / ".out" / project
-    decision = json.loads((out / "decision.json").read_text())
-    artifacts = {p.name: p.read_text() for p in out.iterdir()
-                 if p.name not in ("decision.json", "manifest.json")}
-    return parse_desired(project, decision["decision_id"], "sha256:test", artifacts)
-
-
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DesiredSupabase]:
-    tmp = tmp_path_factory.mktemp("ws") / "ws"
-    shutil.copytree(REPO / "examples" / "workspace", tmp,
-                    ignore=shutil.ignore_patterns(".out", ".converge", "*.log"))
+    root = copy_example_workspace(tmp_path_factory.mktemp("ws") / "ws")
     found = {}
     for project in ("journal", "auth-service"):
-        supabase = _render(tmp, project).supabase
+        supabase = render_desired(root, project).supabase
         assert supabase is not None
         found[project] = supabase
     return found
@@ -165,26 +107,11 @@ def rls_of(server: PostgresServer, ref: str, schema: str = "public") -> dict[str
     return {str(name): bool(rls) for name, rls in rows}
 
 
-@pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the session (as tests/sandbox/conftest.py), stopped and
-    removed at the end."""
-    data_dir = tmp_path_factory.mktemp("supabase-postgres")
-    server = start_postgres(data_dir)
-    try:
-        yield server
-    finally:
-        server.stop()
-        delete_cluster(data_dir)
-
-
-@pytest.fixture
-def world(postgres_server: PostgresServer) -> SandboxWorld:
-    """A freshly seeded world whose databases are back to the seed's RLS state."""
-    sandbox = SandboxWorld.in_memory(database=postgres_server)
-    seed(sandbox)
+def reset_databases(server: PostgresServer) -> None:
+    """Back to the seed's tables and RLS state: the server is shared with the emulator's
+    own tests (tests/conftest.py), which expect the seed's state."""
     for ref, tables in _OPEN_TABLES.items():
-        with database(postgres_server, ref) as conn:
+        with database(server, ref) as conn:
             for table in _TEST_TABLES:
                 conn.execute(psycopg.sql.SQL("drop table if exists public.{}").format(
                     psycopg.sql.Identifier(table)))
@@ -192,7 +119,17 @@ def world(postgres_server: PostgresServer) -> SandboxWorld:
                 conn.execute(psycopg.sql.SQL(
                     "alter table public.{} disable row level security").format(
                     psycopg.sql.Identifier(table)))
-    return sandbox
+
+
+@pytest.fixture
+def world(postgres_server: PostgresServer) -> Iterator[SandboxWorld]:
+    """A freshly seeded world whose databases are in the seed's RLS state, before and
+    after the test."""
+    sandbox = SandboxWorld.in_memory(database=postgres_server)
+    seed(sandbox)
+    reset_databases(postgres_server)
+    yield sandbox
+    reset_databases(postgres_server)
 
 
 @pytest.fixture
@@ -214,13 +151,13 @@ class Harness:
     publisher: DictPublisher
     markers: dict[str, str] = field(default_factory=dict)
     counter: RequestCounter = field(default_factory=RequestCounter)
-    transport: Recording | None = None
+    transport: InProcessTransport | None = None
     base_url: str = "http://supabase.test"
     env: dict[str, str] = field(default_factory=dict)
 
     def client(self, *, token: str | None = None) -> SupabaseClient:
         self.counter = RequestCounter()
-        self.transport = Recording(SyncASGITransport(create_app(self.world)))
+        self.transport = InProcessTransport(create_app(self.world))
         env = {
             "SUPABASE_ACCESS_TOKEN": token if token is not None
             else self.world.credentials.supabase_access_token,
@@ -259,7 +196,7 @@ class Harness:
 
     def auth_config(self, ref: str) -> dict[str, Any]:
         """The auth config as the vendor answers GET (through the emulator, not converge)."""
-        transport = SyncASGITransport(create_app(self.world))
+        transport = InProcessTransport(create_app(self.world))
         token = self.world.credentials.supabase_access_token
         with httpx.Client(transport=transport, base_url=self.base_url,
                           headers={"Authorization": f"Bearer {token}"}) as http:

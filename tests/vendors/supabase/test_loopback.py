@@ -21,11 +21,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def served(world: SandboxWorld) -> Iterator[ServedApp]:
-    app = serve_in_thread(create_app(world))
-    try:
+    with serve_in_thread(create_app(world)) as app:
         yield app
-    finally:
-        app.stop()
 
 
 def test_journal_applies_over_loopback_and_replans_empty(

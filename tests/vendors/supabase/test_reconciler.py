@@ -266,15 +266,14 @@ def test_a_lost_patch_response_is_reobserved_not_sent_twice(
     monkeypatch.setenv("CONVERGE_RETRY_FAST", "1")
     rec = harness.reconciler(journal)
     assert harness.transport is not None
-    harness.transport.drop = lambda request: (
-        request.method == "PATCH" and harness.transport is not None
-        and harness.transport.dropped == 0)
+    harness.transport.drop = lambda request: request.method == "PATCH"
+    harness.transport.max_drops = 1
     rec.observe(markers={})
     for change in rec.diff():
         rec.apply(change)
 
     assert harness.transport.dropped == 1
-    assert harness.transport.count(f"PATCH /v1/projects/{JOURNAL}/config/auth") == 1
+    assert harness.transport.count("PATCH", f"/v1/projects/{JOURNAL}/config/auth") == 1
     assert harness.auth_config(JOURNAL)["site_url"] == "https://journal.acme.example"
     rec.close()
 

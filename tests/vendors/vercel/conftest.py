@@ -3,23 +3,16 @@ rendered from the example workspace, an in-test reference resolver, helpers to p
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import json
 import secrets
-import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
-from starlette.types import ASGIApp
 
 from converge.changes import Change
-from converge.config.workspace import open_workspace
-from converge.desired import DesiredState, DesiredVercel, parse_desired
-from converge.engine.pipeline import decide_project, render_project
+from converge.desired import DesiredState, DesiredVercel
 from converge.errors import ConvergeError
 from converge.policies.secrets import find_secrets
 from converge.sandbox.vercel import seed as vercel_seed
@@ -31,45 +24,10 @@ from converge.vendors.base import AppliedChange
 from converge.vendors.http import RequestCounter
 from converge.vendors.vercel.client import VercelClient
 from converge.vendors.vercel.reconciler import VercelReconciler
+from tests.support.asgi import InProcessTransport
+from tests.support.workspace import copy_example_workspace, render_desired
 
-REPO = Path(__file__).resolve().parents[3]
 FINGERPRINT_KEY = b"test-fingerprint-key"
-
-
-class SyncASGITransport(httpx.BaseTransport):
-    """Lets the synchronous ``VendorHttp`` client call an ASGI app in-process."""
-
-    def __init__(self, app: ASGIApp):
-        self.inner = httpx.ASGITransport(app=app)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-
-        async def send() -> httpx.Response:
-            response = await self.inner.handle_async_request(request)
-            content = await response.aread()
-            return httpx.Response(response.status_code, headers=response.headers,
-                                  content=content, request=request)
-
-        return asyncio.run(send())
-
-
-@dataclass
-class DropResponses(httpx.BaseTransport):
-    """Forwards every request, but loses the response of the first ``count`` requests that
-    ``matches`` selects (the write happened; the client sees a dropped connection)."""
-
-    inner: httpx.BaseTransport
-    matches: Callable[[httpx.Request], bool]
-    count: int = 1
-    dropped: int = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
-        if self.dropped < self.count and self.matches(request):
-            self.dropped += 1
-            raise httpx.ReadError("connection dropped after the request was sent")
-        return response
 
 
 @dataclass
@@ -97,26 +55,10 @@ def public_value_check(key: str, value: str) -> str | None:
     return ", ".join(f.kind for f in findings) or None
 
 
-def _render(tmp: Path, project: str) -> DesiredState:
-    ws = open_workspace(tmp)
-    decide_project(ws, project)
-    render_project(ws, project)
-    out = tmp / ".out" / project
-    decision = json.loads((out / "decision.json").read_text())
-    artifacts = {
-        p.name: p.read_text()
-        for p in out.iterdir()
-        if p.name not in ("decision.json", "manifest.json")
-    }
-    return parse_desired(project, decision["decision_id"], "sha256:test", artifacts)
-
-
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DesiredState]:
-    tmp = tmp_path_factory.mktemp("ws") / "ws"
-    shutil.copytree(REPO / "examples" / "workspace", tmp,
-                    ignore=shutil.ignore_patterns(".out", ".converge", "*.log"))
-    return {p: _render(tmp, p) for p in ("journal", "analytics")}
+    root = copy_example_workspace(tmp_path_factory.mktemp("ws") / "ws")
+    return {p: render_desired(root, p) for p in ("journal", "analytics")}
 
 
 @pytest.fixture
@@ -168,7 +110,7 @@ class Harness:
 
     def client(self, *, token: str | None = None) -> VercelClient:
         self.counter = RequestCounter()
-        transport = self.transport or SyncASGITransport(create_app(self.world))
+        transport = self.transport or InProcessTransport(create_app(self.world))
         env = {
             "VERCEL_TOKEN": token if token is not None else self.world.credentials.vercel_token,
             "VERCEL_API_URL": self.base_url,

@@ -11,7 +11,7 @@ from converge.sandbox.vercel.app import create_app
 from converge.sandbox.world import SandboxWorld
 from converge.vendors.http import RequestCounter
 from converge.vendors.vercel.client import RATE_LIMITS, ProjectScope, VercelClient
-from tests.vendors.vercel.conftest import SyncASGITransport
+from tests.support.asgi import InProcessTransport
 
 
 def client_for(world: SandboxWorld, transport: httpx.BaseTransport | None = None
@@ -19,7 +19,7 @@ def client_for(world: SandboxWorld, transport: httpx.BaseTransport | None = None
     return VercelClient.from_environment(
         {"VERCEL_TOKEN": world.credentials.vercel_token, "VERCEL_API_URL": "http://v.test"},
         counter=RequestCounter(),
-        transport=transport or SyncASGITransport(create_app(world)),
+        transport=transport or InProcessTransport(create_app(world)),
     )
 
 
@@ -33,7 +33,7 @@ def test_every_request_is_team_scoped_and_the_project_is_found_by_name(
     world: SandboxWorld,
 ) -> None:
     seen: list[httpx.Request] = []
-    inner = SyncASGITransport(create_app(world))
+    inner = InProcessTransport(create_app(world))
 
     def record(request: httpx.Request) -> httpx.Response:
         seen.append(request)

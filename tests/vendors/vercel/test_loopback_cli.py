@@ -24,8 +24,7 @@ VERCEL_BIN = (
 def test_apply_over_loopback_is_idempotent_with_one_list_request(
     harness: Harness, journal: DesiredVercel
 ) -> None:
-    served = serve_in_thread(create_app(harness.world))
-    try:
+    with serve_in_thread(create_app(harness.world)) as served:
         harness.base_url = served.url
         harness.transport = None
         harness.apply(journal)
@@ -34,8 +33,6 @@ def test_apply_over_loopback_is_idempotent_with_one_list_request(
         assert rec.diff() == ()
         assert harness.counter.total("vercel") == 1
         rec.close()
-    finally:
-        served.stop()
     assert len(harness.envs("journal-web")) == 4
 
 
@@ -44,8 +41,7 @@ def test_apply_over_loopback_is_idempotent_with_one_list_request(
 def test_vercel_cli_env_ls_sees_the_applied_variables_with_their_targets(
     harness: Harness, journal: DesiredVercel, tmp_path: Path
 ) -> None:
-    served = serve_in_thread(create_app(harness.world))
-    try:
+    with serve_in_thread(create_app(harness.world)) as served:
         harness.base_url = served.url
         harness.apply(journal)
         project_dir = tmp_path / "project"
@@ -66,8 +62,6 @@ def test_vercel_cli_env_ls_sees_the_applied_variables_with_their_targets(
              harness.world.credentials.vercel_token, "env", "ls"],
             cwd=project_dir, env=env, capture_output=True, text=True, timeout=60,
         )
-    finally:
-        served.stop()
 
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}

@@ -12,14 +12,8 @@ from converge.errors import PolicyDenied, VendorAuthError, VendorConflictError
 from converge.sandbox.vercel import seed as vercel_seed
 from converge.sandbox.vercel.app import create_app
 from converge.vendors.vercel.ownership import parse_comment
-from tests.vendors.vercel.conftest import (
-    DropResponses,
-    Harness,
-    SyncASGITransport,
-    by_name,
-    with_variable,
-    without_variable,
-)
+from tests.support.asgi import InProcessTransport
+from tests.vendors.vercel.conftest import Harness, by_name, with_variable, without_variable
 
 JOURNAL_WEB = "journal-web"
 ANALYTICS = "analytics-dashboard"
@@ -238,8 +232,8 @@ def test_lost_create_response_is_reobserved_and_never_duplicated(
     harness: Harness, journal: DesiredVercel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONVERGE_RETRY_FAST", "1")
-    drop = DropResponses(SyncASGITransport(create_app(harness.world)),
-                         matches=lambda r: r.method == "POST")
+    drop = InProcessTransport(create_app(harness.world), drop=lambda r: r.method == "POST",
+                              max_drops=1)
     harness.transport = drop
 
     harness.apply(journal)
@@ -287,7 +281,7 @@ def test_tampered_public_value_holding_a_secret_is_refused_before_any_write(
 
 def _api(harness: Harness, method: str, path: str, body: object) -> httpx.Response:
     """An out-of-band edit, as a person with the dashboard would make it."""
-    with httpx.Client(transport=SyncASGITransport(create_app(harness.world)),
+    with httpx.Client(transport=InProcessTransport(create_app(harness.world)),
                       base_url="http://vercel.test") as client:
         return client.request(
             method, path, json=body, params={"teamId": vercel_seed.team_id()},

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.requests import Request
 
 from converge.sandbox.infisical.errors import bad_request, validation_failure
+from converge.sandbox.jsontype import json_type
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,20 +26,6 @@ class WireModel(BaseModel):
     """Base of every request schema: strict types like zod, extra keys dropped."""
 
     model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
-
-
-def _js_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _annotation_type(annotation: Any) -> str:
@@ -103,7 +90,7 @@ def _zod_issue(model: type[BaseModel], err: Any) -> dict[str, Any]:
         return {"code": "invalid_type", "expected": expected, "received": "undefined",
                 "path": path, "message": "Required"}
     if kind.endswith("_type") or kind in ("model_type", "list_type"):
-        received = _js_type(value)
+        received = json_type(value)
         return {"code": "invalid_type", "expected": expected, "received": received,
                 "path": path, "message": f"Expected {expected}, received {received}"}
     if kind in ("greater_than_equal", "greater_than"):
@@ -166,8 +153,8 @@ async def parse_body(request: Request, model: type[M]) -> M:
             raise bad_request("Body is not valid JSON") from None
     if not isinstance(data, dict):
         raise validation_failure([{"code": "invalid_type", "expected": "object",
-                                   "received": _js_type(data), "path": [],
-                                   "message": f"Expected object, received {_js_type(data)}"}])
+                                   "received": json_type(data), "path": [],
+                                   "message": f"Expected object, received {json_type(data)}"}])
     return parse_model(model, data)
 
 

@@ -21,6 +21,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from converge.sandbox.jsontype import json_type
 from converge.sandbox.supabase.auth_fields import FIELDS, SECRET_FIELDS, FieldSpec
 from converge.sandbox.supabase.errors import bad_request
 
@@ -125,7 +126,7 @@ def render_auth_config(ref: str, stored: AuthConfig) -> AuthConfig:
 def apply_auth_patch(stored: AuthConfig, patch: object) -> AuthConfig:
     """Validate ``patch`` (raising a 400 ``ApiError``) and return the merged config."""
     if not isinstance(patch, dict):
-        raise bad_request("Expected object, received " + _json_type(patch))
+        raise bad_request("Expected object, received " + json_type(patch))
     accepted = {k: v for k, v in patch.items() if k in FIELDS and FIELDS[k].writable}
     for name, value in accepted.items():
         problem = _check_value(FIELDS[name], value)
@@ -153,7 +154,7 @@ def _check_value(spec: FieldSpec, value: object) -> str:
     if not isinstance(value, expected[spec.kind]) or (
         spec.kind in ("integer", "number") and isinstance(value, bool)
     ):
-        return f"Expected {spec.kind}, received {_json_type(value)}"
+        return f"Expected {spec.kind}, received {json_type(value)}"
     if isinstance(value, int | float):
         if spec.minimum is not None and value < spec.minimum:
             return f"Number must be greater than or equal to {spec.minimum}"
@@ -178,17 +179,3 @@ def _is_datetime(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"

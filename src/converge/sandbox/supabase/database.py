@@ -108,23 +108,21 @@ def routes(world: SandboxWorld) -> list[Route]:
             raise ApiError(500, "Failed to run sql query")
         return world.database.database_url(ref)
 
-    async def query(request: Request) -> JSONResponse:
+    async def run_body(request: Request, *, always_read_only: bool) -> JSONResponse:
         ref = ref_of(request)
         url = await run_in_threadpool(database_url, ref)
         sql, parameters, read_only = _parse_query_body(await read_json(request))
         rows = await run_in_threadpool(
-            run_query, url, sql, parameters=parameters, read_only=read_only
+            run_query, url, sql, parameters=parameters, read_only=read_only or always_read_only
         )
         return json_response(rows, status=201)
 
+    async def query(request: Request) -> JSONResponse:
+        return await run_body(request, always_read_only=False)
+
     async def read_only_query(request: Request) -> JSONResponse:
-        ref = ref_of(request)
-        url = await run_in_threadpool(database_url, ref)
-        sql, parameters, _ = _parse_query_body(await read_json(request))
-        rows = await run_in_threadpool(
-            run_query, url, sql, parameters=parameters, read_only=True
-        )
-        return json_response(rows, status=201)
+        """The read-only endpoint ignores the body's ``read_only``: it always is."""
+        return await run_body(request, always_read_only=True)
 
     async def security_advisors(request: Request) -> JSONResponse:
         ref = ref_of(request)

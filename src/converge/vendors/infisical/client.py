@@ -32,7 +32,13 @@ from urllib.parse import quote
 import httpx
 
 from converge.errors import ConvergeError, VendorAuthError
-from converge.vendors.http import RateBudget, RequestCounter, VendorHttp
+from converge.vendors.http import (
+    RateBudget,
+    RequestCounter,
+    VendorHttp,
+    is_unauthorized,
+    json_object,
+)
 from converge.vendors.infisical import wire
 
 VENDOR = "infisical"
@@ -102,9 +108,7 @@ def load_credentials(env: Mapping[str, str], config_path: str | Path | None = No
 
 def _error_message(response: httpx.Response) -> str:
     """The vendor's ``error`` class and message (422 messages are lists of zod issues)."""
-    body = response.json()
-    if not isinstance(body, dict):
-        return ""
+    body = json_object(response)
     message = body.get("message")
     if isinstance(message, list):
         message = "; ".join(str(i.get("message", "")) for i in message if isinstance(i, dict))
@@ -114,12 +118,7 @@ def _error_message(response: httpx.Response) -> str:
 
 def _auth_failure(response: httpx.Response) -> bool:
     """401, or a 403 ``TokenError`` (expired or malformed token); not a permission refusal."""
-    if response.status_code == 401:
-        return True
-    try:
-        return bool(response.json().get("error") == "TokenError")
-    except (ValueError, AttributeError):
-        return False
+    return is_unauthorized(response) or json_object(response).get("error") == "TokenError"
 
 
 def _found(response: httpx.Response) -> httpx.Response | None:

@@ -29,8 +29,9 @@ Modules: ``client`` (typed endpoints over ``VendorHttp``, optional direct Postgr
 (``SupabaseReconciler``).
 """
 
+from converge.vendors.base import Note
 from converge.vendors.supabase.client import SupabaseClient
-from converge.vendors.supabase.diff import AUTH, PUBLISH, RLS, SYSTEM, Note
+from converge.vendors.supabase.diff import AUTH, PUBLISH, RLS, SYSTEM
 from converge.vendors.supabase.reconciler import ProjectSummary, SupabaseReconciler
 
 __all__ = [

@@ -25,7 +25,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from converge.errors import ConvergeError, VendorAuthError, VendorError
-from converge.vendors.http import RateBudget, RequestCounter, VendorHttp
+from converge.vendors.http import (
+    RateBudget,
+    RequestCounter,
+    VendorHttp,
+    bearer_http_from_environment,
+    json_object,
+)
 from converge.vendors.supabase.wire import API_KEYS, AUTH_CONFIG, ROWS, ApiKey, Project
 
 VENDOR = "supabase"
@@ -40,11 +46,7 @@ _AUTH_SQLSTATES = frozenset({"28000", "28P01"})
 
 def error_message(response: httpx.Response) -> str:
     """The vendor's ``{"message": …}`` (messages name fields, never values)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    message = body.get("message") if isinstance(body, dict) else None
+    message = json_object(response).get("message")
     return str(message) if message else ""
 
 
@@ -123,21 +125,14 @@ class SupabaseClient:
     ) -> SupabaseClient:
         """A client for ``SUPABASE_API_URL`` with ``SUPABASE_ACCESS_TOKEN``; a missing token is
         refused like a wrong one (exit 4, naming the variable)."""
-        token = env.get(TOKEN_VARIABLE, "").strip()
-        if not token:
-            raise VendorAuthError(
-                f"{TOKEN_VARIABLE} is not set",
-                vendor=VENDOR,
-                hint=f"set {TOKEN_VARIABLE} to a Supabase access token (sbp_…)",
-            )
-        base_url = (env.get(URL_VARIABLE) or DEFAULT_API_URL).rstrip("/")
-        http = VendorHttp(
+        http = bearer_http_from_environment(
+            env,
             vendor=VENDOR,
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {token}"},
-            credential_variable=TOKEN_VARIABLE,
+            token_variable=TOKEN_VARIABLE,
+            url_variable=URL_VARIABLE,
+            default_url=DEFAULT_API_URL,
+            token_kind="a Supabase access token (sbp_…)",
             counter=counter,
-            budget=RateBudget(0),
             error_message=error_message,
             transport=transport,
         )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from converge.changes import SENSITIVE, Action, Change, FieldDiff, order_changes
 from converge.desired import DesiredSupabase, SupabaseProjectRef
 from converge.errors import ConvergeError
+from converge.vendors.base import Note
 from converge.vendors.supabase.auth_fields import AuthSettings, display, same_value
 from converge.vendors.supabase.observe import ObservedProject
 
@@ -33,15 +34,6 @@ SYSTEM = "supabase"
 AUTH, RLS, PUBLISH = "auth", "rls", "publish"
 STAGES: Mapping[str, int] = {AUTH: 1, RLS: 2, PUBLISH: 3}
 SOURCES = ("url", "anon_key")
-
-
-@dataclass(frozen=True)
-class Note:
-    """Something the plan cannot verify (shown to people, never a change)."""
-
-    change_key: str
-    label: str
-    message: str
 
 
 @dataclass(frozen=True)

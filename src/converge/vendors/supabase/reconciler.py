@@ -21,13 +21,12 @@ from typing import Any
 from converge.changes import Change
 from converge.desired import DesiredSupabase
 from converge.errors import ConvergeError
-from converge.vendors.base import AppliedChange, ReferenceResolver, VariablePublisher
+from converge.vendors.base import AppliedChange, Note, ReferenceResolver, VariablePublisher
 from converge.vendors.supabase.apply import ApplyContext, apply_change, publish_value
 from converge.vendors.supabase.auth_fields import translate_auth
 from converge.vendors.supabase.client import SupabaseClient
 from converge.vendors.supabase.diff import (
     SYSTEM,
-    Note,
     SupabaseDiff,
     diff_supabase,
     publish_items,

@@ -16,8 +16,9 @@ deletes), ``reconciler`` (``VercelReconciler``), ``publisher`` (``VercelPublishe
 values another system publishes to Vercel).
 """
 
+from converge.vendors.base import Note
 from converge.vendors.vercel.client import ProjectScope, VercelClient
-from converge.vendors.vercel.diff import KIND, SYSTEM, Note
+from converge.vendors.vercel.diff import KIND, SYSTEM
 from converge.vendors.vercel.publisher import VercelPublisher
 from converge.vendors.vercel.reconciler import VercelReconciler
 

@@ -27,7 +27,14 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from converge.errors import VendorAuthError, VendorError
-from converge.vendors.http import RateBudget, RequestCounter, VendorHttp
+from converge.vendors.http import (
+    RateBudget,
+    RequestCounter,
+    VendorHttp,
+    bearer_http_from_environment,
+    is_unauthorized,
+    json_object,
+)
 from converge.vendors.vercel.wire import CreateResult, EnvList, EnvVar, NewEnvVar
 
 VENDOR = "vercel"
@@ -60,11 +67,7 @@ class ProjectScope:
 
 
 def _error_object(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    error = body.get("error") if isinstance(body, dict) else None
+    error = json_object(response).get("error")
     return error if isinstance(error, dict) else {}
 
 
@@ -77,7 +80,7 @@ def error_message(response: httpx.Response) -> str:
 
 def is_auth_failure(response: httpx.Response) -> bool:
     """401, or Vercel's 403 ``forbidden`` with ``missingToken`` / ``invalidToken``."""
-    if response.status_code == 401:
+    if is_unauthorized(response):
         return True
     error = _error_object(response)
     return bool(error.get("invalidToken") or error.get("missingToken"))
@@ -124,21 +127,14 @@ class VercelClient:
     ) -> VercelClient:
         """A client for ``VERCEL_API_URL`` with ``VERCEL_TOKEN``; a missing token is refused
         like a wrong one (exit 4, naming the variable)."""
-        token = env.get(TOKEN_VARIABLE, "").strip()
-        if not token:
-            raise VendorAuthError(
-                f"{TOKEN_VARIABLE} is not set",
-                vendor=VENDOR,
-                hint=f"set {TOKEN_VARIABLE} to a Vercel access token",
-            )
-        base_url = (env.get(URL_VARIABLE) or DEFAULT_API_URL).rstrip("/")
-        http = VendorHttp(
+        http = bearer_http_from_environment(
+            env,
             vendor=VENDOR,
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {token}"},
-            credential_variable=TOKEN_VARIABLE,
+            token_variable=TOKEN_VARIABLE,
+            url_variable=URL_VARIABLE,
+            default_url=DEFAULT_API_URL,
+            token_kind="a Vercel access token",
             counter=counter,
-            budget=RateBudget(0),
             error_message=error_message,
             auth_failure=is_auth_failure,
             transport=transport,

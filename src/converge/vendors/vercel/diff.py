@@ -34,6 +34,7 @@ from typing import Any
 
 from converge.changes import SENSITIVE, Action, Change, FieldDiff, order_changes
 from converge.desired import DesiredVariable, DesiredVercel
+from converge.vendors.base import Note
 from converge.vendors.vercel.observe import (
     ObservedVariable,
     is_client_secret,
@@ -46,15 +47,6 @@ SYSTEM = "vercel"
 KIND = "env"
 STAGE = 1
 OWNER = "vercel"
-
-
-@dataclass(frozen=True)
-class Note:
-    """Something the plan cannot verify (shown to people, never a change)."""
-
-    change_key: str
-    label: str
-    message: str
 
 
 @dataclass(frozen=True)

@@ -67,10 +67,21 @@ class VercelPublisher:
             self.owner, self.project
         )
 
+    def _intact(self, record: ObservedVariable) -> bool:
+        """False when a readable (``plain``) value no longer matches the fingerprint in its
+        comment: someone replaced the value by hand and left the comment alone."""
+        if record.value is None or record.ownership is None:
+            return True
+        return record.ownership.fp == fingerprint(
+            self.fingerprint_key, project=self.project, key=record.key,
+            targets=record.targets, value=record.value,
+        )
+
     def published(self) -> Mapping[str, str | None]:
-        """Key -> fingerprint of every variable this publisher wrote (one list call)."""
+        """Key -> fingerprint of every variable this publisher wrote (one list call);
+        ``None`` for one whose readable value was replaced outside converge."""
         return {
-            r.key: (r.ownership.fp or None) if r.ownership else None
+            r.key: (r.ownership.fp or None) if r.ownership and self._intact(r) else None
             for r in observe_variables(self.client, self.scope)
             if self._ours(r)
         }
@@ -100,7 +111,7 @@ class VercelPublisher:
         exact = [r for r in overlapping if list(r.targets) == wanted]
         if exact and exact[0].type == env_type and exact[0].ownership is not None and (
             exact[0].ownership.fp == fp
-        ):
+        ) and self._intact(exact[0]):
             return fp
         ctx = self._context()
         upsert = bool(exact) and exact[0].type == env_type and len(overlapping) == 1

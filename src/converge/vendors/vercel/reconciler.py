@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from converge.changes import Change
 from converge.desired import DesiredVercel
 from converge.errors import ConvergeError
-from converge.vendors.base import AppliedChange, ReferenceResolver
+from converge.vendors.base import AppliedChange, Note, ReferenceResolver
 from converge.vendors.vercel.apply import (
     ApplyContext,
     Outcome,
@@ -24,7 +24,7 @@ from converge.vendors.vercel.apply import (
     check_public_values,
 )
 from converge.vendors.vercel.client import ProjectScope, VercelClient
-from converge.vendors.vercel.diff import OWNER, SYSTEM, EnvDiff, Note, diff_env_vars
+from converge.vendors.vercel.diff import OWNER, SYSTEM, EnvDiff, diff_env_vars
 from converge.vendors.vercel.observe import (
     ObservedVariable,
     desired_fingerprints,

@@ -1,0 +1,189 @@
+"""``converge drift`` and ``converge health``: parsing and printing only.
+
+The work is done by ``converge.ops.drift.detect_drift`` and
+``converge.ops.health.check_health``; ``register(cli)`` adds both commands to the group.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from converge.cli.output import emit_json, paint
+from converge.config.workspace import Workspace
+from converge.engine.journal import Journal, open_journal
+from converge.engine.target import resolve_target, vendor_environment
+from converge.errors import ConvergeError
+from converge.ops.drift import DriftReport, detect_drift
+from converge.ops.drift_render import render_json, render_markdown, render_text
+from converge.ops.health import HealthReport, check_health
+from converge.ops.metrics import command_counter
+
+SYSTEM_CHOICE = click.Choice(["infisical", "vercel", "supabase"])
+TARGET_CHOICE = click.Choice(["live", "sandbox"])
+STATUS_MARK = {"pass": ("✅", "green"), "fail": ("❌", "red"), "skip": ("⏭️", "yellow")}
+
+
+def _workspace(ctx: click.Context) -> Workspace:
+    from converge.cli.main import workspace_from_context
+
+    return workspace_from_context(ctx)
+
+
+def _project_names(workspace: Workspace, names: tuple[str, ...], all_projects: bool) -> list[str]:
+    from converge.cli.main import select_projects
+
+    return select_projects(workspace, names, all_projects)
+
+
+def _open_journal(workspace: Workspace) -> Journal:
+    return open_journal(workspace.settings.state, workspace.root)
+
+
+def _report_error(project: str, exc: ConvergeError) -> None:
+    click.echo(f"error: {project}: {exc.render()}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+
+
+@click.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@click.option(
+    "--system", "systems", type=SYSTEM_CHOICE, multiple=True, help="Only this system (repeatable)."
+)
+@click.option(
+    "--output",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default=None,
+    help="text (default), json (format_version 1) or markdown.",
+)
+@click.option("--target", type=TARGET_CHOICE, default=None,
+              help="Vendors to talk to (default: converge.yaml's target).")
+@click.option("--config", "infisical_config", type=click.Path(path_type=Path), default=None,
+              help="Infisical credentials file (apiUrl, token or clientId/clientSecret).")
+@click.pass_context
+def drift(
+    ctx: click.Context,
+    projects: tuple[str, ...],
+    all_projects: bool,
+    systems: tuple[str, ...],
+    fmt: str | None,
+    target: str | None,
+    infisical_config: Path | None,
+) -> None:
+    """Desired (rendered artifacts) against actual (live), per object and field.
+
+    Exit 0 no drift, 2 drift, 1 error. Never writes to a vendor; records in the state
+    database when each drift was first seen. `converge apply` heals what it reports
+    (`--adopt` for unmanaged objects in the way).
+
+    \b
+    Example:
+      converge drift journal
+      converge drift --all --output markdown > drift.md
+    """
+    workspace = _workspace(ctx)
+    fmt = fmt or ctx.ensure_object(dict).get("output") or "text"
+    names = _project_names(workspace, projects, all_projects)
+    counter = command_counter(ctx.find_root().ensure_object(dict))
+    reports: list[DriftReport] = []
+    code = 0
+    with vendor_environment(workspace, resolve_target(workspace, target)) as env:
+        journal = _open_journal(workspace)
+        try:
+            for name in names:
+                try:
+                    reports.append(detect_drift(
+                        workspace, name, env=env, journal=journal, counter=counter,
+                        systems=systems or None, infisical_config=infisical_config,
+                    ))
+                except ConvergeError as exc:
+                    _report_error(name, exc)
+                    code = max(code, exc.exit_code)
+        finally:
+            journal.close()
+    if fmt == "json":
+        emit_json(render_json(reports, requests=counter.total()))
+    elif reports:
+        render = render_markdown if fmt == "markdown" else render_text
+        click.echo("\n".join(render(r) for r in reports))
+    if code:
+        sys.exit(code)
+    sys.exit(2 if any(r.has_drift for r in reports) else 0)
+
+
+def health_lines(report: HealthReport) -> list[str]:
+    """One line per check: ``✅ vercel  NEXT_PUBLIC_API_URL present (production, plain)``."""
+    lines = [f"🩺 Health of {report.project}"]
+    for check in report.checks:
+        mark, colour = STATUS_MARK[check.status]
+        lines.append(f"  {mark} {paint(check.status, colour):<4} {check.system:<9} {check.name}"
+                     + (f": {check.detail}" if check.detail else ""))
+    verdict = paint("healthy", "green") if report.healthy else paint("NOT healthy", "red")
+    c = report.counts()
+    lines.append(f"{report.project}: {verdict} ({c['pass']} passed, {c['fail']} failed, "
+                 f"{c['skip']} skipped)")
+    return lines
+
+
+@click.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default=None,
+              help="text (default) or json.")
+@click.option("--vendor-cli", is_flag=True,
+              help="Also run the vendors' own CLIs where installed (vercel env ls).")
+@click.option("--target", type=TARGET_CHOICE, default=None,
+              help="Vendors to talk to (default: converge.yaml's target).")
+@click.option("--config", "infisical_config", type=click.Path(path_type=Path), default=None,
+              help="Infisical credentials file (apiUrl, token or clientId/clientSecret).")
+@click.pass_context
+def health(
+    ctx: click.Context,
+    projects: tuple[str, ...],
+    all_projects: bool,
+    fmt: str | None,
+    vendor_cli: bool,
+    target: str | None,
+    infisical_config: Path | None,
+) -> None:
+    """Live checks of what was applied, one line per check. Exit 0 healthy, 1 not.
+
+    \b
+    Example:
+      converge health journal
+      converge health journal --vendor-cli
+    """
+    workspace = _workspace(ctx)
+    json_out = (fmt or ctx.ensure_object(dict).get("output")) == "json"
+    names = _project_names(workspace, projects, all_projects)
+    reports: list[HealthReport] = []
+    code = 0
+    with vendor_environment(workspace, resolve_target(workspace, target)) as env:
+        for name in names:
+            try:
+                report = check_health(workspace, name, env=env, vendor_cli=vendor_cli,
+                                      infisical_config=infisical_config)
+            except ConvergeError as exc:
+                _report_error(name, exc)
+                code = max(code, exc.exit_code)
+                continue
+            reports.append(report)
+            if not json_out:
+                click.echo("\n".join(health_lines(report)))
+    if json_out:
+        emit_json({"format_version": 1, "healthy": not code and all(r.healthy for r in reports),
+                   "reports": [r.to_json() for r in reports]})
+    if code:
+        sys.exit(code)
+    sys.exit(0 if all(r.healthy for r in reports) else 1)
+
+
+def register(cli: click.Group) -> None:
+    """Add ``drift`` and ``health`` to the ``converge`` group."""
+    cli.add_command(drift)
+    cli.add_command(health)

@@ -1,0 +1,251 @@
+"""``converge rollback`` and ``converge rollout``: parsing and printing only.
+
+The work is in ``converge.ops.rollback`` and ``converge.ops.rollout``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from converge.cli.output import emit_json, paint
+from converge.cli.reconcile import BriefPrinter, _clean_revision, _journal
+from converge.config.workspace import Workspace
+from converge.engine.reconcile import ReconcileOptions
+from converge.engine.target import resolve_target, vendor_environment
+from converge.errors import ConvergeError
+from converge.ops.metrics import command_counter
+from converge.ops.rollback import apply_revision, resolve_point, revision_artifacts
+from converge.ops.rollout import RolloutReport, WaveReport, rollout_project
+
+_TARGET = click.option(
+    "--target",
+    type=click.Choice(["live", "sandbox"]),
+    default=None,
+    help="Vendors to talk to (default: converge.yaml's target).",
+)
+_CONFIG = click.option(
+    "--config",
+    "infisical_config",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
+)
+_OUTPUT = click.option(
+    "--output", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format."
+)
+
+
+def _workspace(ctx: click.Context) -> Workspace:
+    from converge.cli.main import workspace_from_context
+
+    return workspace_from_context(ctx)
+
+
+def _names(workspace: Workspace, projects: tuple[str, ...], all_projects: bool) -> list[str]:
+    from converge.cli.main import select_projects
+
+    return select_projects(workspace, projects, all_projects)
+
+
+def _json(ctx: click.Context, fmt: str | None) -> bool:
+    return (fmt or ctx.ensure_object(dict).get("output")) == "json"
+
+
+def _error_lines(project: str, exc: ConvergeError) -> list[str]:
+    return [f"error: {project}: {exc.render()}"] + ([f"hint: {exc.hint}"] if exc.hint else [])
+
+
+@click.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@click.option(
+    "--to",
+    "to",
+    default=None,
+    metavar="GIT_REV|RUN_ID",
+    help="Revision or journal run to restore (default: the previous successful apply's).",
+)
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Allow deleting more than half (or all) of a system's managed objects.",
+)
+@_TARGET
+@_CONFIG
+@_OUTPUT
+@click.pass_context
+def rollback(
+    ctx: click.Context,
+    projects: tuple[str, ...],
+    all_projects: bool,
+    to: str | None,
+    allow_mass_delete: bool,
+    target: str | None,
+    infisical_config: Path | None,
+    fmt: str | None,
+) -> None:
+    """Re-apply an earlier revision's verified artifacts (.out/<p>/ as committed then).
+
+    The revision's decision and manifest are checked first; an edited or denied
+    revision is refused. The rollback is journaled as a run of command rollback.
+
+    \b
+    Example:
+      converge rollback journal
+      converge rollback journal --to HEAD~1
+      converge rollback journal --to 01JD5T3K8ZQ4W7X2N6B9C1D0EF
+    """
+    workspace = _workspace(ctx)
+    names = _names(workspace, projects, all_projects)
+    json_out = _json(ctx, fmt)
+    counter = command_counter(ctx.find_root().ensure_object(dict))
+    results: dict[str, dict[str, Any]] = {}
+    exit_code = 0
+    with (
+        vendor_environment(workspace, resolve_target(workspace, target)) as env,
+        _journal(workspace) as journal,
+    ):
+        for name in names:
+            try:
+                point = resolve_point(workspace, journal, name, to)
+                with revision_artifacts(workspace, name, point) as artifacts:
+                    printer = BriefPrinter(artifacts.desired, False, stream=not json_out)
+                    if not json_out:
+                        click.echo(f"↩️ Rolling back {name} to {point.describe()}")
+                    done = apply_revision(
+                        workspace,
+                        artifacts,
+                        env=env,
+                        journal=journal,
+                        counter=counter,
+                        options=ReconcileOptions(allow_mass_delete=allow_mass_delete),
+                        observer=printer,
+                        infisical_config=infisical_config,
+                    )
+                results[name] = done.to_json()
+                if not json_out:
+                    counts = _counts(done.apply.counts)
+                    click.echo(
+                        f"\n✅ rolled back {name} to {point.short} "
+                        f"(run {done.apply.run_id}): {counts or 'no change needed'}"
+                    )
+            except ConvergeError as exc:
+                exit_code = max(exit_code, exc.exit_code)
+                results[name] = {"error": exc.message, "exit_code": exc.exit_code}
+                if not json_out:
+                    click.echo("\n".join(_error_lines(name, exc)), err=True)
+    if json_out:
+        emit_json({"projects": results, "requests": counter.total()})
+    sys.exit(exit_code)
+
+
+@click.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@_TARGET
+@_CONFIG
+@_OUTPUT
+@click.pass_context
+def rollout(
+    ctx: click.Context,
+    projects: tuple[str, ...],
+    all_projects: bool,
+    target: str | None,
+    infisical_config: Path | None,
+    fmt: str | None,
+) -> None:
+    """Apply wave by wave (project.yaml rollout.waves), gating between waves.
+
+    Wave 1 also carries the non-regional systems (Infisical, Vercel); later waves apply
+    their regions' Supabase projects. After each wave the gate runs (health, drift,
+    probe, soak); on failure, rollback re-applies the last clean revision to every wave
+    already applied, or halt stops there.
+
+    \b
+    Example:
+      converge rollout auth-service
+      converge rollout auth-service --output json
+    """
+    workspace = _workspace(ctx)
+    names = _names(workspace, projects, all_projects)
+    json_out = _json(ctx, fmt)
+    counter = command_counter(ctx.find_root().ensure_object(dict))
+    reports: list[dict[str, Any]] = []
+    exit_code = 0
+    with (
+        vendor_environment(workspace, resolve_target(workspace, target)) as env,
+        _journal(workspace) as journal,
+    ):
+        for name in names:
+            try:
+                if not json_out:
+                    click.echo(f"🌊 Rollout of {name}")
+
+                def show(wave: WaveReport) -> None:
+                    if not json_out:
+                        click.echo("\n".join(_wave_lines(wave)))
+
+                report = rollout_project(
+                    workspace,
+                    name,
+                    env=env,
+                    journal=journal,
+                    counter=counter,
+                    revision=_clean_revision(workspace, name),
+                    infisical_config=infisical_config,
+                    on_wave=show,
+                )
+            except ConvergeError as exc:
+                exit_code = max(exit_code, exc.exit_code)
+                reports.append({"project": name, "error": exc.message})
+                if not json_out:
+                    click.echo("\n".join(_error_lines(name, exc)), err=True)
+                continue
+            reports.append(report.to_json())
+            if not report.ok:
+                exit_code = max(exit_code, 1)
+            if not json_out:
+                click.echo("\n".join(_summary_lines(report)))
+    if json_out:
+        emit_json({"rollouts": reports, "requests": counter.total()})
+    sys.exit(exit_code)
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v and k != "in_sync")
+
+
+def _tick(passed: bool) -> str:
+    return paint("✅", "green") if passed else paint("❌", "red")
+
+
+def _wave_lines(wave: WaveReport) -> list[str]:
+    lines = [f"Wave {wave.wave.number}: {wave.wave.describe()}"]
+    if wave.status == "failed":
+        lines.append(f"  ❌ apply failed: {wave.error}")
+        return lines
+    counts = _counts(wave.counts)
+    lines.append(f"  ✅ applied (run {wave.run_id}): {counts or 'no change needed'}")
+    if wave.gate is not None:
+        verdict = "passed" if wave.gate.passed else "failed"
+        lines.append(f"  🚦 gate {verdict}")
+        lines.extend(f"    {_tick(c.passed)} {c.name}: {c.detail}" for c in wave.gate.checks)
+    return lines
+
+
+def _summary_lines(report: RolloutReport) -> list[str]:
+    lines: list[str] = []
+    for wave in reversed(report.waves):
+        if wave.rollback is not None:
+            lines.append(
+                f"↩️ rolled back wave {wave.wave.number} ({wave.wave.describe()}) to "
+                f"{str(wave.rollback['revision'])[:12]} in rollback run {wave.rollback['run_id']}"
+            )
+    icon = {"completed": "✅", "rolled_back": "↩️", "halted": "⏸️"}.get(report.outcome, "❌")
+    lines.append(f"{icon} Rollout of {report.project}: {report.outcome} — {report.message}")
+    return lines

@@ -1,0 +1,350 @@
+"""Rollback: re-apply an earlier revision's artifacts (DESIGN §5, §6).
+
+A rollback is an ordinary apply of other, older artifacts: ``.out/<p>/`` as committed at
+an earlier git revision is read into a temporary folder, its decision (not edited, verdict
+allow) and manifest (digests match, same ``decision_id``) are verified exactly like the
+current ones, and the engine applies it under the project lock, journaled as a run with
+command ``rollback`` and an audit line. An unverifiable revision is refused, never applied.
+
+Restore points come from the journal: a succeeded ``apply`` or ``rollback`` run, or the
+``rollout`` run that records a completed rollout, whose git revision was recorded.
+Partial runs (``rollout-wave``: one wave's regions only) are not restore points. A
+rollback limited to some systems or regions is one: it re-applied that revision's
+artifacts, and what it did not touch was already at a clean revision.
+``apply`` records a revision only when ``.out/<p>/`` was clean in git, so a restore point's
+revision always holds exactly what that run applied.
+
+The workspace's own ``.out/<p>/`` is left as it is: after a rollback, ``plan`` shows what
+re-applying the current artifacts would change again (like ``helm rollback``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from converge.config.workspace import Workspace
+from converge.desired import DesiredState
+from converge.engine.journal import Journal, RunRecord
+from converge.engine.reconcile import (
+    ApplyObserver,
+    ApplyOutcome,
+    ReconcileOptions,
+    apply_project,
+    load_desired,
+)
+from converge.errors import ConvergeError, PolicyDenied, StaleArtifactError
+from converge.ops.rollback_git import RevisionError, read_folder_at, resolve_commit
+from converge.vendors.http import RequestCounter
+
+ROLLBACK_COMMAND = "rollback"
+RESTORE_COMMANDS = frozenset({"apply", "rollback", "rollout"})
+_HISTORY = 500
+
+
+class RollbackRefused(ConvergeError):
+    """There is nothing (verifiable) to roll back to."""
+
+
+@dataclass(frozen=True)
+class RestorePoint:
+    """A revision to re-apply and, when known, the run that applied it before."""
+
+    revision: str  # full commit id
+    run_id: str | None = None
+    manifest_digest: str | None = None
+
+    @property
+    def short(self) -> str:
+        return self.revision[:12]
+
+    def describe(self) -> str:
+        return f"{self.short} (run {self.run_id})" if self.run_id else self.short
+
+
+@dataclass(frozen=True)
+class RevisionArtifacts:
+    """An earlier revision's verified artifacts, in a temporary folder."""
+
+    point: RestorePoint
+    out_dir: Path
+    desired: DesiredState
+
+
+@dataclass
+class RollbackOutcome:
+    point: RestorePoint
+    apply: ApplyOutcome
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "revision": self.point.revision,
+            "restored_run_id": self.point.run_id,
+            "run_id": self.apply.run_id,
+            "counts": dict(self.apply.counts),
+        }
+
+
+# -- choosing the revision ----------------------------------------------------------------
+
+
+def _restore_points(journal: Journal, project: str) -> list[RunRecord]:
+    """Succeeded full applies with a recorded revision, newest first."""
+    return [
+        run
+        for run in journal.last_runs(project, _HISTORY)
+        if run.result == "succeeded" and run.command in RESTORE_COMMANDS and run.git_revision
+    ]
+
+
+def _point(run: RunRecord) -> RestorePoint:
+    assert run.git_revision is not None
+    return RestorePoint(run.git_revision, run.id, run.manifest_digest)
+
+
+def last_clean_point(journal: Journal, project: str) -> RestorePoint | None:
+    """The newest revision that applied cleanly: what automatic rollback restores."""
+    runs = _restore_points(journal, project)
+    return _point(runs[0]) if runs else None
+
+
+def previous_point(journal: Journal, project: str) -> RestorePoint | None:
+    """The last successful apply's revision before the current one (``rollback`` without
+    ``--to``): the newest clean run whose artifacts differ from the newest successful
+    run's (what is live now)."""
+    succeeded = [
+        run
+        for run in journal.last_runs(project, _HISTORY)
+        if run.result == "succeeded" and run.command in RESTORE_COMMANDS
+    ]
+    if not succeeded:
+        return None
+    current = succeeded[0]
+    for run in succeeded[1:]:
+        if not run.git_revision:
+            continue
+        if current.manifest_digest and run.manifest_digest == current.manifest_digest:
+            continue
+        if not current.manifest_digest and run.git_revision == current.git_revision:
+            continue
+        return _point(run)
+    return None
+
+
+def resolve_point(
+    workspace: Workspace, journal: Journal, project: str, to: str | None
+) -> RestorePoint:
+    """What ``converge rollback P --to X`` restores: X is a run id of the journal or a git
+    revision; without X, the previous successful apply's revision."""
+    if to is None:
+        point = previous_point(journal, project)
+        if point is None:
+            raise RollbackRefused(
+                f"{project} has no earlier successful apply with a recorded git revision",
+                hint="name one with --to GIT_REV (see converge status for runs)",
+            )
+        return point
+    run = journal.get_run(to)
+    if run is not None:
+        if run.project != project:
+            raise RollbackRefused(f"run {to} belongs to project {run.project}, not {project}")
+        if not run.git_revision:
+            raise RollbackRefused(
+                f"run {to} of {project} has no git revision recorded "
+                "(its artifacts were not committed when it ran), so it cannot be restored",
+                hint="roll back to a git revision with --to GIT_REV",
+            )
+        return _point(run)
+    commit = resolve_commit(workspace.root, to)
+    if commit is None:
+        raise RollbackRefused(
+            f"{to!r} is neither a run of {project} nor a git revision",
+            hint="see converge status for run ids, git log for revisions",
+        )
+    known = next((r for r in _restore_points(journal, project) if r.git_revision == commit), None)
+    return _point(known) if known else RestorePoint(commit)
+
+
+# -- reading and verifying the revision -------------------------------------------------
+
+
+@contextmanager
+def revision_artifacts(
+    workspace: Workspace, project: str, point: RestorePoint
+) -> Iterator[RevisionArtifacts]:
+    """``.out/<p>/`` as of ``point.revision``, verified, in a temporary folder that is
+    removed afterwards. Raises RollbackRefused when the revision cannot be applied."""
+    relative = (Path(workspace.settings.out) / project).as_posix()
+    try:
+        files = read_folder_at(workspace.root, point.revision, relative)
+    except RevisionError as exc:
+        raise RollbackRefused(exc.message, hint=exc.hint) from None
+    if not files:
+        raise RollbackRefused(
+            f"revision {point.short} has no {relative}/ to restore",
+            hint="roll back to a revision whose rendered artifacts were committed",
+        )
+    with tempfile.TemporaryDirectory(prefix="converge-rollback-") as tmp:
+        out_dir = Path(tmp) / project
+        out_dir.mkdir()
+        for name, data in files.items():
+            (out_dir / name).write_bytes(data)
+        try:
+            desired = load_desired(workspace, project, out_dir=out_dir)
+        except (StaleArtifactError, PolicyDenied) as exc:
+            raise RollbackRefused(
+                f"revision {point.short} of {project} cannot be applied: {exc.message}",
+                hint="only a revision with an allow decision and intact artifacts is applied",
+            ) from None
+        if point.manifest_digest and desired.manifest_digest != point.manifest_digest:
+            raise RollbackRefused(
+                f"revision {point.short} of {project} does not hold the artifacts run "
+                f"{point.run_id} applied (manifest digest differs)",
+                hint="roll back to a git revision with --to GIT_REV",
+            )
+        yield RevisionArtifacts(point, out_dir, desired)
+
+
+# -- applying ---------------------------------------------------------------------------
+
+
+def apply_revision(
+    workspace: Workspace,
+    artifacts: RevisionArtifacts,
+    *,
+    env: Mapping[str, str],
+    journal: Journal,
+    counter: RequestCounter,
+    options: ReconcileOptions,
+    observer: ApplyObserver | None = None,
+    infisical_config: Path | None = None,
+) -> RollbackOutcome:
+    """Apply already verified revision artifacts as a ``rollback`` run."""
+    outcome = apply_project(
+        workspace,
+        artifacts.desired.project,
+        env=env,
+        options=replace(options, command=ROLLBACK_COMMAND, adopt=False),
+        counter=counter,
+        journal=journal,
+        observer=observer,
+        infisical_config=infisical_config,
+        git_revision=artifacts.point.revision,
+        out_dir=artifacts.out_dir,
+    )
+    return RollbackOutcome(artifacts.point, outcome)
+
+
+def rollback_project(
+    workspace: Workspace,
+    project: str,
+    point: RestorePoint,
+    *,
+    env: Mapping[str, str],
+    journal: Journal,
+    counter: RequestCounter,
+    options: ReconcileOptions | None = None,
+    observer: ApplyObserver | None = None,
+    infisical_config: Path | None = None,
+) -> RollbackOutcome:
+    """Re-apply ``point``'s artifacts of ``project``."""
+    with revision_artifacts(workspace, project, point) as artifacts:
+        return apply_revision(
+            workspace,
+            artifacts,
+            env=env,
+            journal=journal,
+            counter=counter,
+            options=options or ReconcileOptions(),
+            observer=observer,
+            infisical_config=infisical_config,
+        )
+
+
+# -- automatic rollback after a failed apply ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AutoRollback:
+    """What automatic rollback did after a failed apply.
+
+    status: ``restored``, ``nothing_written`` (the failed run made no write),
+    ``no_restore_point`` or ``failed`` (the rollback itself failed; ``message`` says why).
+    """
+
+    status: str
+    point: RestorePoint | None = None
+    run_id: str | None = None
+    counts: Mapping[str, int] | None = None
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "revision": self.point.revision if self.point else None,
+            "restored_run_id": self.point.run_id if self.point else None,
+            "run_id": self.run_id,
+            "counts": dict(self.counts or {}),
+            "message": self.message,
+        }
+
+
+def failed_run_of_this_process(
+    journal: Journal, project: str, newer_than: str | None
+) -> RunRecord | None:
+    """The failed run this process just recorded for ``project`` (after ``newer_than``)."""
+    for run in journal.last_runs(project, 5):
+        if newer_than is not None and run.id <= newer_than:
+            return None
+        if run.host == journal.host and run.pid == os.getpid() and run.result == "failed":
+            return run
+    return None
+
+
+def newest_run_id(journal: Journal, project: str) -> str | None:
+    runs = journal.last_runs(project, 1)
+    return runs[0].id if runs else None
+
+
+def auto_rollback(
+    workspace: Workspace,
+    project: str,
+    failed: RunRecord,
+    *,
+    env: Mapping[str, str],
+    journal: Journal,
+    counter: RequestCounter,
+    options: ReconcileOptions,
+    observer: ApplyObserver | None = None,
+    infisical_config: Path | None = None,
+) -> AutoRollback:
+    """After ``failed`` (an apply that stopped part-way), re-apply the last revision that
+    applied cleanly, limited to the systems the failed apply touched."""
+    if not journal.operations(failed):
+        return AutoRollback("nothing_written", message="the failed apply made no write")
+    point = last_clean_point(journal, project)
+    if point is None:
+        return AutoRollback(
+            "no_restore_point",
+            message=f"{project} has no earlier clean revision to roll back to",
+        )
+    try:
+        done = rollback_project(
+            workspace,
+            project,
+            point,
+            env=env,
+            journal=journal,
+            counter=counter,
+            options=replace(options, systems=tuple(failed.systems) or options.systems),
+            observer=observer,
+            infisical_config=infisical_config,
+        )
+    except ConvergeError as exc:
+        return AutoRollback("failed", point=point, message=exc.message)
+    return AutoRollback("restored", point=point, run_id=done.apply.run_id, counts=done.apply.counts)

@@ -1,0 +1,318 @@
+"""Progressive rollout: apply a project wave by wave (regions), with a gate between waves.
+
+Waves come from project.yaml ``rollout.waves`` (auth-service: ``[[eu-west], [us-east]]``).
+Only Supabase is regional (one project ref per region), so:
+
+* wave 1 applies the non-regional systems (Infisical, Vercel) together with the Supabase
+  refs of its regions and the refs that have no region: everything the regions share goes
+  out with the canary;
+* every later wave applies only the Supabase refs of its regions;
+* regions that no wave names go out in one last wave (nothing is silently left behind);
+* a project without regions is one wave of everything; with regions but no ``rollout``
+  block, each region is its own wave (sorted) under the default gate.
+
+After each wave (the last one too) the gate runs (``rollout_gates``). On a failed gate or a
+failed wave apply, ``on_failure: rollback`` re-applies the last clean revision's artifacts
+(see ``rollback``) to every wave applied so far, the failing one included, newest first and
+limited to each wave's systems and regions; ``halt`` stops where it is. A first rollout has
+no clean revision to return to: it halts and says so.
+
+Journal: each wave is a ``rollout-wave`` run (partial, so never a restore point). When
+every wave passed its gate, a run of command ``rollout`` with no operation records that
+the whole revision is out and checked: that one is a restore point for rollback later.
+Wave rollbacks are ``rollback`` runs. Each run has its audit line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from converge.config.models import Gate, Project
+from converge.config.workspace import Workspace
+from converge.desired import DesiredState
+from converge.engine.audit import append_audit, audit_log_path, current_actor
+from converge.engine.journal import Journal
+from converge.engine.locks import acquire_lock
+from converge.engine.reconcile import (
+    ApplyObserver,
+    ReconcileOptions,
+    apply_project,
+    load_desired,
+)
+from converge.errors import ConvergeError
+from converge.ops.rollback import (
+    RestorePoint,
+    apply_revision,
+    last_clean_point,
+    revision_artifacts,
+)
+from converge.ops.rollout_gates import GateContext, GateResult, run_gate
+from converge.vendors.http import RequestCounter
+
+WAVE_COMMAND = "rollout-wave"
+DONE_COMMAND = "rollout"
+REGIONAL_SYSTEMS = ("supabase",)
+
+
+@dataclass(frozen=True)
+class Wave:
+    number: int
+    regions: tuple[str, ...]
+    first: bool
+
+    @property
+    def systems(self) -> tuple[str, ...] | None:
+        """None (every system) for the first wave; only the regional ones after."""
+        return None if self.first else REGIONAL_SYSTEMS
+
+    @property
+    def selection(self) -> tuple[str | None, ...] | None:
+        """The engine's region filter (``ReconcileOptions.regions``)."""
+        if not self.regions:
+            return None
+        return (*self.regions, None) if self.first else self.regions
+
+    def describe(self) -> str:
+        where = ", ".join(self.regions) if self.regions else "all regions"
+        return f"{where} + non-regional systems" if self.first and self.regions else where
+
+
+def plan_waves(project: Project, desired: DesiredState) -> list[Wave]:
+    """The waves of ``project``, in order (see the module docstring)."""
+    known = set((project.regions or {}).keys())
+    if desired.supabase is not None:
+        known |= {p.region for p in desired.supabase.projects if p.region}
+    if not known:
+        return [Wave(1, (), True)]
+    groups = (
+        [list(w) for w in project.rollout.waves]
+        if project.rollout is not None
+        else [[r] for r in sorted(known)]
+    )
+    named = {r for g in groups for r in g}
+    rest = sorted(known - named)
+    if rest:
+        groups.append(rest)
+    return [Wave(i + 1, tuple(g), i == 0) for i, g in enumerate(groups) if g]
+
+
+def _rolled_out(waves: list[Wave]) -> tuple[str | None, ...] | None:
+    """The engine's region filter for everything waves ``waves`` applied."""
+    if any(w.selection is None for w in waves):
+        return None
+    return tuple(dict.fromkeys(r for w in waves for r in w.selection or ()))
+
+
+def _refs_of(desired: DesiredState, waves: list[Wave]) -> frozenset[str]:
+    """The Supabase refs the (later) ``waves`` will apply."""
+    regions = {r for w in waves for r in w.regions}
+    projects = desired.supabase.projects if desired.supabase else ()
+    return frozenset(p.ref for p in projects if p.region in regions)
+
+
+@dataclass
+class WaveReport:
+    wave: Wave
+    status: str = "pending"  # pending | applied | failed
+    run_id: str | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+    error: str | None = None
+    gate: GateResult | None = None
+    rollback: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "wave": self.wave.number,
+            "regions": list(self.wave.regions),
+            "systems": list(self.wave.systems) if self.wave.systems else "all",
+            "status": self.status,
+            "run_id": self.run_id,
+            "counts": dict(self.counts),
+            "error": self.error,
+            "gate": self.gate.to_json() if self.gate else None,
+            "rollback": self.rollback,
+        }
+
+
+@dataclass
+class RolloutReport:
+    project: str
+    revision: str | None
+    on_failure: str
+    waves: list[WaveReport]
+    restore_point: RestorePoint | None
+    outcome: str = "pending"  # completed | rolled_back | halted | rollback_failed
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "completed"
+
+    def to_json(self) -> dict[str, Any]:
+        point = self.restore_point
+        return {
+            "project": self.project,
+            "revision": self.revision,
+            "on_failure": self.on_failure,
+            "outcome": self.outcome,
+            "message": self.message,
+            "restore_point": (
+                {"revision": point.revision, "run_id": point.run_id} if point else None
+            ),
+            "waves": [w.to_json() for w in self.waves],
+        }
+
+
+def rollout_project(
+    workspace: Workspace,
+    project: str,
+    *,
+    env: Mapping[str, str],
+    journal: Journal,
+    counter: RequestCounter,
+    revision: str | None = None,
+    observer: ApplyObserver | None = None,
+    infisical_config: Path | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_wave: Callable[[WaveReport], None] | None = None,
+) -> RolloutReport:
+    """Roll ``project``'s current artifacts out wave by wave; never raises for a failed
+    wave or gate (the report says what happened), only for what stops it from starting
+    (stale artifacts, invalid project.yaml)."""
+    config = workspace.load_project(project).project
+    desired = load_desired(workspace, project)
+    waves = plan_waves(config, desired)
+    rollout = config.rollout
+    gate = rollout.gate if rollout is not None else Gate()
+    on_failure = rollout.on_failure if rollout is not None else "rollback"
+    report = RolloutReport(
+        project=project,
+        revision=revision,
+        on_failure=on_failure,
+        waves=[WaveReport(w) for w in waves],
+        restore_point=last_clean_point(journal, project),
+    )
+    for wave_report in report.waves:
+        wave = wave_report.wave
+        options = ReconcileOptions(
+            systems=wave.systems, regions=wave.selection, command=WAVE_COMMAND
+        )
+        try:
+            outcome = apply_project(
+                workspace,
+                project,
+                env=env,
+                options=options,
+                counter=counter,
+                journal=journal,
+                observer=observer,
+                infisical_config=infisical_config,
+                git_revision=revision,
+            )
+        except ConvergeError as exc:
+            wave_report.status, wave_report.error = "failed", exc.message
+            if on_wave:
+                on_wave(wave_report)
+            _on_failure(workspace, report, wave_report, env, journal, counter, infisical_config)
+            return report
+        wave_report.status, wave_report.run_id = "applied", outcome.run_id
+        wave_report.counts = dict(outcome.counts)
+        wave_report.gate = run_gate(
+            gate,
+            GateContext(
+                workspace=workspace,
+                project=project,
+                env=env,
+                journal=journal,
+                counter=counter,
+                regions=_rolled_out(waves[: wave.number]),
+                pending_refs=_refs_of(desired, waves[wave.number :]),
+                infisical_config=infisical_config,
+            ),
+            sleep=sleep,
+        )
+        if on_wave:
+            on_wave(wave_report)
+        if not wave_report.gate.passed:
+            _on_failure(workspace, report, wave_report, env, journal, counter, infisical_config)
+            return report
+    _record_completed(workspace, desired, env=env, journal=journal, revision=revision)
+    report.outcome = "completed"
+    report.message = f"all {len(waves)} wave(s) of {project} rolled out"
+    return report
+
+
+def _record_completed(
+    workspace: Workspace,
+    desired: DesiredState,
+    *,
+    env: Mapping[str, str],
+    journal: Journal,
+    revision: str | None,
+) -> None:
+    """A ``rollout`` run without operations: the whole revision is out and passed its
+    gates (a restore point, unlike the partial wave runs)."""
+    actor = current_actor(env)
+    with acquire_lock(journal, desired.project, command=DONE_COMMAND, actor=actor) as lock:
+        run = journal.begin_run(
+            desired.project,
+            systems=list(desired.systems),
+            command=DONE_COMMAND,
+            actor=actor,
+            git_revision=revision,
+            decision_id=desired.decision_id,
+            manifest_digest=desired.manifest_digest,
+        )
+        lock.set_run_id(run.id)
+        finished = journal.finish_run(run, "succeeded", {})
+    append_audit(audit_log_path(workspace.root, workspace.settings.audit_log), finished)
+
+
+def _on_failure(
+    workspace: Workspace,
+    report: RolloutReport,
+    failing: WaveReport,
+    env: Mapping[str, str],
+    journal: Journal,
+    counter: RequestCounter,
+    infisical_config: Path | None,
+) -> None:
+    why = (
+        f"wave {failing.wave.number} failed to apply"
+        if failing.status == "failed"
+        else f"wave {failing.wave.number} failed its gate"
+    )
+    if report.on_failure == "halt":
+        report.outcome = "halted"
+        report.message = f"{why}; halted (on_failure: halt)"
+        return
+    point = report.restore_point
+    if point is None:
+        report.outcome = "halted"
+        report.message = f"{why}; no earlier clean revision of {report.project} to roll back to"
+        return
+    done = [w for w in report.waves if w.status in ("applied", "failed")]
+    try:
+        with revision_artifacts(workspace, report.project, point) as artifacts:
+            for wave_report in reversed(done):
+                wave = wave_report.wave
+                restored = apply_revision(
+                    workspace,
+                    artifacts,
+                    env=env,
+                    journal=journal,
+                    counter=counter,
+                    options=ReconcileOptions(systems=wave.systems, regions=wave.selection),
+                    infisical_config=infisical_config,
+                )
+                wave_report.rollback = restored.to_json()
+    except ConvergeError as exc:
+        report.outcome = "rollback_failed"
+        report.message = f"{why}; rolling back to {point.describe()} failed: {exc.message}"
+        return
+    report.outcome = "rolled_back"
+    report.message = f"{why}; {len(done)} wave(s) rolled back to {point.describe()}"
