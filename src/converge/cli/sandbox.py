@@ -19,6 +19,12 @@ _WORKSPACE_HELP = "Workspace directory (default: nearest parent holding converge
 
 
 def _state_dir(workspace: Path | None) -> Path:
+    """The sandbox state of the workspace named here, else by ``converge --workspace`` or
+    $CONVERGE_WORKSPACE, else the nearest one above the current folder."""
+    if workspace is None:
+        ctx = click.get_current_context(silent=True)
+        given = ctx.find_root().ensure_object(dict).get("workspace_dir") if ctx else None
+        workspace = Path(given) if given else None
     return state_dir_for(find_workspace(workspace))
 
 
