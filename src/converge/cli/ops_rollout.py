@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from converge.cli.output import emit_json, paint
-from converge.cli.reconcile import BriefPrinter, _clean_revision, _journal
+from converge.cli.reconcile import BriefPrinter, project_revision, workspace_journal
 from converge.config.workspace import Workspace
 from converge.engine.reconcile import ReconcileOptions
 from converge.engine.target import resolve_target, vendor_environment
@@ -108,7 +108,7 @@ def rollback(
     exit_code = 0
     with (
         vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        _journal(workspace) as journal,
+        workspace_journal(workspace) as journal,
     ):
         for name in names:
             try:
@@ -179,7 +179,7 @@ def rollout(
     exit_code = 0
     with (
         vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        _journal(workspace) as journal,
+        workspace_journal(workspace) as journal,
     ):
         for name in names:
             try:
@@ -196,7 +196,7 @@ def rollout(
                     env=env,
                     journal=journal,
                     counter=counter,
-                    revision=_clean_revision(workspace, name),
+                    revision=project_revision(workspace, name),
                     infisical_config=infisical_config,
                     on_wave=show,
                 )

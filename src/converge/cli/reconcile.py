@@ -42,7 +42,7 @@ from converge.ops.rollback import (
     failed_run_of_this_process,
     newest_run_id,
 )
-from converge.ops.rollback_git import clean_revision
+from converge.ops.rollback_git import clean_revision as clean_git_revision
 from converge.vendors.base import AppliedChange
 
 SYSTEM_CHOICE = click.Choice(["infisical", "vercel", "supabase"])
@@ -160,7 +160,7 @@ def plan(
     error_code = 0  # the worst exit code of a failed project (1; 3 lock; 4 credentials)
     with (
         vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        _journal(workspace) as journal,
+        workspace_journal(workspace) as journal,
     ):
         for name in names:
             try:
@@ -267,7 +267,7 @@ def apply(
 
     with (
         vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        _journal(workspace) as journal,
+        workspace_journal(workspace) as journal,
     ):
         # Create the workspace's fingerprint key before projects run in parallel, so
         # every session reads the same complete key (its first creation is not atomic).
@@ -301,7 +301,7 @@ def apply(
                     journal=journal,
                     observer=printer,
                     infisical_config=infisical_config,
-                    git_revision=_clean_revision(workspace, name),
+                    git_revision=project_revision(workspace, name),
                 )
                 return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
             except ConvergeError as exc:
@@ -353,11 +353,11 @@ def apply(
     sys.exit(exit_code)
 
 
-def _clean_revision(workspace: Workspace, project: str) -> str | None:
+def project_revision(workspace: Workspace, project: str) -> str | None:
     """HEAD, recorded with the run only when ``.out/<p>/`` is committed as it is on disk
     (then the revision alone says what was applied, and rollback can restore it)."""
     relative = (Path(workspace.settings.out) / project).as_posix()
-    return clean_revision(workspace.root, relative)
+    return clean_git_revision(workspace.root, relative)
 
 
 def _rollback_lines(project: str, restored: AutoRollback) -> list[str]:
@@ -400,20 +400,9 @@ def _commit_artifacts(workspace: Workspace, project: str) -> None:
         click.echo(f"nothing to commit for {project} ({message})")
 
 
-class _journal:  # noqa: N801 - used as a context manager like a function
-    """Open the workspace's journal for the duration of a command."""
-
-    def __init__(self, workspace: Workspace):
-        self.workspace = workspace
-        self.journal: Journal | None = None
-
-    def __enter__(self) -> Journal:
-        self.journal = open_journal(self.workspace.settings.state, self.workspace.root)
-        return self.journal
-
-    def __exit__(self, *exc: object) -> None:
-        if self.journal is not None:
-            self.journal.close()
+def workspace_journal(workspace: Workspace) -> Journal:
+    """The workspace's run journal (a context manager: closed at the end of the block)."""
+    return open_journal(workspace.settings.state, workspace.root)
 
 
 @click.command()
@@ -438,7 +427,7 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
     names = _project_names(workspace, projects, all_projects)
     json_out = ctx.ensure_object(dict).get("output") == "json"
     report: list[dict[str, Any]] = []
-    with _journal(workspace) as journal:
+    with workspace_journal(workspace) as journal:
         for name in names:
             state = journal.project_status(name, limit)
             holder = read_lock_holder(journal, name)
