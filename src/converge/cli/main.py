@@ -19,6 +19,7 @@ from converge import __version__
 from converge.cli.ops_drift import drift, health
 from converge.cli.ops_rollout import rollback, rollout
 from converge.cli.ops_watch import watch, write_command_metrics
+from converge.cli.options import select_projects, workspace_from_context
 from converge.cli.output import (
     config_error_json,
     config_error_line,
@@ -29,7 +30,7 @@ from converge.cli.output import (
 from converge.cli.reconcile import apply, audit, plan, status
 from converge.cli.sandbox import sandbox
 from converge.config.schemas import write_schemas
-from converge.config.workspace import Workspace, check_project_name, open_workspace
+from converge.config.workspace import Workspace
 from converge.engine.pipeline import (
     Only,
     check_render,
@@ -80,37 +81,12 @@ def workspace_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def workspace_from_context(ctx: click.Context) -> Workspace:
-    """The workspace named by --workspace / $CONVERGE_WORKSPACE, else the nearest one."""
-    return open_workspace(ctx.ensure_object(dict).get("workspace_dir"))
-
-
 def _workspace() -> Workspace:
     return workspace_from_context(click.get_current_context())
 
 
 def _json_output() -> bool:
     return bool(click.get_current_context().ensure_object(dict).get("output") == "json")
-
-
-def select_projects(workspace: Workspace, names: tuple[str, ...], all_projects: bool) -> list[str]:
-    """The projects a command acts on: the names given, or every project with --all."""
-    return _projects(workspace, names, all_projects)
-
-
-def _projects(
-    workspace: Workspace, names: tuple[str, ...], all_projects: bool, *, default_all: bool = False
-) -> list[str]:
-    if all_projects or (not names and default_all):
-        found = workspace.project_names()
-        for name in found:
-            check_project_name(name)
-        return found
-    if not names:
-        raise click.UsageError("name at least one project, or pass --all")
-    for name in names:
-        check_project_name(name)
-    return list(dict.fromkeys(names))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -170,7 +146,7 @@ def validate(projects: tuple[str, ...], all_projects: bool, only: Only) -> None:
       converge validate journal --only infisical
     """
     workspace = _workspace()
-    names = _projects(workspace, projects, all_projects, default_all=True)
+    names = select_projects(workspace, projects, all_projects, default_all=True)
     report: list[dict[str, Any]] = []
     failed = False
     for name in names:
@@ -212,7 +188,7 @@ def decide(projects: tuple[str, ...], all_projects: bool) -> None:
       converge decide journal
     """
     workspace = _workspace()
-    names = _projects(workspace, projects, all_projects)
+    names = select_projects(workspace, projects, all_projects)
     denied = False
     report: list[dict[str, Any]] = []
     for name in names:
@@ -269,7 +245,7 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
       converge render journal --check
     """
     workspace = _workspace()
-    names = _projects(workspace, projects, all_projects)
+    names = select_projects(workspace, projects, all_projects)
     failed = False
     report: list[dict[str, Any]] = []
     for name in names:

@@ -11,6 +11,14 @@ from pathlib import Path
 
 import click
 
+from converge.cli.options import (
+    project_selection,
+    report_error,
+    select_projects,
+    system_option,
+    target_options,
+    workspace_from_context,
+)
 from converge.cli.output import emit_json, paint
 from converge.config.workspace import Workspace
 from converge.engine.journal import Journal, open_journal
@@ -21,39 +29,22 @@ from converge.ops.drift_render import render_json, render_markdown, render_text
 from converge.ops.health import HealthReport, check_health
 from converge.ops.metrics import command_counter
 
-SYSTEM_CHOICE = click.Choice(["infisical", "vercel", "supabase"])
-TARGET_CHOICE = click.Choice(["live", "sandbox"])
 STATUS_MARK = {"pass": ("✅", "green"), "fail": ("❌", "red"), "skip": ("⏭️", "yellow")}
 
 
-def _workspace(ctx: click.Context) -> Workspace:
-    from converge.cli.main import workspace_from_context
-
-    return workspace_from_context(ctx)
 
 
-def _project_names(workspace: Workspace, names: tuple[str, ...], all_projects: bool) -> list[str]:
-    from converge.cli.main import select_projects
-
-    return select_projects(workspace, names, all_projects)
 
 
 def _open_journal(workspace: Workspace) -> Journal:
     return open_journal(workspace.settings.state, workspace.root)
 
 
-def _report_error(project: str, exc: ConvergeError) -> None:
-    click.echo(f"error: {project}: {exc.render()}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
 
 
 @click.command()
-@click.argument("projects", nargs=-1)
-@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
-@click.option(
-    "--system", "systems", type=SYSTEM_CHOICE, multiple=True, help="Only this system (repeatable)."
-)
+@project_selection
+@system_option
 @click.option(
     "--output",
     "fmt",
@@ -61,10 +52,7 @@ def _report_error(project: str, exc: ConvergeError) -> None:
     default=None,
     help="text (default), json (format_version 1) or markdown.",
 )
-@click.option("--target", type=TARGET_CHOICE, default=None,
-              help="Vendors to talk to (default: converge.yaml's target).")
-@click.option("--config", "infisical_config", type=click.Path(path_type=Path), default=None,
-              help="Infisical credentials file (apiUrl, token or clientId/clientSecret).")
+@target_options
 @click.pass_context
 def drift(
     ctx: click.Context,
@@ -86,9 +74,9 @@ def drift(
       converge drift journal
       converge drift --all --output markdown > drift.md
     """
-    workspace = _workspace(ctx)
+    workspace = workspace_from_context(ctx)
     fmt = fmt or ctx.ensure_object(dict).get("output") or "text"
-    names = _project_names(workspace, projects, all_projects)
+    names = select_projects(workspace, projects, all_projects)
     counter = command_counter(ctx.find_root().ensure_object(dict))
     reports: list[DriftReport] = []
     code = 0
@@ -102,7 +90,7 @@ def drift(
                         systems=systems or None, infisical_config=infisical_config,
                     ))
                 except ConvergeError as exc:
-                    _report_error(name, exc)
+                    report_error(name, exc)
                     code = max(code, exc.exit_code)
         finally:
             journal.close()
@@ -131,16 +119,12 @@ def health_lines(report: HealthReport) -> list[str]:
 
 
 @click.command()
-@click.argument("projects", nargs=-1)
-@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@project_selection
 @click.option("--output", "fmt", type=click.Choice(["text", "json"]), default=None,
               help="text (default) or json.")
 @click.option("--vendor-cli", is_flag=True,
               help="Also run the vendors' own CLIs where installed (vercel env ls).")
-@click.option("--target", type=TARGET_CHOICE, default=None,
-              help="Vendors to talk to (default: converge.yaml's target).")
-@click.option("--config", "infisical_config", type=click.Path(path_type=Path), default=None,
-              help="Infisical credentials file (apiUrl, token or clientId/clientSecret).")
+@target_options
 @click.pass_context
 def health(
     ctx: click.Context,
@@ -158,9 +142,9 @@ def health(
       converge health journal
       converge health journal --vendor-cli
     """
-    workspace = _workspace(ctx)
+    workspace = workspace_from_context(ctx)
     json_out = (fmt or ctx.ensure_object(dict).get("output")) == "json"
-    names = _project_names(workspace, projects, all_projects)
+    names = select_projects(workspace, projects, all_projects)
     reports: list[HealthReport] = []
     code = 0
     with vendor_environment(workspace, resolve_target(workspace, target)) as env:
@@ -169,7 +153,7 @@ def health(
                 report = check_health(workspace, name, env=env, vendor_cli=vendor_cli,
                                       infisical_config=infisical_config)
             except ConvergeError as exc:
-                _report_error(name, exc)
+                report_error(name, exc)
                 code = max(code, exc.exit_code)
                 continue
             reports.append(report)

@@ -12,9 +12,14 @@ from typing import Any
 
 import click
 
+from converge.cli.options import (
+    project_selection,
+    select_projects,
+    target_options,
+    workspace_from_context,
+)
 from converge.cli.output import emit_json, paint
 from converge.cli.reconcile import BriefPrinter, project_revision, workspace_journal
-from converge.config.workspace import Workspace
 from converge.engine.reconcile import ReconcileOptions
 from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
@@ -22,34 +27,13 @@ from converge.ops.metrics import command_counter
 from converge.ops.rollback import apply_revision, resolve_point, revision_artifacts
 from converge.ops.rollout import RolloutReport, WaveReport, rollout_project
 
-_TARGET = click.option(
-    "--target",
-    type=click.Choice(["live", "sandbox"]),
-    default=None,
-    help="Vendors to talk to (default: converge.yaml's target).",
-)
-_CONFIG = click.option(
-    "--config",
-    "infisical_config",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
-)
 _OUTPUT = click.option(
     "--output", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format."
 )
 
 
-def _workspace(ctx: click.Context) -> Workspace:
-    from converge.cli.main import workspace_from_context
-
-    return workspace_from_context(ctx)
 
 
-def _names(workspace: Workspace, projects: tuple[str, ...], all_projects: bool) -> list[str]:
-    from converge.cli.main import select_projects
-
-    return select_projects(workspace, projects, all_projects)
 
 
 def _json(ctx: click.Context, fmt: str | None) -> bool:
@@ -61,8 +45,7 @@ def _error_lines(project: str, exc: ConvergeError) -> list[str]:
 
 
 @click.command()
-@click.argument("projects", nargs=-1)
-@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@project_selection
 @click.option(
     "--to",
     "to",
@@ -75,8 +58,7 @@ def _error_lines(project: str, exc: ConvergeError) -> list[str]:
     is_flag=True,
     help="Allow deleting more than half (or all) of a system's managed objects.",
 )
-@_TARGET
-@_CONFIG
+@target_options
 @_OUTPUT
 @click.pass_context
 def rollback(
@@ -100,8 +82,8 @@ def rollback(
       converge rollback journal --to HEAD~1
       converge rollback journal --to 01JD5T3K8ZQ4W7X2N6B9C1D0EF
     """
-    workspace = _workspace(ctx)
-    names = _names(workspace, projects, all_projects)
+    workspace = workspace_from_context(ctx)
+    names = select_projects(workspace, projects, all_projects)
     json_out = _json(ctx, fmt)
     counter = command_counter(ctx.find_root().ensure_object(dict))
     results: dict[str, dict[str, Any]] = {}
@@ -145,10 +127,8 @@ def rollback(
 
 
 @click.command()
-@click.argument("projects", nargs=-1)
-@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
-@_TARGET
-@_CONFIG
+@project_selection
+@target_options
 @_OUTPUT
 @click.pass_context
 def rollout(
@@ -171,8 +151,8 @@ def rollout(
       converge rollout auth-service
       converge rollout auth-service --output json
     """
-    workspace = _workspace(ctx)
-    names = _names(workspace, projects, all_projects)
+    workspace = workspace_from_context(ctx)
+    names = select_projects(workspace, projects, all_projects)
     json_out = _json(ctx, fmt)
     counter = command_counter(ctx.find_root().ensure_object(dict))
     reports: list[dict[str, Any]] = []

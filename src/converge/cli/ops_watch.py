@@ -20,6 +20,13 @@ from typing import Any, TypeVar
 
 import click
 
+from converge.cli.options import (
+    project_selection,
+    select_projects,
+    system_option,
+    target_options,
+    workspace_from_context,
+)
 from converge.config.workspace import Workspace, open_workspace
 from converge.engine.journal import Journal, open_journal
 from converge.engine.reconcile import ReconcileOptions
@@ -44,7 +51,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 METRICS_KEY = "metrics"
 METRICS_FILE_KEY = "metrics_file"
-SYSTEM_CHOICE = click.Choice(["infisical", "vercel", "supabase"])
 _MARK = {
     Outcome.IN_SYNC: "✅",
     Outcome.DRIFT: "⚠️ ",
@@ -130,16 +136,8 @@ def _load_journal(metrics: ConvergeMetrics, workspace_dir: Path | None) -> None:
 # -- converge watch -----------------------------------------------------------------------
 
 
-def _workspace(ctx: click.Context) -> Workspace:
-    from converge.cli.main import workspace_from_context
-
-    return workspace_from_context(ctx)
 
 
-def _project_names(workspace: Workspace, names: tuple[str, ...], all_projects: bool) -> list[str]:
-    from converge.cli.main import select_projects
-
-    return select_projects(workspace, names, all_projects)
 
 
 @contextmanager
@@ -190,8 +188,7 @@ def _exit_code(reports: list[CycleReport]) -> int:
 
 
 @click.command()
-@click.argument("projects", nargs=-1)
-@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@project_selection
 @click.option(
     "--interval",
     type=INTERVAL,
@@ -221,22 +218,8 @@ def _exit_code(reports: list[CycleReport]) -> int:
     show_default=True,
     help="Random share added to or taken from each wait.",
 )
-@click.option(
-    "--system", "systems", type=SYSTEM_CHOICE, multiple=True, help="Only this system (repeatable)."
-)
-@click.option(
-    "--target",
-    type=click.Choice(["live", "sandbox"]),
-    default=None,
-    help="Vendors to talk to (default: converge.yaml's target).",
-)
-@click.option(
-    "--config",
-    "infisical_config",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
-)
+@system_option
+@target_options
 @metrics_file_option
 @click.pass_context
 def watch(
@@ -265,8 +248,8 @@ def watch(
       converge watch journal --once --heal --metrics-file /var/lib/node_exporter/converge.prom
     """
     state = ctx.find_root().ensure_object(dict)
-    workspace = _workspace(ctx)
-    names = _project_names(workspace, projects, all_projects)
+    workspace = workspace_from_context(ctx)
+    names = select_projects(workspace, projects, all_projects)
     counter = command_counter(state)
     metrics = ConvergeMetrics(counter)
     state[METRICS_KEY] = metrics

@@ -19,6 +19,14 @@ import click
 
 from converge.changes import Change
 from converge.cli.brief import system_block
+from converge.cli.options import (
+    project_selection,
+    report_error,
+    select_projects,
+    system_option,
+    target_options,
+    workspace_from_context,
+)
 from converge.cli.output import emit_json, paint
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
@@ -44,8 +52,6 @@ from converge.ops.rollback import (
 )
 from converge.ops.rollback_git import clean_revision as clean_git_revision
 from converge.vendors.base import AppliedChange
-
-SYSTEM_CHOICE = click.Choice(["infisical", "vercel", "supabase"])
 
 
 @dataclass
@@ -79,16 +85,8 @@ class BriefPrinter:
                 click.echo("\n".join(([""] if len(self.lines) > len(block) else []) + block))
 
 
-def _workspace(ctx: click.Context) -> Workspace:
-    from converge.cli.main import workspace_from_context
-
-    return workspace_from_context(ctx)
 
 
-def _project_names(workspace: Workspace, names: tuple[str, ...], all_projects: bool) -> list[str]:
-    from converge.cli.main import select_projects
-
-    return select_projects(workspace, names, all_projects)
 
 
 def _options(
@@ -102,18 +100,11 @@ def _options(
     )
 
 
-def _report_error(project: str, exc: ConvergeError) -> None:
-    click.echo(f"error: {project}: {exc.render()}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
 
 
 @click.command()
-@click.argument("projects", nargs=-1)
-@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
-@click.option(
-    "--system", "systems", type=SYSTEM_CHOICE, multiple=True, help="Only this system (repeatable)."
-)
+@project_selection
+@system_option
 @click.option(
     "--output",
     "fmt",
@@ -121,19 +112,7 @@ def _report_error(project: str, exc: ConvergeError) -> None:
     default=None,
     help="text (default), json (format_version 1) or markdown (pull-request comment).",
 )
-@click.option(
-    "--target",
-    type=click.Choice(["live", "sandbox"]),
-    default=None,
-    help="Vendors to talk to (default: converge.yaml's target).",
-)
-@click.option(
-    "--config",
-    "infisical_config",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
-)
+@target_options
 @click.option("--adopt", is_flag=True, help="Plan to take over unmanaged objects in the way.")
 @click.pass_context
 def plan(
@@ -152,9 +131,9 @@ def plan(
     Example:
       converge plan journal --output markdown > plan.md
     """
-    workspace = _workspace(ctx)
+    workspace = workspace_from_context(ctx)
     fmt = fmt or ctx.ensure_object(dict).get("output") or "text"
-    names = _project_names(workspace, projects, all_projects)
+    names = select_projects(workspace, projects, all_projects)
     counter = command_counter(ctx.find_root().ensure_object(dict))
     plans: list[Plan] = []
     error_code = 0  # the worst exit code of a failed project (1; 3 lock; 4 credentials)
@@ -176,7 +155,7 @@ def plan(
                     )
                 )
             except ConvergeError as exc:
-                _report_error(name, exc)
+                report_error(name, exc)
                 error_code = max(error_code, exc.exit_code)
     if fmt == "json":
         emit_json(
@@ -195,11 +174,8 @@ def plan(
 
 
 @click.command()
-@click.argument("projects", nargs=-1)
-@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
-@click.option(
-    "--system", "systems", type=SYSTEM_CHOICE, multiple=True, help="Only this system (repeatable)."
-)
+@project_selection
+@system_option
 @click.option("--dry-run", is_flag=True, help="Plan and print; make no write request.")
 @click.option(
     "--no-rollback",
@@ -219,19 +195,7 @@ def plan(
     is_flag=True,
     help="Allow deleting more than half (or all) of a system's managed objects.",
 )
-@click.option(
-    "--target",
-    type=click.Choice(["live", "sandbox"]),
-    default=None,
-    help="Vendors to talk to (default: converge.yaml's target).",
-)
-@click.option(
-    "--config",
-    "infisical_config",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
-)
+@target_options
 @click.option(
     "--commit", "commit", is_flag=True, help="git commit .out/<p>/ after a successful apply."
 )
@@ -257,8 +221,8 @@ def apply(
       converge apply journal --dry-run
       converge apply --all --jobs 4
     """
-    workspace = _workspace(ctx)
-    names = _project_names(workspace, projects, all_projects)
+    workspace = workspace_from_context(ctx)
+    names = select_projects(workspace, projects, all_projects)
     json_out = ctx.ensure_object(dict).get("output") == "json"
     counter = command_counter(ctx.find_root().ensure_object(dict))
     options = _options(systems, adopt, allow_mass_delete, "apply")
@@ -406,8 +370,7 @@ def workspace_journal(workspace: Workspace) -> Journal:
 
 
 @click.command()
-@click.argument("projects", nargs=-1)
-@click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
+@project_selection
 @click.option(
     "--limit",
     type=click.IntRange(1, 100),
@@ -423,8 +386,8 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
     Example:
       converge status journal
     """
-    workspace = _workspace(ctx)
-    names = _project_names(workspace, projects, all_projects)
+    workspace = workspace_from_context(ctx)
+    names = select_projects(workspace, projects, all_projects)
     json_out = ctx.ensure_object(dict).get("output") == "json"
     report: list[dict[str, Any]] = []
     with workspace_journal(workspace) as journal:
@@ -503,7 +466,7 @@ def audit_verify(ctx: click.Context, head: str | None) -> None:
     Example:
       converge audit verify
     """
-    workspace = _workspace(ctx)
+    workspace = workspace_from_context(ctx)
     path = audit_log_path(workspace.root, workspace.settings.audit_log)
     problems = verify_audit_log(path, head=head)
     rel = workspace.settings.audit_log

@@ -1,0 +1,82 @@
+"""Options shared by the commands that talk to vendors, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from converge.config.workspace import Workspace, check_project_name, open_workspace
+from converge.errors import ConvergeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SYSTEM_CHOICE = click.Choice(["infisical", "vercel", "supabase"])
+TARGET_CHOICE = click.Choice(["live", "sandbox"])
+
+
+def project_selection(func: F) -> F:
+    """``PROJECTS…`` and ``--all``."""
+    func = click.option(
+        "--all", "all_projects", is_flag=True, help="Every project in the workspace."
+    )(func)
+    return click.argument("projects", nargs=-1)(func)
+
+
+def system_option(func: F) -> F:
+    """``--system S`` (repeatable)."""
+    return click.option(
+        "--system",
+        "systems",
+        type=SYSTEM_CHOICE,
+        multiple=True,
+        help="Only this system (repeatable).",
+    )(func)
+
+
+def target_options(func: F) -> F:
+    """``--target live|sandbox`` and ``--config`` (Infisical credentials file)."""
+    func = click.option(
+        "--config",
+        "infisical_config",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
+    )(func)
+    return click.option(
+        "--target",
+        type=TARGET_CHOICE,
+        default=None,
+        help="Vendors to talk to (default: converge.yaml's target).",
+    )(func)
+
+
+def report_error(project: str, exc: ConvergeError) -> None:
+    """One project's failure: one line, and the hint on the next."""
+    click.echo(f"error: {project}: {exc.render()}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+
+
+def workspace_from_context(ctx: click.Context) -> Workspace:
+    """The workspace named by --workspace / $CONVERGE_WORKSPACE, else the nearest one."""
+    return open_workspace(ctx.find_root().ensure_object(dict).get("workspace_dir"))
+
+
+def select_projects(
+    workspace: Workspace, names: tuple[str, ...], all_projects: bool, *, default_all: bool = False
+) -> list[str]:
+    """The projects a command acts on: the names given, or every project with ``--all``
+    (or with no names, where ``default_all``); every name is checked before use."""
+    if all_projects or (not names and default_all):
+        found = workspace.project_names()
+        for name in found:
+            check_project_name(name)
+        return found
+    if not names:
+        raise click.UsageError("name at least one project, or pass --all")
+    for name in names:
+        check_project_name(name)
+    return list(dict.fromkeys(names))
