@@ -111,11 +111,6 @@ def test_killed_apply_is_shown_by_status_and_resumed_without_duplicates(
     assert "unfinished" not in after.stdout and "resume with" not in after.stdout, after.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a resumed apply mints a new client secret and leaves the one minted "
-    "by the killed run valid, though nothing holds it",
-)
 def test_resume_after_a_lost_mint_leaves_only_the_client_secret_in_vercel_valid(
     slow: E2E,
 ) -> None:

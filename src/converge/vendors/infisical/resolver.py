@@ -15,7 +15,7 @@ Values go straight back to the caller: never logged, never put in an exception.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from converge.errors import ConvergeError
 from converge.vendors.infisical import wire
@@ -43,6 +43,7 @@ class InfisicalResolver:
         self._project: wire.Project | None = None
         self._identity_ids: dict[str, str] = {}
         self.minted: dict[str, str] = {}  # identity name -> id of the last secret minted
+        self.minted_in_this_run: set[str] = set()  # never retired by this resolver
 
     @property
     def project(self) -> wire.Project:
@@ -126,7 +127,32 @@ class InfisicalResolver:
             self.identity_id(name), description=f"{CLIENT_SECRET_PREFIX}{self.owner}"
         )
         self.minted[name] = record.id
+        self.minted_in_this_run.add(record.id)
         return value
+
+    def minted_id(self, ref: str) -> str | None:
+        """The id of the client secret last minted for ``identity/<name>/client-secret``."""
+        name = _identity_of(ref)
+        return self.minted.get(name) if name else None
+
+    def retire_client_secrets(self, ref: str, *, keep: Collection[str]) -> list[str]:
+        """Revoke the converge-minted secrets of ``ref``'s identity that are neither in
+        ``keep`` (held by a Vercel variable) nor minted during this run."""
+        name = _identity_of(ref)
+        if name is None:
+            return []
+        identity_id = self.identity_id(name)
+        spared = set(keep) | self.minted_in_this_run
+        revoked: list[str] = []
+        for secret in self.client.list_client_secrets(identity_id):
+            if (
+                secret.id not in spared
+                and not secret.isClientSecretRevoked
+                and secret.description == f"{CLIENT_SECRET_PREFIX}{self.owner}"
+            ):
+                self.client.revoke_client_secret(identity_id, secret.id)
+                revoked.append(secret.id)
+        return revoked
 
     def revoke_other_client_secrets(self, name: str, keep: str | None = None) -> list[str]:
         """Rotation: revoke every live client secret converge minted for ``name`` except
@@ -144,3 +170,10 @@ class InfisicalResolver:
                 self.client.revoke_client_secret(identity_id, secret.id)
                 revoked.append(secret.id)
         return revoked
+
+
+def _identity_of(ref: str) -> str | None:
+    """``token-service@journal-prod`` from ``identity/token-service@journal-prod/client-secret``."""
+    kind, _, rest = ref.partition("/")
+    name, _, what = rest.rpartition("/")
+    return name if kind == "identity" and what == "client-secret" and name else None

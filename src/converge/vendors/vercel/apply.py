@@ -120,7 +120,9 @@ def _find(envs: Sequence[EnvVar], key: str, targets: Sequence[str]) -> list[EnvV
     ]
 
 
-def build_item(ctx: ApplyContext, desired: Mapping[str, Any], value: str) -> Item:
+def build_item(
+    ctx: ApplyContext, desired: Mapping[str, Any], value: str, *, client_secret_id: str = ""
+) -> Item:
     key, targets = str(desired["key"]), [str(t) for t in desired["targets"]]
     ref = desired.get("ref")
     source = (
@@ -137,6 +139,7 @@ def build_item(ctx: ApplyContext, desired: Mapping[str, Any], value: str) -> Ite
         ref=ref_digest(desired.get("ref")),
         rot=int(desired.get("rotate", 0)),
         fp=fp,
+        cs=client_secret_id,
     )
     body = NewEnvVar(
         key=key,
@@ -160,8 +163,43 @@ def resolve_item(ctx: ApplyContext, change: Change) -> Item:
             raise ConvergeError(
                 f"cannot resolve the reference of {desired['key']}: no resolver configured"
             )
-        value = ctx.resolver.resolve(ref, mint=is_client_secret(ref))
+        if is_client_secret(ref):
+            value, secret_id = mint_client_secret(ctx, ref)
+            return build_item(ctx, desired, value, client_secret_id=secret_id)
+        value = ctx.resolver.resolve(ref, mint=False)
     return build_item(ctx, desired, value)
+
+
+def mint_client_secret(ctx: ApplyContext, ref: str) -> tuple[str, str]:
+    """Mint a client secret for ``ref``; return (value, its Infisical id).
+
+    First, the identity's converge-minted secrets that no variable of this project holds
+    any more are revoked: the ones a killed run minted but never delivered, and the ones a
+    rotation replaced (they stayed valid until now, so deployments built with them kept
+    working). When some record does not say which secret it holds, nothing is revoked.
+    """
+    assert ctx.resolver is not None
+    in_use = client_secrets_in_use(ctx, ref)
+    retire = getattr(ctx.resolver, "retire_client_secrets", None)
+    if in_use is not None and retire is not None:
+        retire(ref, keep=in_use)
+    value = ctx.resolver.resolve(ref, mint=True)
+    minted_id = getattr(ctx.resolver, "minted_id", None)
+    return value, (minted_id(ref) or "") if minted_id is not None else ""
+
+
+def client_secrets_in_use(ctx: ApplyContext, ref: str) -> set[str] | None:
+    """Ids of the client secrets this project's records of ``ref`` hold (None: unknown)."""
+    digest = ref_digest(ref)
+    ids: set[str] = set()
+    for env in ctx.client.list_env(ctx.scope):
+        ownership = _is_ours(env, ctx)
+        if ownership is None or ownership.ref != digest:
+            continue
+        if not ownership.cs:
+            return None
+        ids.add(ownership.cs)
+    return ids
 
 
 def send_items(
@@ -292,6 +330,7 @@ def apply_one(ctx: ApplyContext, change: Change) -> AppliedChange:
             ref=ref_digest(desired.get("ref")),
             rot=int(desired.get("rotate", 0)),
             fp=str(desired.get("fingerprint", "")),
+            cs=str(desired.get("client_secret_id", "")),
         )
         env = ctx.client.patch_env(
             ctx.scope,

@@ -74,7 +74,7 @@ def _detail(variable: DesiredVariable) -> str:
 
 def _desired_payload(
     variable: DesiredVariable, *, team: str | None, project: str, mode: str,
-    replaces: Sequence[str] = (), fingerprint: str = "",
+    replaces: Sequence[str] = (), fingerprint: str = "", client_secret_id: str = "",
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "team": team,
@@ -94,6 +94,8 @@ def _desired_payload(
         payload["ref"] = variable.ref
     if fingerprint:
         payload["fingerprint"] = fingerprint
+    if client_secret_id:
+        payload["client_secret_id"] = client_secret_id
     return payload
 
 
@@ -110,13 +112,14 @@ class _ChangeMaker:
 
     def __call__(
         self, action: Action, mode: str, diffs: Sequence[FieldDiff], reason: str, *,
-        current: str | None = None, replaces: Sequence[str] = (), fp: str = "",
+        current: str | None = None, replaces: Sequence[str] = (), fp: str = "", cs: str = "",
     ) -> Change:
         return Change(
             system=SYSTEM, kind=KIND, name=self.name, action=action, stage=STAGE,
             diffs=tuple(diffs),
             desired=_desired_payload(self.variable, team=self.team, project=self.project,
-                                     mode=mode, replaces=replaces, fingerprint=fp),
+                                     mode=mode, replaces=replaces, fingerprint=fp,
+                                     client_secret_id=cs),
             current_id=current, reason=reason, label=self.label, detail=self.detail,
         )
 
@@ -290,7 +293,7 @@ def diff_env_vars(
         )
         changes.append(change(
             Action.UPDATE, mode, diffs, reason, current=record.id, replaces=replaces,
-            fp=record.ownership.fp,
+            fp=record.ownership.fp, cs=record.ownership.cs,
         ))
 
     for record in observed:

@@ -12,6 +12,9 @@ so converge writes its marker there::
 - ``ref``: a digest of the reference (``identity/…/client-secret``), so a changed reference
   is seen without storing it in Vercel; ``-`` for a literal.
 - ``rot``: the ``rotate: N`` counter the value was last sent for.
+- ``cs``: for a minted client secret, the Infisical id of the secret the value is (an id,
+  not the secret), so converge knows which of the identity's secrets are in use and can
+  revoke the ones a killed run minted but never delivered.
 - ``fp``: HMAC-SHA256 keyed with the workspace's fingerprint key over (project, key,
   targets, value), truncated. Drift on write-only values is detected by recomputing it,
   never by reading the value back, and without the key the fingerprint reveals nothing.
@@ -44,12 +47,14 @@ class Ownership:
     ref: str = NO_REF
     rot: int = 0
     fp: str = ""
+    cs: str = ""
 
     def render(self) -> str:
-        return (
+        text = (
             f"{MARKER} owner={self.owner} project={self.project} ref={self.ref} "
             f"rot={self.rot} fp={self.fp}"
         )
+        return f"{text} cs={self.cs}" if self.cs else text
 
     def owned_by(self, owner: str, project: str) -> bool:
         return self.owner == owner and self.project == project
@@ -77,6 +82,7 @@ def parse_comment(comment: str | None) -> tuple[str, Ownership | None]:
             ref=fields.get("ref", NO_REF),
             rot=int(fields.get("rot", "0")),
             fp=fields.get("fp", ""),
+            cs=fields.get("cs", ""),
         )
     except (KeyError, ValueError):
         return user, None
