@@ -20,7 +20,8 @@ import pytest
 from converge.config.workspace import open_workspace
 from converge.engine.journal import RunRecord, open_journal
 from converge.engine.plan import Plan
-from converge.engine.reconcile import ReconcileOptions, plan_project
+from converge.engine.reconcile import plan_project
+from converge.engine.session import ReconcileOptions
 from converge.ops.rollback import RestorePoint, revision_artifacts
 from converge.sandbox.faults import FaultInjector, parse_faults
 from converge.sandbox.runner import RunningSandbox

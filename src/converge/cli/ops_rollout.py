@@ -20,7 +20,7 @@ from converge.cli.options import (
 )
 from converge.cli.output import emit_json, paint
 from converge.cli.reconcile import BriefPrinter, project_revision, workspace_journal
-from converge.engine.reconcile import ReconcileOptions
+from converge.engine.session import ReconcileOptions
 from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
 from converge.ops.metrics import command_counter
@@ -30,10 +30,6 @@ from converge.ops.rollout import RolloutReport, WaveReport, rollout_project
 _OUTPUT = click.option(
     "--output", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format."
 )
-
-
-
-
 
 
 def _json(ctx: click.Context, fmt: str | None) -> bool:

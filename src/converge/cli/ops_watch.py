@@ -29,7 +29,7 @@ from converge.cli.options import (
 )
 from converge.config.workspace import Workspace, open_workspace
 from converge.engine.journal import Journal, open_journal
-from converge.engine.reconcile import ReconcileOptions
+from converge.engine.session import ReconcileOptions
 from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
 from converge.ops.metrics import ConvergeMetrics, command_counter, write_textfile
@@ -134,10 +134,6 @@ def _load_journal(metrics: ConvergeMetrics, workspace_dir: Path | None) -> None:
 
 
 # -- converge watch -----------------------------------------------------------------------
-
-
-
-
 
 
 @contextmanager

@@ -35,12 +35,8 @@ from converge.engine.fingerprint import fingerprint_key
 from converge.engine.journal import Journal, open_journal
 from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
-from converge.engine.reconcile import (
-    ReconcileOptions,
-    apply_project,
-    load_desired,
-    plan_project,
-)
+from converge.engine.reconcile import apply_project, load_desired, plan_project
+from converge.engine.session import ReconcileOptions
 from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
 from converge.ops.metrics import command_counter
@@ -85,10 +81,6 @@ class BriefPrinter:
                 click.echo("\n".join(([""] if len(self.lines) > len(block) else []) + block))
 
 
-
-
-
-
 def _options(
     systems: tuple[str, ...], adopt: bool, allow_mass_delete: bool, command: str
 ) -> ReconcileOptions:
@@ -98,8 +90,6 @@ def _options(
         allow_mass_delete=allow_mass_delete,
         command=command,
     )
-
-
 
 
 @click.command()

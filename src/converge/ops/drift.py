@@ -50,12 +50,8 @@ from converge.changes import Action, Change
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
 from converge.engine.journal import Journal
-from converge.engine.reconcile import (
-    ReconcileOptions,
-    Session,
-    load_desired,
-    select_regions,
-)
+from converge.engine.reconcile import load_desired, select_regions
+from converge.engine.session import ReconcileOptions, Session
 from converge.ops.drift_ages import SeenDrift, record_drift
 from converge.vendors.http import RequestCounter
 
@@ -249,11 +245,17 @@ def detect_drift(
     counter = counter or RequestCounter()
     before = counter.total()
     options = ReconcileOptions(
-        systems=tuple(systems) if systems else None, command="drift", regions=regions)
+        systems=tuple(systems) if systems else None, command="drift", regions=regions
+    )
     desired = select_regions(load_desired(workspace, project), regions)
     session = Session(
-        desired, env, workspace=workspace, options=options, counter=counter,
-        transports=transports, infisical_config=infisical_config,
+        desired,
+        env,
+        workspace=workspace,
+        options=options,
+        counter=counter,
+        transports=transports,
+        infisical_config=infisical_config,
     )
     found: list[SystemDrift] = []
     try:
@@ -270,11 +272,14 @@ def detect_drift(
                 f"{note.label}: {note.message}" for note in getattr(reconciler, "notes", ())
             )
             drifted = sum(1 for i in items if i.kind != "added")
-            found.append(SystemDrift(
-                system=system, items=items,
-                in_sync=max(desired_count(desired, system) - drifted, 0),
-                unverifiable=notes,
-            ))
+            found.append(
+                SystemDrift(
+                    system=system,
+                    items=items,
+                    in_sync=max(desired_count(desired, system) - drifted, 0),
+                    unverifiable=notes,
+                )
+            )
     finally:
         session.close()
     if record and journal is not None:
@@ -282,7 +287,9 @@ def detect_drift(
         if regions is None:
             found = _with_ages(journal, project, session.systems, found)
     return DriftReport(
-        project=project, decision_id=desired.decision_id, systems=tuple(found),
+        project=project,
+        decision_id=desired.decision_id,
+        systems=tuple(found),
         requests=counter.total() - before,
     )
 
@@ -300,9 +307,15 @@ def forget_stale_markers(journal: Journal, project: str, found: Sequence[SystemD
     for managed in journal.managed_objects(project, "infisical"):
         if managed.marker and f"{managed.system}/{managed.kind}/{managed.name}" in keys:
             journal.upsert_managed(
-                project, managed.system, managed.kind, managed.name,
-                vendor_id=managed.vendor_id, marker=None, fingerprint=managed.fingerprint,
-                decision_id=managed.decision_id, run_id=managed.run_id,
+                project,
+                managed.system,
+                managed.kind,
+                managed.name,
+                vendor_id=managed.vendor_id,
+                marker=None,
+                fingerprint=managed.fingerprint,
+                decision_id=managed.decision_id,
+                run_id=managed.run_id,
             )
 
 
@@ -311,7 +324,9 @@ def _with_ages(
 ) -> list[SystemDrift]:
     seen = [
         SeenDrift(system=i.system, object_key=i.key, field=name, kind=i.kind)
-        for s in found for i in s.items for name in i.field_names()
+        for s in found
+        for i in s.items
+        for name in i.field_names()
     ]
     first = record_drift(journal, project, systems=systems, seen=seen)
     aged: list[SystemDrift] = []
@@ -319,10 +334,17 @@ def _with_ages(
         items = []
         for item in s.items:
             stamps = [first[(item.key, n)] for n in item.field_names() if (item.key, n) in first]
-            items.append(DriftItem(
-                system=item.system, object_kind=item.object_kind, name=item.name,
-                label=item.label, kind=item.kind, fields=item.fields, reason=item.reason,
-                first_seen=min(stamps) if stamps else None,
-            ))
+            items.append(
+                DriftItem(
+                    system=item.system,
+                    object_kind=item.object_kind,
+                    name=item.name,
+                    label=item.label,
+                    kind=item.kind,
+                    fields=item.fields,
+                    reason=item.reason,
+                    first_seen=min(stamps) if stamps else None,
+                )
+            )
         aged.append(SystemDrift(s.system, tuple(items), s.in_sync, s.unverifiable))
     return aged

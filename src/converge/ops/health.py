@@ -30,12 +30,8 @@ import httpx
 
 from converge.config.workspace import Workspace
 from converge.engine.journal import Journal
-from converge.engine.reconcile import (
-    ReconcileOptions,
-    Session,
-    load_desired,
-    select_regions,
-)
+from converge.engine.reconcile import load_desired, select_regions
+from converge.engine.session import ReconcileOptions, Session
 from converge.errors import ConvergeError, VendorAuthError
 from converge.vendors.http import RequestCounter
 from converge.vendors.supabase.client import SupabaseClient
@@ -58,8 +54,12 @@ class HealthCheck:
         return self.status != "fail"
 
     def to_json(self) -> dict[str, Any]:
-        return {"system": self.system, "name": self.name, "status": self.status,
-                "detail": self.detail}
+        return {
+            "system": self.system,
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+        }
 
 
 def passed(system: str, name: str, detail: str = "") -> HealthCheck:
@@ -94,8 +94,13 @@ class HealthReport:
         return {s: sum(1 for c in self.checks if c.status == s) for s in ("pass", "fail", "skip")}
 
     def to_json(self) -> dict[str, Any]:
-        return {"project": self.project, "healthy": self.healthy, "counts": self.counts(),
-                "checks": [c.to_json() for c in self.checks], "requests": self.requests}
+        return {
+            "project": self.project,
+            "healthy": self.healthy,
+            "counts": self.counts(),
+            "checks": [c.to_json() for c in self.checks],
+            "requests": self.requests,
+        }
 
 
 def guarded(system: str, run: Callable[[], list[HealthCheck]]) -> list[HealthCheck]:
@@ -140,9 +145,15 @@ def check_health(
     counter = counter or RequestCounter()
     before = counter.total()
     desired = select_regions(load_desired(workspace, project), regions)
-    session = Session(desired, env, workspace=workspace,
-                      options=ReconcileOptions(command="health"), counter=counter,
-                      transports=transports, infisical_config=infisical_config)
+    session = Session(
+        desired,
+        env,
+        workspace=workspace,
+        options=ReconcileOptions(command="health"),
+        counter=counter,
+        transports=transports,
+        infisical_config=infisical_config,
+    )
     checks: list[HealthCheck] = []
     try:
         systems = desired.systems
@@ -155,7 +166,8 @@ def check_health(
             checks += guarded("vercel", lambda: check_vercel(view, desired))
         if "supabase" in systems:
             client = SupabaseClient.from_environment(
-                env, counter=counter, transport=(transports or {}).get("supabase"))
+                env, counter=counter, transport=(transports or {}).get("supabase")
+            )
             try:
                 checks += guarded("supabase", lambda: check_supabase(client, desired, view))
             finally:
@@ -164,5 +176,4 @@ def check_health(
             checks += vendor_cli_checks(desired, env, view)
     finally:
         session.close()
-    return HealthReport(project=project, checks=tuple(checks),
-                        requests=counter.total() - before)
+    return HealthReport(project=project, checks=tuple(checks), requests=counter.total() - before)

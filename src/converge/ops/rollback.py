@@ -31,13 +31,8 @@ from typing import Any
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
 from converge.engine.journal import Journal, RunRecord
-from converge.engine.reconcile import (
-    ApplyObserver,
-    ApplyOutcome,
-    ReconcileOptions,
-    apply_project,
-    load_desired,
-)
+from converge.engine.reconcile import ApplyObserver, ApplyOutcome, apply_project, load_desired
+from converge.engine.session import ReconcileOptions
 from converge.errors import ConvergeError, PolicyDenied, StaleArtifactError
 from converge.ops.rollback_git import RevisionError, read_folder_at, resolve_commit
 from converge.vendors.http import RequestCounter

@@ -37,12 +37,8 @@ from converge.desired import DesiredState
 from converge.engine.audit import append_audit, audit_log_path, current_actor
 from converge.engine.journal import Journal
 from converge.engine.locks import acquire_lock
-from converge.engine.reconcile import (
-    ApplyObserver,
-    ReconcileOptions,
-    apply_project,
-    load_desired,
-)
+from converge.engine.reconcile import ApplyObserver, apply_project, load_desired
+from converge.engine.session import ReconcileOptions
 from converge.errors import ConvergeError
 from converge.ops.rollback import (
     RestorePoint,

@@ -27,7 +27,8 @@ from typing import Any
 from converge.config.models import Gate
 from converge.config.workspace import Workspace
 from converge.engine.journal import Journal
-from converge.engine.reconcile import ReconcileOptions, plan_project
+from converge.engine.reconcile import plan_project
+from converge.engine.session import ReconcileOptions
 from converge.errors import ConvergeError
 from converge.vendors.http import RequestCounter
 

@@ -22,7 +22,8 @@ from converge.config.workspace import Workspace
 from converge.engine.audit import current_actor
 from converge.engine.journal import Journal
 from converge.engine.locks import acquire_lock
-from converge.engine.reconcile import ReconcileOptions, apply_project
+from converge.engine.reconcile import apply_project
+from converge.engine.session import ReconcileOptions
 from converge.errors import ConvergeError, LockHeldError
 from converge.ops.drift import DriftReport, detect_drift
 from converge.ops.metrics import ConvergeMetrics
