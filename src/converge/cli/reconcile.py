@@ -426,7 +426,7 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
                 counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()) if v)
                 colour = {"succeeded": "green", "running": "yellow"}.get(run.result, "red")
                 click.echo(
-                    f"  {run.started_at}  {run.command:<8} {paint(run.result, colour):<11}"
+                    f"  {run.started_at}  {run.command:<12} {paint(run.result, colour):<11}"
                     f" {run.id}  {counts}"
                 )
             for op in state.unfinished:
