@@ -20,6 +20,7 @@ NO_OP_PLAN_REQUESTS = [
     ("infisical", "GET", rf"/api/v1/projects/{UUID}/identity-memberships"),
     ("vercel", "GET", r"/v10/projects/journal-web/env"),
     ("supabase", "GET", r"/v1/projects/journalprodqzvtkwmrx/config/auth"),
+    ("supabase", "GET", r"/v1/projects/journalprodqzvtkwmrx/postgrest"),  # exposed schemas
     ("supabase", "POST", r"/v1/projects/journalprodqzvtkwmrx/database/query/read-only"),
     ("supabase", "GET", r"/v1/projects/journalprodqzvtkwmrx/api-keys"),
     # the masked GitHub secret is compared through its HMAC, so its value is read once

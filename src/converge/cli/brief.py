@@ -148,6 +148,12 @@ def supabase_block(
     else:
         state = summary.get("rls_enforced", enforced)
         lines.append(f"  ✅ RLS enforced: {str(bool(state)).lower()}")
+    for change in plan.changes:
+        if change.kind == "postgrest" and change.diffs:
+            before, after = change.diffs[0].before, change.diffs[0].after
+            where = (change.label or change.name).split()[-1]
+            verb = "would expose" if dry_run else "exposed"
+            lines.append(f"    {verb} schemas: {_short(before)} -> {_short(after)} ({where})")
     for change in rls:
         verb = "would enable" if dry_run else "enabled"
         where = f" ({change.name.split('/')[0]})" if several else ""

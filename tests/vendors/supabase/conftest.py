@@ -51,6 +51,9 @@ class DictResolver:
             raise ConvergeError(f"no value for {ref}")
         return self.values[ref]
 
+    def stamp(self, ref: str) -> str | None:
+        return None  # no list-only change marker: Supabase compares secrets by HMAC
+
 
 @dataclass
 class DictPublisher:
@@ -194,16 +197,29 @@ class Harness:
                 self.markers[change.key] = outcome.marker
         return changes
 
-    def auth_config(self, ref: str) -> dict[str, Any]:
-        """The auth config as the vendor answers GET (through the emulator, not converge)."""
+    def vendor(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+        """One Management API call as a person would make it (through the emulator, not
+        converge), which must succeed."""
         transport = InProcessTransport(create_app(self.world))
         token = self.world.credentials.supabase_access_token
         with httpx.Client(transport=transport, base_url=self.base_url,
                           headers={"Authorization": f"Bearer {token}"}) as http:
-            response = http.get(f"/v1/projects/{ref}/config/auth")
-        assert response.status_code == 200
+            response = http.request(method, path, json=json)
+        assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    def auth_config(self, ref: str) -> dict[str, Any]:
+        """The auth config as the vendor answers GET."""
+        return self.vendor("GET", f"/v1/projects/{ref}/config/auth")
+
+    def db_schema(self, ref: str) -> str:
+        """The exposed schemas as the vendor answers ``GET /postgrest``."""
+        return str(self.vendor("GET", f"/v1/projects/{ref}/postgrest")["db_schema"])
+
+    def expose(self, ref: str, db_schema: str) -> None:
+        """An out-of-band edit of the exposed schemas (the dashboard's Data API page)."""
+        self.vendor("PATCH", f"/v1/projects/{ref}/postgrest", json={"db_schema": db_schema})
 
 
 @pytest.fixture

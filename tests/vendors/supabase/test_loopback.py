@@ -52,5 +52,6 @@ def test_journal_applies_over_loopback_and_replans_empty(
     again = reconciler(counter)
     again.observe(markers=markers)
     assert list(again.diff()) == []
-    assert counter.requests == {("supabase", "GET", 200): 2, ("supabase", "POST", 201): 1}
+    # auth, postgrest and api-keys reads; the table listing
+    assert counter.requests == {("supabase", "GET", 200): 3, ("supabase", "POST", 201): 1}
     again.close()

@@ -40,8 +40,8 @@ def test_plan_from_seed_shows_auth_field_diffs_rls_and_publishing(
     changes = harness.plan(journal)
 
     labels = [c.label for c in changes]
-    assert labels == [f"auth {JOURNAL}", "public.profiles", "public.tags",
-                      "NEXT_PUBLIC_SUPABASE_ANON_KEY", "NEXT_PUBLIC_SUPABASE_URL"]
+    assert labels == [f"auth {JOURNAL}", f"postgrest {JOURNAL}", "public.profiles",
+                      "public.tags", "NEXT_PUBLIC_SUPABASE_ANON_KEY", "NEXT_PUBLIC_SUPABASE_URL"]
     auth = by_label(changes)[f"auth {JOURNAL}"]
     diffs = {d.field: (d.before, d.after) for d in auth.diffs}
     assert diffs == {
@@ -83,6 +83,7 @@ def test_apply_reaches_end_state_then_a_second_plan_is_empty_with_one_read_per_k
     log = harness.transport.log if harness.transport else []
     assert sorted(log) == sorted([
         f"GET /v1/projects/{JOURNAL}/config/auth",
+        f"GET /v1/projects/{JOURNAL}/postgrest",
         f"POST /v1/projects/{JOURNAL}/database/query/read-only",
         f"GET /v1/projects/{JOURNAL}/api-keys",
     ])
@@ -254,7 +255,7 @@ def test_rls_not_enforced_leaves_tables_alone_and_reads_none(
     relaxed = dataclasses.replace(journal, rls_enforce=False, publish=())
 
     changes = harness.plan(relaxed)
-    assert [c.kind for c in changes] == ["auth"]
+    assert [c.kind for c in changes] == ["auth", "postgrest"]
     assert not any("database/query" in entry for entry in harness.transport.log)  # type: ignore[union-attr]
     harness.apply(relaxed)
     assert rls_of(postgres_server, JOURNAL)["profiles"] is False

@@ -4,6 +4,9 @@
   are resolved here (``mint=False``) and sent straight to the vendor. If the response is
   lost, the config is read back and the PATCH is not re-sent when it had landed. The
   answer is checked: a field the vendor did not keep is an error, not a silent drift.
+- ``postgrest``: one ``PATCH /postgrest`` with ``db_schema`` alone (the other Data API
+  settings are not converge's). A lost response is re-observed like auth's; the answer
+  must show exactly the schemas sent (as a set, as the diff compares them).
 - ``rls``: ``ALTER TABLE … ENABLE ROW LEVEL SECURITY`` (idempotent), identifiers quoted.
 - ``publish``: the anon key (checked again: role ``anon`` only) or the project URL, handed
   to the ``VariablePublisher``; the journal marker is ``<fingerprint>|<value digest>``.
@@ -22,9 +25,10 @@ from converge.errors import ConvergeError, VendorError
 from converge.vendors.base import AppliedChange, ReferenceResolver, VariablePublisher
 from converge.vendors.supabase.auth_fields import same_value
 from converge.vendors.supabase.client import VENDOR, SupabaseClient
-from converge.vendors.supabase.diff import AUTH, PUBLISH, RLS, publish_marker
+from converge.vendors.supabase.diff import AUTH, POSTGREST, PUBLISH, RLS, publish_marker
 from converge.vendors.supabase.observe import read_anon_key, secret_fingerprint, value_digest
 from converge.vendors.supabase.sql import enable_rls
+from converge.vendors.supabase.wire import PostgrestConfig, split_schemas
 
 
 @dataclass
@@ -36,6 +40,7 @@ class ApplyContext:
     anon_keys: dict[str, str] = field(default_factory=dict)  # ref → checked anon key
     on_auth: Callable[[str, Mapping[str, Any]], None] = lambda ref, config: None
     on_rls: Callable[[str, str, str], None] = lambda ref, schema, table: None
+    on_postgrest: Callable[[str, PostgrestConfig], None] = lambda ref, config: None
 
 
 def _kept(config: Mapping[str, Any], ref: str, values: Mapping[str, Any],
@@ -77,6 +82,26 @@ def apply_auth(ctx: ApplyContext, change: Change) -> AppliedChange:
                          note=f"{len(body)} auth field(s) set")
 
 
+def apply_postgrest(ctx: ApplyContext, change: Change) -> AppliedChange:
+    ref, db_schema = str(change.desired["ref"]), str(change.desired["db_schema"])
+    wanted = set(split_schemas(db_schema))
+
+    def reobserve() -> PostgrestConfig | None:
+        config = ctx.client.get_postgrest_config(ref)
+        return config if set(config.schemas) == wanted else None
+
+    config = ctx.client.patch_postgrest_config(ref, {"db_schema": db_schema},
+                                               reobserve=reobserve)
+    if set(config.schemas) != wanted:
+        raise VendorError(
+            f"supabase did not keep the exposed schemas {db_schema or '(none)'} of {ref}",
+            vendor=VENDOR, request=f"PATCH /v1/projects/{ref}/postgrest",
+            hint="check the project's Data API settings in Supabase",
+        )
+    ctx.on_postgrest(ref, config)
+    return AppliedChange(vendor_id=ref, note=f"exposed schemas: {db_schema or '(none)'}")
+
+
 def apply_rls(ctx: ApplyContext, change: Change) -> AppliedChange:
     ref = str(change.desired["ref"])
     schema, table = str(change.desired["schema"]), str(change.desired["table"])
@@ -111,6 +136,8 @@ def apply_publish(ctx: ApplyContext, change: Change) -> AppliedChange:
 def apply_change(ctx: ApplyContext, change: Change) -> AppliedChange:
     if change.kind == AUTH:
         return apply_auth(ctx, change)
+    if change.kind == POSTGREST:
+        return apply_postgrest(ctx, change)
     if change.kind == RLS:
         return apply_rls(ctx, change)
     if change.kind == PUBLISH:

@@ -32,7 +32,14 @@ from converge.vendors.http import (
     bearer_http_from_environment,
     json_object,
 )
-from converge.vendors.supabase.wire import API_KEYS, AUTH_CONFIG, ROWS, ApiKey, Project
+from converge.vendors.supabase.wire import (
+    API_KEYS,
+    AUTH_CONFIG,
+    ROWS,
+    ApiKey,
+    PostgrestConfig,
+    Project,
+)
 
 VENDOR = "supabase"
 TOKEN_VARIABLE = "SUPABASE_ACCESS_TOKEN"
@@ -186,6 +193,11 @@ class SupabaseClient:
         response = self._request("auth", ref, "GET", f"/v1/projects/{ref}/config/auth")
         return AUTH_CONFIG.validate_python(response.json())
 
+    def get_postgrest_config(self, ref: str) -> PostgrestConfig:
+        """The Data API (PostgREST) settings; the ``jwt_secret`` in the answer is dropped."""
+        response = self._request("postgrest", ref, "GET", f"/v1/projects/{ref}/postgrest")
+        return PostgrestConfig.model_validate(response.json())
+
     def list_api_keys(self, ref: str, *, reveal: bool = False) -> list[ApiKey]:
         params = {"reveal": "true"} if reveal else None
         response = self._request("api-keys", ref, "GET", f"/v1/projects/{ref}/api-keys",
@@ -215,6 +227,28 @@ class SupabaseClient:
             reobserve=found if reobserve is not None else None,
         )
         return AUTH_CONFIG.validate_python(response.json())
+
+    def patch_postgrest_config(
+        self,
+        ref: str,
+        body: Mapping[str, Any],
+        *,
+        reobserve: Callable[[], PostgrestConfig | None] | None = None,
+    ) -> PostgrestConfig:
+        """A partial update of the Data API settings; the vendor answers with them all. If
+        the response is lost, ``reobserve`` (given the settings read back) decides whether
+        the update had landed before it is sent again."""
+
+        def found() -> httpx.Response | None:
+            assert reobserve is not None
+            config = reobserve()
+            return None if config is None else httpx.Response(200, json=config.model_dump())
+
+        response = self._request(
+            "postgrest-write", ref, "PATCH", f"/v1/projects/{ref}/postgrest", json=dict(body),
+            reobserve=found if reobserve is not None else None,
+        )
+        return PostgrestConfig.model_validate(response.json())
 
     def run_sql(
         self, ref: str, query: str, *, parameters: Sequence[Any] | None = None,

@@ -9,6 +9,14 @@ arrive precomputed). Rules:
   set secret is reported as a ``Note`` (unverifiable), never as changed, and an unset one
   is planned. A ``rotate: N`` that moved since the last apply (journal marker
   ``rotate:<field>=N,…``) re-sends the secret.
+- ``postgrest``: one change per project ref whose exposed schemas (``db_schema``, a comma
+  list) are not exactly the declared ``api.schemas``. They compare as **sets** of trimmed
+  names: the rendered artifact sorts ``api.schemas``, so the declared order carries no
+  intent, and PostgREST's order matters only for its default schema (the first). The
+  value sent keeps the live schemas that stay, in the live order (the default stays the
+  default), then adds the new ones, ``public`` first when the live default is gone; see
+  ``exposed_order``. An undeclared exposed schema could be reached without the RLS
+  checked below, so it is removed, never tolerated.
 - ``rls``: one change per table of a declared schema whose ``relrowsecurity`` is false,
   only when ``rls_enforce`` is true. RLS is never turned off.
 - ``publish``: one change per published key whose Vercel fingerprint or value digest
@@ -31,8 +39,10 @@ from converge.vendors.supabase.auth_fields import AuthSettings, display, same_va
 from converge.vendors.supabase.observe import ObservedProject
 
 SYSTEM = "supabase"
-AUTH, RLS, PUBLISH = "auth", "rls", "publish"
-STAGES: Mapping[str, int] = {AUTH: 1, RLS: 2, PUBLISH: 3}
+AUTH, POSTGREST, RLS, PUBLISH = "auth", "postgrest", "rls", "publish"
+# A newly exposed schema gets its RLS changes (stage 3) in the same plan, after it is
+# exposed; the policy ``supabase.rls`` already makes every exposed schema an RLS schema.
+STAGES: Mapping[str, int] = {AUTH: 1, POSTGREST: 2, RLS: 3, PUBLISH: 4}
 SOURCES = ("url", "anon_key")
 
 
@@ -149,6 +159,45 @@ def _diff_auth(
     return change, notes
 
 
+def exposed_order(live: Sequence[str], declared: Sequence[str]) -> tuple[str, ...]:
+    """The declared schemas in the order to send them: those already exposed keep their
+    live order, then the others in declared order, with ``public`` moved first when the
+    live default (the first live schema) is not kept."""
+    wanted = dict.fromkeys(declared)
+    kept = [name for name in dict.fromkeys(live) if name in wanted]
+    added = [name for name in wanted if name not in kept]
+    if not (kept and kept[0] == live[0]) and "public" in added:
+        added.remove("public")
+        return ("public", *kept, *added)
+    return (*kept, *added)
+
+
+def _diff_postgrest(
+    project: SupabaseProjectRef, declared: Sequence[str], observed: ObservedProject
+) -> Change | None:
+    live = observed.postgrest.schemas
+    if set(live) == set(declared):
+        return None
+    wanted = exposed_order(live, declared)
+    extra = [name for name in live if name not in declared]
+    missing = [name for name in wanted if name not in live]
+    reasons = []
+    if extra:
+        reasons.append(f"{', '.join(extra)} exposed but not declared")
+    if missing:
+        reasons.append(f"{', '.join(missing)} declared but not exposed")
+    return Change(
+        system=SYSTEM, kind=POSTGREST, name=project.ref, action=Action.UPDATE,
+        stage=STAGES[POSTGREST],
+        diffs=(FieldDiff("db_schema", list(live), list(wanted)),),
+        desired={"ref": project.ref, "db_schema": ",".join(wanted)},
+        current_id=project.ref,
+        reason="; ".join(reasons),
+        label=f"postgrest {project.ref}",
+        detail=f"exposed schemas of {project.ref}, {where(project)}",
+    )
+
+
 def _diff_rls(project: SupabaseProjectRef, observed: ObservedProject) -> list[Change]:
     changes: list[Change] = []
     for table in observed.tables or ():
@@ -209,6 +258,9 @@ def diff_supabase(
         notes.extend(found)
         if auth is not None:
             changes.append(auth)
+        postgrest = _diff_postgrest(project, desired.exposed_schemas, seen)
+        if postgrest is not None:
+            changes.append(postgrest)
         if desired.rls_enforce:
             changes.extend(_diff_rls(project, seen))
     for item in publish:

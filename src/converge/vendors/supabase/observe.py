@@ -1,6 +1,7 @@
 """Reading the live state of the Supabase projects of one converge project (I/O only).
 
-Per project ref, at most: one ``GET /config/auth``; one SQL statement listing every table
+Per project ref, at most: one ``GET /config/auth``; one ``GET /postgrest`` (the exposed
+schemas; its ``jwt_secret`` is dropped as it is parsed); one SQL statement listing every table
 of the declared RLS schemas with its ``relrowsecurity`` (only when RLS is enforced); one
 ``GET /api-keys`` (only when the anon key is published; a second, ``reveal=true``, only if
 the vendor redacted the key converge would publish). No per-object reads.
@@ -25,28 +26,31 @@ from converge.vendors.supabase.auth_fields import AuthSettings
 from converge.vendors.supabase.client import SupabaseClient
 from converge.vendors.supabase.keys import needs_reveal, select_anon_key
 from converge.vendors.supabase.sql import LIST_TABLES
-from converge.vendors.supabase.wire import TABLE_ROWS, TableRow
+from converge.vendors.supabase.wire import TABLE_ROWS, PostgrestConfig, TableRow
 
 
 @dataclass(frozen=True)
 class ObservedProject:
     """What converge read of one Supabase project. ``tables`` is ``None`` when RLS is not
-    enforced (nothing was read)."""
+    enforced (nothing was read); ``postgrest`` holds the Data API settings (the exposed
+    schemas in ``db_schema``)."""
 
     ref: str
     auth: Mapping[str, Any]
     tables: tuple[TableRow, ...] | None
+    postgrest: PostgrestConfig
 
 
 def observe_project(
     client: SupabaseClient, ref: str, *, rls_schemas: Sequence[str] | None
 ) -> ObservedProject:
     auth = client.get_auth_config(ref)
+    postgrest = client.get_postgrest_config(ref)
     tables: tuple[TableRow, ...] | None = None
     if rls_schemas is not None:
         rows = client.run_sql(ref, LIST_TABLES, parameters=[list(rls_schemas)], read_only=True)
         tables = tuple(TABLE_ROWS.validate_python(rows))
-    return ObservedProject(ref=ref, auth=auth, tables=tables)
+    return ObservedProject(ref=ref, auth=auth, tables=tables, postgrest=postgrest)
 
 
 def secret_fingerprint(ref: str, value: str) -> str:

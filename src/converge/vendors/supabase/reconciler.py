@@ -1,15 +1,17 @@
 """``SupabaseReconciler``: the Supabase projects of one converge project, as a
-SystemReconciler (auth settings → RLS → published variables, DESIGN §6).
+SystemReconciler (auth settings → exposed schemas → RLS → published variables, DESIGN §6).
 
-observe (per ref: one auth GET, one table listing when RLS is enforced, one API-key read
-when the anon key is published; the publisher's ``published()`` once; desired secrets
-read through the resolver, never minted, and kept only as HMACs) → ``diff`` (pure, see
-``diff.py``) → ``apply`` one change. ``notes`` lists what the last diff could not verify;
-``summary()`` gives the CLI its lines (``JWT configured: exp=3600s``, ``RLS enforced``).
+observe (per ref: one auth GET, one PostgREST GET, one table listing when RLS is
+enforced, one API-key read when the anon key is published; the publisher's
+``published()`` once; desired secrets read through the resolver, never minted, and kept
+only as HMACs) → ``diff`` (pure, see ``diff.py``) → ``apply`` one change. ``notes``
+lists what the last diff could not verify; ``summary()`` gives the CLI its lines
+(``JWT configured: exp=3600s``, ``RLS enforced``).
 
 This package never deletes: auth fields are settings, RLS is only ever enabled (with
 ``rls_enforce: false`` RLS is left alone entirely), and published variables are removed,
-if ever, on the Vercel side.
+if ever, on the Vercel side. The exposed schemas are the one list converge makes exact:
+a schema PostgREST exposes without being declared is taken off ``db_schema``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from converge.vendors.supabase.observe import (
     observe_project,
     value_digest,
 )
+from converge.vendors.supabase.wire import PostgrestConfig
 
 
 def default_project_url(ref: str) -> str:
@@ -98,6 +101,7 @@ class SupabaseReconciler:
         self.context = ApplyContext(
             client=client, resolver=resolver, publisher=publisher, project_url=project_url,
             on_auth=self._record_auth, on_rls=self._record_rls,
+            on_postgrest=self._record_postgrest,
         )
 
     @property
@@ -105,7 +109,8 @@ class SupabaseReconciler:
         return tuple(p.ref for p in self.desired.projects)
 
     def observe(self, *, markers: Mapping[str, str]) -> None:
-        """Read every project's auth config (and tables, and anon key when published)."""
+        """Read every project's auth config and PostgREST settings (and tables, and anon
+        key when published)."""
         schemas = self.desired.rls_schemas if self.desired.rls_enforce else None
         observed = {
             ref: observe_project(self.client, ref, rls_schemas=schemas) for ref in self.refs
@@ -190,6 +195,10 @@ class SupabaseReconciler:
     def _record_auth(self, ref: str, config: Mapping[str, Any]) -> None:
         if self._observed is not None and ref in self._observed:
             self._observed[ref] = replace(self._observed[ref], auth=dict(config))
+
+    def _record_postgrest(self, ref: str, config: PostgrestConfig) -> None:
+        if self._observed is not None and ref in self._observed:
+            self._observed[ref] = replace(self._observed[ref], postgrest=config)
 
     def _record_rls(self, ref: str, schema: str, table: str) -> None:
         if self._observed is None or ref not in self._observed:

@@ -43,6 +43,29 @@ class Project(_Wire):
     database: ProjectDatabase | None = None
 
 
+class PostgrestConfig(_Wire):
+    """``GET /postgrest`` (``V1PostgrestConfigResponse``): the Data API settings of one
+    project. ``db_schema`` is the comma-separated list of exposed schemas (it may hold
+    spaces; ``""`` means the Data API is off). The response's ``jwt_secret`` is not a field
+    here, so it is dropped on parsing and never kept."""
+
+    db_schema: str
+    max_rows: int | None = None
+    db_extra_search_path: str | None = None
+    db_pool: int | None = None
+
+    @property
+    def schemas(self) -> tuple[str, ...]:
+        """The exposed schemas in the vendor's order (the first is PostgREST's default),
+        trimmed, empty entries left out."""
+        return split_schemas(self.db_schema)
+
+
+def split_schemas(value: str) -> tuple[str, ...]:
+    """``"public, private"`` → ``("public", "private")`` (supabase-api.md §4)."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 class TableRow(_Wire):
     """One row of the table listing (``sql.LIST_TABLES``)."""
 
