@@ -14,14 +14,14 @@ import click
 from converge.cli.options import (
     project_selection,
     report_error,
+    report_format_option,
     select_projects,
     system_option,
     target_options,
     workspace_from_context,
 )
 from converge.cli.output import emit_json, paint
-from converge.config.workspace import Workspace
-from converge.engine.journal import Journal, open_journal
+from converge.cli.reconcile import workspace_journal
 from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
 from converge.ops.drift import DriftReport, detect_drift
@@ -36,8 +36,6 @@ STATUS_MARK = {"pass": ("✅", "green"), "fail": ("❌", "red"), "skip": ("⏭�
 
 
 
-def _open_journal(workspace: Workspace) -> Journal:
-    return open_journal(workspace.settings.state, workspace.root)
 
 
 
@@ -45,13 +43,7 @@ def _open_journal(workspace: Workspace) -> Journal:
 @click.command()
 @project_selection
 @system_option
-@click.option(
-    "--output",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default=None,
-    help="text (default), json (format_version 1) or markdown.",
-)
+@report_format_option
 @target_options
 @click.pass_context
 def drift(
@@ -80,20 +72,19 @@ def drift(
     counter = command_counter(ctx.find_root().ensure_object(dict))
     reports: list[DriftReport] = []
     code = 0
-    with vendor_environment(workspace, resolve_target(workspace, target)) as env:
-        journal = _open_journal(workspace)
-        try:
-            for name in names:
-                try:
-                    reports.append(detect_drift(
-                        workspace, name, env=env, journal=journal, counter=counter,
-                        systems=systems or None, infisical_config=infisical_config,
-                    ))
-                except ConvergeError as exc:
-                    report_error(name, exc)
-                    code = max(code, exc.exit_code)
-        finally:
-            journal.close()
+    with (
+        vendor_environment(workspace, resolve_target(workspace, target)) as env,
+        workspace_journal(workspace) as journal,
+    ):
+        for name in names:
+            try:
+                reports.append(detect_drift(
+                    workspace, name, env=env, journal=journal, counter=counter,
+                    systems=systems or None, infisical_config=infisical_config,
+                ))
+            except ConvergeError as exc:
+                report_error(name, exc)
+                code = max(code, exc.exit_code)
     if fmt == "json":
         emit_json(render_json(reports, requests=counter.total()))
     elif reports:

@@ -53,6 +53,17 @@ def target_options(func: F) -> F:
     )(func)
 
 
+def report_format_option(func: F) -> F:
+    """``--output text|json|markdown`` for commands whose report doubles as a PR comment."""
+    return click.option(
+        "--output",
+        "fmt",
+        type=click.Choice(["text", "json", "markdown"]),
+        default=None,
+        help="text (default), json (format_version 1) or markdown (pull-request comment).",
+    )(func)
+
+
 def report_error(project: str, exc: ConvergeError) -> None:
     """One project's failure: one line, and the hint on the next."""
     click.echo(f"error: {project}: {exc.render()}", err=True)

@@ -22,6 +22,7 @@ from converge.cli.brief import system_block
 from converge.cli.options import (
     project_selection,
     report_error,
+    report_format_option,
     select_projects,
     system_option,
     target_options,
@@ -95,13 +96,7 @@ def _options(
 @click.command()
 @project_selection
 @system_option
-@click.option(
-    "--output",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default=None,
-    help="text (default), json (format_version 1) or markdown (pull-request comment).",
-)
+@report_format_option
 @target_options
 @click.option("--adopt", is_flag=True, help="Plan to take over unmanaged objects in the way.")
 @click.pass_context
