@@ -34,6 +34,7 @@ class DesiredRole:
     description: str
     target: InfisicalTarget
     permissions: tuple[dict[str, Any], ...]
+    index: int = 0  # declaration order in the workspace (display only)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class DesiredIdentity:
     target: InfisicalTarget
     role_slugs: tuple[str, ...]
     universal_auth: dict[str, Any]
+    index: int = 0  # declaration order in the workspace (display only)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class DesiredBinding:
     role_slug: str
     environment: str
     target: InfisicalTarget
+    index: int = 0  # declaration order in the workspace (display only)
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ def parse_desired(
                             description=spec["description"],
                             target=_target(spec),
                             permissions=tuple(spec["permissions"]),
+                            index=int(meta.get("index", 0)),
                         )
                     )
                 elif kind == "MachineIdentity":
@@ -182,6 +186,7 @@ def parse_desired(
                             target=_target(spec),
                             role_slugs=tuple(spec["roles"]),
                             universal_auth=dict(spec["auth"]["universal"]),
+                            index=int(meta.get("index", 0)),
                         )
                     )
                 elif kind == "IdentityBinding":
@@ -193,6 +198,7 @@ def parse_desired(
                             role_slug=spec["roleSlug"],
                             environment=meta["environment"],
                             target=_target(spec),
+                            index=int(meta.get("index", 0)),
                         )
                     )
             elif name == "vercel-env.json":

@@ -39,19 +39,23 @@ def _changed_labels(plan: SystemPlan, kind: str) -> dict[str, Change]:
 def infisical_block(desired: DesiredState, plan: SystemPlan, *, dry_run: bool) -> list[str]:
     would = "Would apply" if dry_run else "Applying"
     lines = [f"🔄 Reconciling Infisical resources for project: {desired.project}", ""]
+    # In the order the workspace declares them, as the brief lists them.
+    roles = sorted(desired.roles, key=lambda r: r.index)
+    identities = sorted(desired.identities, key=lambda i: i.index)
+    bindings = sorted(desired.bindings, key=lambda b: b.index)
     sections = (
-        ("📋 Applying ProjectRoles...", "role", "ProjectRole", [r.display for r in desired.roles]),
+        ("📋 Applying ProjectRoles...", "role", "ProjectRole", [r.display for r in roles]),
         (
             "🤖 Applying MachineIdentities...",
             "identity",
             "MachineIdentity",
-            [f"{i.name} ({i.environment})" for i in desired.identities],
+            [f"{i.name} ({i.environment})" for i in identities],
         ),
         (
             "🔗 Applying IdentityBindings...",
             "binding",
             "IdentityBinding",
-            [b.name for b in desired.bindings],
+            [b.name for b in bindings],
         ),
     )
     details = {b.name: f"Identity: {b.identity} -> Role: {b.role}" for b in desired.bindings}

@@ -20,21 +20,34 @@ API_VERSION = "converge.dev/v1"
 def render_artifacts(inputs: ProjectInputs) -> dict[str, str]:
     """Every artifact of the project except decision.json and manifest.json."""
     files: dict[str, str] = {}
-    for role in inputs.roles:
+    # ``metadata.index`` keeps the order objects are declared in, so people read them (and
+    # the brief's output lists them) in the order they wrote them; vendors ignore it.
+    for index, role in enumerate(inputs.roles):
         files[f"ProjectRole_{role.name}_{role.environment}.yaml"] = canonical_yaml(
-            _role(inputs, role)
+            _with_index(_role(inputs, role), index)
         )
-    for identity in inputs.identities:
+    bindings = 0
+    for index, identity in enumerate(inputs.identities):
         full = identity.full_name(inputs.name)
-        files[f"identity_{full}.yaml"] = canonical_yaml(_identity(inputs, identity))
+        files[f"identity_{full}.yaml"] = canonical_yaml(
+            _with_index(_identity(inputs, identity), index)
+        )
         for role_name in identity.roles:
             binding = inputs.binding_name(identity, role_name)
-            files[f"binding_{binding}.yaml"] = canonical_yaml(_binding(inputs, identity, role_name))
+            files[f"binding_{binding}.yaml"] = canonical_yaml(
+                _with_index(_binding(inputs, identity, role_name), bindings)
+            )
+            bindings += 1
     if inputs.vercel is not None:
         files["vercel-env.json"] = canonical_json(_vercel(inputs))
     if inputs.supabase is not None:
         files["supabase-config.json"] = canonical_json(_supabase(inputs))
     return dict(sorted(files.items()))
+
+
+def _with_index(doc: dict[str, Any], index: int) -> dict[str, Any]:
+    doc["metadata"]["index"] = index
+    return doc
 
 
 def _object(
