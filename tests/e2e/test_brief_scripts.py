@@ -79,6 +79,16 @@ def test_reconcile_scripts_print_the_briefs_lines_for_all_three_systems(e2e: E2E
     binding = lines.index("  Applying IdentityBinding: token-service-runtime-binding")
     assert lines[binding + 1] == "    Identity: token-service@journal-prod -> Role: runtime"
     assert any(re.fullmatch(r"  ✅ Applied: \d+ resources", line) for line in lines)
+    # The brief's order: as declared in roles.yaml and identities.yaml.
+    in_brief_order = [
+        "  Applying ProjectRole: runtime (prod)",
+        "  Applying ProjectRole: ci (prod)",
+        "  Applying MachineIdentity: token-service@journal-prod (prod)",
+        "  Applying MachineIdentity: ci@github-prod (prod)",
+        "  Applying IdentityBinding: token-service-runtime-binding",
+    ]
+    positions = [lines.index(line) for line in in_brief_order]
+    assert positions == sorted(positions), infisical.stdout
     assert vercel.returncode == 0, vercel.stderr
     assert_lines(vercel.stdout, VERCEL_LINES)
     assert supabase.returncode == 0, supabase.stderr
