@@ -100,6 +100,10 @@ def test_killed_apply_is_shown_by_status_and_resumed_without_duplicates(
     assert "interrupted" in status.stdout, status.stdout
     assert "  ⚠️  unfinished: " in status.stdout, status.stdout
     assert "  ▶ resume with: converge apply journal" in status.stdout.splitlines()
+    stopped_in = "infisical" if writes == 3 else "vercel"  # where the kill landed
+    assert any(
+        line.startswith(f"  {stopped_in:<10} unfinished: ") for line in status.stdout.splitlines()
+    ), status.stdout
 
     resumed = slow.cli("apply", "journal")
     assert resumed.exit_code == 0, resumed.output
@@ -109,6 +113,7 @@ def test_killed_apply_is_shown_by_status_and_resumed_without_duplicates(
     assert_vercel_credentials_log_in(slow)
     after = slow.cli("status", "journal")
     assert "unfinished" not in after.stdout and "resume with" not in after.stdout, after.stdout
+    assert "  vercel     applied: 4 managed objects" in after.stdout, after.stdout
 
 
 def test_resume_after_a_lost_mint_leaves_only_the_client_secret_in_vercel_valid(

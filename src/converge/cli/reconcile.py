@@ -38,6 +38,7 @@ from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
 from converge.engine.reconcile import apply_project, load_desired, plan_project
 from converge.engine.session import ReconcileOptions
+from converge.engine.status import system_states
 from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
 from converge.ops.metrics import command_counter
@@ -365,7 +366,7 @@ def workspace_journal(workspace: Workspace) -> Journal:
 )
 @click.pass_context
 def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, limit: int) -> None:
-    """Last runs, unfinished operations and the command that resumes.
+    """Last runs, each system's state, unfinished operations and the command that resumes.
 
     \b
     Example:
@@ -378,6 +379,7 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
     with workspace_journal(workspace) as journal:
         for name in names:
             state = journal.project_status(name, limit)
+            systems = system_states(journal, name, state.unfinished)
             holder = read_lock_holder(journal, name)
             resume = f"converge apply {shlex.quote(name)}"
             report.append(
@@ -406,6 +408,17 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
                         }
                         for o in state.unfinished
                     ],
+                    "systems": [
+                        {
+                            "system": s.system,
+                            "state": s.state,
+                            "managed_objects": s.managed,
+                            "last_applied": s.last_applied,
+                            "last_run": s.last_run,
+                            "unfinished": s.unfinished,
+                        }
+                        for s in systems
+                    ],
                     "locked_by": holder.describe() if holder else None,
                     "resume": resume if state.needs_resume else None,
                 }
@@ -415,6 +428,11 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
             click.echo(f"📊 Status of {name}")
             if holder:
                 click.echo(f"  🔒 locked by {holder.describe()}")
+            for system in systems:
+                when = f", last applied {system.last_applied}" if system.last_applied else ""
+                click.echo(
+                    f"  {system.system:<10} {system.state}: {system.managed} managed objects{when}"
+                )
             if not state.runs:
                 click.echo("  no runs yet")
             for run in state.runs:
