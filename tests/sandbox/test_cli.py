@@ -18,9 +18,10 @@ from click.testing import CliRunner
 
 from converge.cli.sandbox import sandbox
 from converge.sandbox.postgres import delete_cluster
-from converge.sandbox.registry import pid_alive, state_dir_for
+from converge.sandbox.registry import state_dir_for
 from converge.sandbox.requestlog import fetch_request_log
 from converge.sandbox.vercel.seed import project_id, team_id
+from converge.util.processes import pid_alive
 from tests.sandbox.placeholders import start_placeholder_sandbox
 
 REPO = Path(__file__).resolve().parents[2]

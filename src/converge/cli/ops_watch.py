@@ -27,8 +27,9 @@ from converge.cli.options import (
     target_options,
     workspace_from_context,
 )
-from converge.config.workspace import Workspace, open_workspace
-from converge.engine.journal import Journal, open_journal
+from converge.cli.reconcile import workspace_journal
+from converge.config.workspace import open_workspace
+from converge.engine.journal import open_journal
 from converge.engine.session import ReconcileOptions
 from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
@@ -136,13 +137,6 @@ def _load_journal(metrics: ConvergeMetrics, workspace_dir: Path | None) -> None:
 # -- converge watch -----------------------------------------------------------------------
 
 
-@contextmanager
-def _open_journal(workspace: Workspace) -> Iterator[Journal]:
-    journal = open_journal(workspace.settings.state, workspace.root)
-    try:
-        yield journal
-    finally:
-        journal.close()
 
 
 @contextmanager
@@ -254,7 +248,7 @@ def watch(
     with (
         _stop_on_signals(stop),
         vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        _open_journal(workspace) as journal,
+        workspace_journal(workspace) as journal,
     ):
         refresh_from_journal(metrics, journal, names)
         cycle = EngineCycle(

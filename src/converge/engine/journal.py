@@ -47,12 +47,11 @@ from converge.engine.journal_records import (
     RunRecord,
     RunResult,
     new_run_id,
-    pid_alive,
-    process_start_marker,
     utc_now,
 )
 from converge.engine.journal_sql import Database, Row, advisory_key, connect
 from converge.errors import JournalError
+from converge.util.processes import pid_alive, process_start_marker
 
 __all__ = [
     "ChangeLike",

@@ -10,13 +10,11 @@ including a pid the kernel has since given to another process.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, Protocol
 
 RunResult = Literal["running", "succeeded", "failed", "interrupted"]
@@ -150,30 +148,3 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def process_start_marker(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), to detect pid reuse."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def pid_alive(pid: int, start_marker: str | None = None) -> bool:
-    """True when ``pid`` on this host is a live (not zombie) process started at the
-    recorded time."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    fields = stat.rsplit(")", 1)[-1].split()
-    if fields and fields[0] in ("Z", "X"):
-        return False
-    return not (start_marker and len(fields) > 19 and fields[19] != start_marker)

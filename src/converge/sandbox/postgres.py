@@ -60,6 +60,7 @@ from psycopg import sql
 
 from converge.errors import SandboxError
 from converge.sandbox.serving import LOOPBACK, free_port
+from converge.util.processes import pid_alive
 
 ENV_URL = "CONVERGE_SANDBOX_PG_URL"
 ENV_USER = "CONVERGE_SANDBOX_PG_USER"
@@ -162,7 +163,7 @@ def start_postgres(data_dir: Path) -> PostgresServer:
             pid, port = running
             # Adopt a server whose starter has exited (e.g. was killed), so someone stops
             # it; share one whose starter still runs, and leave stopping it to that owner.
-            adopt = not _alive(_read_pid(owner_file))
+            adopt = not pid_alive(_read_pid(owner_file))
             if adopt:
                 owner_file.write_text(str(os.getpid()))
             return PostgresServer(
@@ -389,27 +390,9 @@ def _running_postmaster(cluster: Path) -> tuple[int, int] | None:
         pid, port = int(lines[0]), int(lines[3])
     except (OSError, ValueError, IndexError):
         return None
-    if not _alive(pid) or "ready" not in (lines[7] if len(lines) > 7 else ""):
+    if not pid_alive(pid) or "ready" not in (lines[7] if len(lines) > 7 else ""):
         return None
     return pid, port
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A process that has exited but is not yet reaped (a zombie) still answers kill(0);
-    # the postmaster is reparented to init, which may reap it late, so look at its state.
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat_line.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _read_pid(path: Path) -> int:
@@ -421,7 +404,7 @@ def _read_pid(path: Path) -> int:
 
 def _wait_gone(pid: int, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while _alive(pid):
+    while pid_alive(pid):
         if time.monotonic() > deadline:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGQUIT)  # immediate shutdown; children follow

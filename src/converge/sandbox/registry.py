@@ -12,7 +12,6 @@ Layout under ``<workspace>/.converge/sandbox/``:
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 from dataclasses import asdict, dataclass
@@ -22,6 +21,7 @@ from converge.errors import SandboxError
 from converge.sandbox.serving import LOOPBACK
 from converge.sandbox.store import SandboxStore
 from converge.sandbox.world import SandboxCredentials
+from converge.util.processes import pid_alive
 
 VENDORS = ("infisical", "vercel", "supabase")
 WORKSPACE_MARKER = "converge.yaml"
@@ -56,21 +56,6 @@ class RunningInfo:
 
     def url(self, vendor: str) -> str:
         return f"http://{LOOPBACK}:{self.ports[vendor]}"
-
-
-def pid_alive(pid: int) -> bool:
-    """True if ``pid`` runs; a zombie (exited, not yet reaped) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return True  # no /proc (not Linux): trust kill()
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _accepts(port: int) -> bool:
