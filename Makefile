@@ -47,7 +47,7 @@ importlint: setup
 pytest: setup
 	@$(BIN)/pytest -q $(PYTEST_ARGS)
 
-schema: setup ## Regenerate JSON Schemas for the input files into schemas/
+schema: setup ## Regenerate JSON Schemas for the input files and artifacts into schemas/
 	@$(CONVERGE) schema --dir schemas
 
 bench: setup ## Benchmarks (print figures)

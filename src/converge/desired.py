@@ -1,20 +1,35 @@
 """Desired state read back from verified artifacts: what plan and apply reconcile towards.
 
-The engine verifies ``.out/<p>/`` against its manifest and decision, then parses the
-artifact texts into these frozen records and hands each vendor package its part. Reading
-artifacts (not the workspace YAML) is what makes a rendered, reviewed, committed ``.out/``
-the single source of truth for apply, and lets rollback re-apply an old revision's files.
+The engine verifies ``.out/<p>/`` against its manifest and decision, then validates each
+artifact text against the model render wrote it from (converge.artifacts), turns it into
+these frozen records and hands each vendor package its part. Reading artifacts
+(not the workspace YAML) is what makes a rendered, reviewed, committed ``.out/`` the
+single source of truth for apply, and lets rollback re-apply an old revision's files.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from pydantic import TypeAdapter
 from yaml import YAMLError
 
+from converge.artifacts import platforms
+from converge.artifacts.infisical import (
+    IdentityBinding,
+    InfisicalObject,
+    InfisicalScope,
+    MachineIdentity,
+    ProjectRole,
+)
+from converge.artifacts.platforms import (
+    PublicVariable,
+    ServerVariable,
+    SupabaseConfig,
+    VercelEnvironment,
+)
 from converge.errors import StaleArtifactError
 
 
@@ -83,17 +98,6 @@ class ReferenceScope:
     environments: dict[str, str]
 
 
-def _scope(doc: dict[str, Any]) -> ReferenceScope | None:
-    refs = doc.get("references")
-    if not refs:
-        return None
-    return ReferenceScope(
-        organization=str(refs["organization"]),
-        project=str(refs["project"]),
-        environments={str(k): str(v) for k, v in refs["environments"].items()},
-    )
-
-
 @dataclass(frozen=True)
 class DesiredVercel:
     team: str | None
@@ -144,16 +148,15 @@ class DesiredState:
         return tuple(found)
 
 
-def _target(spec: dict[str, Any]) -> InfisicalTarget:
-    t = spec["infisical"]
-    return InfisicalTarget(str(t["organization"]), str(t["project"]), str(t["environment"]))
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_INFISICAL_OBJECT: TypeAdapter[InfisicalObject] = TypeAdapter(InfisicalObject)
 
 
 def parse_desired(
     project: str, decision_id: str, manifest_digest: str, artifacts: dict[str, str]
 ) -> DesiredState:
-    """Parse verified artifact texts; a malformed artifact is a StaleArtifactError."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    """Validate verified artifact texts against their models (converge.artifacts) and turn
+    them into the engine's records; a malformed artifact is a StaleArtifactError."""
     roles: list[DesiredRole] = []
     identities: list[DesiredIdentity] = []
     bindings: list[DesiredBinding] = []
@@ -162,86 +165,19 @@ def parse_desired(
     for name, text in sorted(artifacts.items()):
         try:
             if name.endswith(".yaml"):
-                doc = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-                kind, meta, spec = doc["kind"], doc["metadata"], doc["spec"]
-                if kind == "ProjectRole":
-                    roles.append(
-                        DesiredRole(
-                            name=meta["name"],
-                            environment=meta["environment"],
-                            slug=spec["slug"],
-                            display=spec["displayName"],
-                            description=spec["description"],
-                            target=_target(spec),
-                            permissions=tuple(spec["permissions"]),
-                            index=int(meta.get("index", 0)),
-                        )
-                    )
-                elif kind == "MachineIdentity":
-                    identities.append(
-                        DesiredIdentity(
-                            name=meta["name"],
-                            environment=meta["environment"],
-                            description=spec["description"],
-                            target=_target(spec),
-                            role_slugs=tuple(spec["roles"]),
-                            universal_auth=dict(spec["auth"]["universal"]),
-                            index=int(meta.get("index", 0)),
-                        )
-                    )
-                elif kind == "IdentityBinding":
-                    bindings.append(
-                        DesiredBinding(
-                            name=meta["name"],
-                            identity=spec["identity"],
-                            role=spec["role"],
-                            role_slug=spec["roleSlug"],
-                            environment=meta["environment"],
-                            target=_target(spec),
-                            index=int(meta.get("index", 0)),
-                        )
-                    )
+                doc = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+                obj = _INFISICAL_OBJECT.validate_python(doc)
+                if isinstance(obj, ProjectRole):
+                    roles.append(_role(obj))
+                elif isinstance(obj, MachineIdentity):
+                    identities.append(_identity(obj))
+                else:
+                    bindings.append(_binding(obj))
             elif name == "vercel-env.json":
-                doc = json.loads(text)
-                vercel = DesiredVercel(
-                    team=doc["vercel"]["team"],
-                    project=doc["vercel"]["project"],
-                    variables=tuple(
-                        DesiredVariable(
-                            key=v["key"],
-                            kind=v["kind"],
-                            type=v["type"],
-                            targets=tuple(v["targets"]),
-                            environments=tuple(v["environments"]),
-                            value=v.get("value"),
-                            ref=v.get("ref"),
-                            rotate=int(v.get("rotate", 0)),
-                            comment=v.get("comment"),
-                        )
-                        for v in doc["variables"]
-                    ),
-                    references=_scope(doc),
-                )
+                vercel = _vercel(VercelEnvironment.model_validate_json(text))
             elif name == "supabase-config.json":
-                doc = json.loads(text)
-                supabase = DesiredSupabase(
-                    projects=tuple(
-                        SupabaseProjectRef(p["environment"], p["region"], p["ref"])
-                        for p in doc["projects"]
-                    ),
-                    auth=dict(doc["auth"]),
-                    rls_enforce=bool(doc["database"]["rls"]["enforce"]),
-                    rls_schemas=tuple(doc["database"]["rls"]["schemas"]),
-                    exposed_schemas=tuple(doc["api"]["schemas"]),
-                    publish=tuple(doc["publish"]),
-                    references=_scope(doc),
-                    publish_to=(
-                        (doc["publish_to"]["team"], str(doc["publish_to"]["project"]))
-                        if doc.get("publish_to")
-                        else None
-                    ),
-                )
-        except (KeyError, TypeError, ValueError, YAMLError):
+                supabase = _supabase(SupabaseConfig.model_validate_json(text))
+        except (ValueError, YAMLError):  # pydantic's ValidationError is a ValueError
             raise StaleArtifactError(
                 f"artifact {project}/{name} is malformed",
                 hint=f"run make render PROJECT={project}",
@@ -255,4 +191,95 @@ def parse_desired(
         bindings=tuple(bindings),
         vercel=vercel,
         supabase=supabase,
+    )
+
+
+def _target(scope: InfisicalScope) -> InfisicalTarget:
+    return InfisicalTarget(scope.organization, scope.project, scope.environment)
+
+
+def _role(obj: ProjectRole) -> DesiredRole:
+    meta, spec = obj.metadata, obj.spec
+    return DesiredRole(
+        name=meta.name,
+        environment=meta.environment,
+        slug=spec.slug,
+        display=spec.display_name,
+        description=spec.description,
+        target=_target(spec.infisical),
+        permissions=tuple(rule.to_wire() for rule in spec.permissions),
+        index=meta.index,
+    )
+
+
+def _identity(obj: MachineIdentity) -> DesiredIdentity:
+    meta, spec = obj.metadata, obj.spec
+    return DesiredIdentity(
+        name=meta.name,
+        environment=meta.environment,
+        description=spec.description,
+        target=_target(spec.infisical),
+        role_slugs=tuple(spec.roles),
+        universal_auth=spec.auth.universal.to_wire(),
+        index=meta.index,
+    )
+
+
+def _binding(obj: IdentityBinding) -> DesiredBinding:
+    meta, spec = obj.metadata, obj.spec
+    return DesiredBinding(
+        name=meta.name,
+        identity=spec.identity,
+        role=spec.role,
+        role_slug=spec.role_slug,
+        environment=meta.environment,
+        target=_target(spec.infisical),
+        index=meta.index,
+    )
+
+
+def _scope(refs: platforms.ReferenceScope | None) -> ReferenceScope | None:
+    if refs is None:
+        return None
+    return ReferenceScope(
+        organization=refs.organization,
+        project=refs.project,
+        environments=dict(refs.environments),
+    )
+
+
+def _variable(v: PublicVariable | ServerVariable) -> DesiredVariable:
+    return DesiredVariable(
+        key=v.key,
+        kind=v.kind,
+        type=v.type,
+        targets=tuple(v.targets),
+        environments=tuple(v.environments),
+        value=v.value if isinstance(v, PublicVariable) else None,
+        ref=v.ref if isinstance(v, ServerVariable) else None,
+        rotate=v.rotate if isinstance(v, ServerVariable) else 0,
+        comment=v.comment if isinstance(v, PublicVariable) else None,
+    )
+
+
+def _vercel(doc: VercelEnvironment) -> DesiredVercel:
+    return DesiredVercel(
+        team=doc.vercel.team,
+        project=doc.vercel.project,
+        variables=tuple(_variable(v) for v in doc.variables),
+        references=_scope(doc.references),
+    )
+
+
+def _supabase(doc: SupabaseConfig) -> DesiredSupabase:
+    rls = doc.database.rls
+    return DesiredSupabase(
+        projects=tuple(SupabaseProjectRef(p.environment, p.region, p.ref) for p in doc.projects),
+        auth=doc.auth.to_wire(),
+        rls_enforce=rls.enforce,
+        rls_schemas=tuple(rls.schemas),
+        exposed_schemas=tuple(doc.api.schemas),
+        publish=tuple(entry.to_wire() for entry in doc.publish),
+        references=_scope(doc.references),
+        publish_to=(doc.publish_to.team, doc.publish_to.project) if doc.publish_to else None,
     )

@@ -297,7 +297,7 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
 )
 @click.option("--check", is_flag=True, help="Exit 1 if the files differ from the models.")
 def schema(directory: Path, check: bool) -> None:
-    """Write JSON Schema for every input file kind (for yaml-language-server).
+    """Write JSON Schema for every input file and artifact kind.
 
     \b
     Example:

@@ -1,7 +1,9 @@
-"""JSON Schema for each input file kind, generated from the pydantic models.
+"""JSON Schema for each input file kind and each artifact kind, generated from the
+pydantic models.
 
 Committed under ``schemas/`` so editors running yaml-language-server complete and check
-workspace files; a test keeps the committed files equal to the models.
+workspace files, and so tools outside converge can read ``.out/<p>/`` without guessing its
+shape; a test keeps the committed files equal to the models.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from converge.artifacts import ARTIFACT_KINDS
 from converge.config.models import (
     IdentitiesFile,
     Project,
@@ -37,20 +40,32 @@ INPUT_KINDS: dict[str, tuple[type[BaseModel], str]] = {
 
 def input_schemas() -> dict[str, dict[str, Any]]:
     """File name -> JSON Schema document for every input kind."""
-    documents: dict[str, dict[str, Any]] = {}
-    for kind, (model, where) in INPUT_KINDS.items():
-        schema = model.model_json_schema(by_alias=True)
-        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$id"] = f"{SCHEMA_BASE}/{kind}.schema.json"
-        schema["description"] = f"converge input file {where}"
-        documents[f"{kind}.schema.json"] = schema
-    return documents
+    return {
+        f"{kind}.schema.json": _schema(kind, model, f"converge input file {where}")
+        for kind, (model, where) in INPUT_KINDS.items()
+    }
+
+
+def artifact_schemas() -> dict[str, dict[str, Any]]:
+    """File name -> JSON Schema document for every artifact kind (what render writes)."""
+    return {
+        f"{kind}.schema.json": _schema(kind, model, f"converge artifact {where}")
+        for kind, (model, where) in ARTIFACT_KINDS.items()
+    }
+
+
+def _schema(kind: str, model: type[BaseModel], description: str) -> dict[str, Any]:
+    schema = model.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"{SCHEMA_BASE}/{kind}.schema.json"
+    schema["description"] = description
+    return schema
 
 
 def write_schemas(directory: Path, *, check: bool = False) -> list[str]:
     """Write (or with ``check`` only compare) the schema files; return the names that differ."""
     changed: list[str] = []
-    for name, schema in input_schemas().items():
+    for name, schema in {**input_schemas(), **artifact_schemas()}.items():
         text = canonical_json(schema)
         path = directory / name
         if path.is_file() and path.read_text(encoding="utf-8") == text:

@@ -13,12 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from converge.artifacts.contract import (
+    DecisionBody,
+    DecisionContract,
+    DecisionResult,
+    DecisionWaiver,
+    PolicyVersions,
+)
+from converge.artifacts.wire import API_VERSION
 from converge.config.models import Waiver
 from converge.errors import StaleArtifactError
 from converge.policies.results import RuleResult
-from converge.util.canonical import canonical_json, content_id
+from converge.util.canonical import content_id
 
-API_VERSION = "converge.dev/v1"
 DECISION_FILE = "decision.json"
 
 
@@ -26,30 +35,35 @@ DECISION_FILE = "decision.json"
 class Decision:
     """A loaded (or freshly built) decision contract."""
 
-    body: dict[str, Any]
+    contract: DecisionContract
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The contract as written to decision.json (what ``decide --output json`` reports)."""
+        return self.contract.to_wire()
 
     @property
     def decision_id(self) -> str:
-        return str(self.body["decision_id"])
+        return self.contract.decision_id
 
     @property
     def verdict(self) -> str:
-        return str(self.body["verdict"])
+        return self.contract.verdict
 
     @property
     def project(self) -> str:
-        return str(self.body["project"])
+        return self.contract.project
 
     @property
     def inputs(self) -> dict[str, str]:
-        return dict(self.body["inputs"])
+        return dict(self.contract.inputs)
 
     @property
     def user_policies(self) -> dict[str, str]:
-        return dict(self.body["policies"]["user"])
+        return dict(self.contract.policies.user)
 
     def text(self) -> str:
-        return canonical_json(self.body)
+        return self.contract.to_json()
 
 
 def build_decision(
@@ -62,56 +76,67 @@ def build_decision(
     results: list[RuleResult],
     waivers: tuple[Waiver, ...],
 ) -> Decision:
-    body: dict[str, Any] = {
-        "apiVersion": API_VERSION,
-        "kind": "DecisionContract",
-        "project": project,
-        "verdict": verdict,
-        "inputs": dict(sorted(inputs.items())),
-        "policies": {"builtin": builtin_version, "user": dict(sorted(user_policies.items()))},
-        "results": [r.to_json() for r in sorted(results, key=RuleResult.sort_key)],
-        "waivers": sorted(
+    body = DecisionBody(
+        apiVersion=API_VERSION,
+        kind="DecisionContract",
+        project=project,
+        verdict=verdict,  # type: ignore[arg-type]
+        inputs=dict(sorted(inputs.items())),
+        policies=PolicyVersions(builtin=builtin_version, user=dict(sorted(user_policies.items()))),
+        results=[_result(r) for r in sorted(results, key=RuleResult.sort_key)],
+        waivers=sorted(
             (
-                {
-                    "rule": w.rule,
-                    "resource": w.resource,
-                    "reason": w.reason,
-                    "expires": w.expires.isoformat(),
-                }
+                DecisionWaiver(
+                    rule=w.rule, resource=w.resource, reason=w.reason, expires=w.expires.isoformat()
+                )
                 for w in waivers
             ),
-            key=lambda w: (w["rule"], w["resource"]),
+            key=lambda w: (w.rule, w.resource),
         ),
-    }
-    body["decision_id"] = content_id(body)
-    return Decision(body)
+    )
+    wire = body.to_wire()
+    return Decision(DecisionContract.model_validate({**wire, "decision_id": content_id(wire)}))
+
+
+def _result(result: RuleResult) -> DecisionResult:
+    return DecisionResult(
+        rule=result.rule,
+        severity=result.severity.value,
+        status=result.status.value,
+        resource=result.resource,
+        message=result.message,
+        location=str(result.location) if result.location else None,
+    )
 
 
 def load_decision(out_dir: Path, project: str) -> Decision:
-    """Read ``.out/<p>/decision.json`` and check that it was not edited by hand."""
+    """Read ``.out/<p>/decision.json`` and check that it was not edited by hand.
+
+    The content hash is checked on the file as read, before the model: any edit at all
+    (a changed value, an added key) reads as edited by hand; a file whose hash holds but
+    whose shape is not a decision's is unreadable."""
     path = out_dir / DECISION_FILE
     rel = f"{out_dir.name}/{DECISION_FILE}"
+    hint = f"run make decision PROJECT={project}"
     if not path.is_file():
-        raise StaleArtifactError(
-            f"no decision for {project}: {rel} is missing",
-            hint=f"run make decision PROJECT={project}",
-        )
+        raise StaleArtifactError(f"no decision for {project}: {rel} is missing", hint=hint)
+    unreadable = StaleArtifactError(f"decision for {project} is unreadable ({rel})", hint=hint)
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
         claimed = body.pop("decision_id")
     except (ValueError, KeyError, AttributeError, TypeError):
-        raise StaleArtifactError(
-            f"decision for {project} is unreadable ({rel})",
-            hint=f"run make decision PROJECT={project}",
-        ) from None
+        raise unreadable from None
     if claimed != content_id(body):
         raise StaleArtifactError(
             f"decision for {project} was edited by hand: "
             "its decision_id does not match its content",
-            hint=f"run make decision PROJECT={project}",
+            hint=hint,
         )
-    body["decision_id"] = claimed
-    return Decision(body)
+    try:
+        contract = DecisionContract.model_validate({**body, "decision_id": claimed})
+    except ValidationError:
+        raise unreadable from None
+    return Decision(contract)
 
 
 def check_current(

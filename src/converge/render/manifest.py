@@ -6,28 +6,49 @@ the manifest names the current decision, so a hand-edited artifact is refused, n
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
+from pydantic import ValidationError
+
+from converge.artifacts.contract import Manifest, ManifestBody
+from converge.artifacts.wire import API_VERSION
 from converge.errors import StaleArtifactError
-from converge.util.canonical import canonical_json, content_id, sha256_hex
+from converge.util.canonical import content_id, sha256_hex
 
-API_VERSION = "converge.dev/v1"
 MANIFEST_FILE = "manifest.json"
 
 
 def build_manifest(project: str, decision_id: str, artifacts: dict[str, str]) -> str:
     """Manifest text for ``artifacts`` (file name -> text)."""
-    body: dict[str, Any] = {
-        "apiVersion": API_VERSION,
-        "kind": "Manifest",
-        "project": project,
-        "decision_id": decision_id,
-        "artifacts": {name: sha256_hex(text) for name, text in sorted(artifacts.items())},
-    }
-    body["digest"] = content_id(body)
-    return canonical_json(body)
+    body = ManifestBody(
+        apiVersion=API_VERSION,
+        kind="Manifest",
+        project=project,
+        decision_id=decision_id,
+        artifacts={name: sha256_hex(text) for name, text in sorted(artifacts.items())},
+    )
+    wire = body.to_wire()
+    return Manifest.model_validate({**wire, "digest": content_id(wire)}).to_json()
+
+
+def load_manifest(out_dir: Path, project: str) -> Manifest:
+    """Read ``.out/<p>/manifest.json``; a missing or malformed one is a StaleArtifactError."""
+    rel = f"{out_dir.name}/{MANIFEST_FILE}"
+    path = out_dir / MANIFEST_FILE
+    if not path.is_file():
+        raise StaleArtifactError(
+            f"no manifest for {project}: {rel} is missing", hint=_hint(project)
+        )
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except ValidationError:
+        raise StaleArtifactError(
+            f"manifest for {project} is unreadable ({rel})", hint=_hint(project)
+        ) from None
+
+
+def _hint(project: str) -> str:
+    return f"run make render PROJECT={project} (or make decision first)"
 
 
 def verify_artifacts(out_dir: Path, project: str, decision_id: str) -> dict[str, str]:
@@ -35,20 +56,10 @@ def verify_artifacts(out_dir: Path, project: str, decision_id: str) -> dict[str,
 
     Raises StaleArtifactError naming the first artifact that was edited, added or removed.
     """
-    rel = f"{out_dir.name}/{MANIFEST_FILE}"
-    hint = f"run make render PROJECT={project} (or make decision first)"
-    path = out_dir / MANIFEST_FILE
-    if not path.is_file():
-        raise StaleArtifactError(f"no manifest for {project}: {rel} is missing", hint=hint)
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-        recorded: dict[str, str] = dict(body["artifacts"])
-        manifest_decision = body["decision_id"]
-    except (ValueError, KeyError, TypeError):
-        raise StaleArtifactError(
-            f"manifest for {project} is unreadable ({rel})", hint=hint
-        ) from None
-    if manifest_decision != decision_id:
+    hint = _hint(project)
+    manifest = load_manifest(out_dir, project)
+    recorded = manifest.artifacts
+    if manifest.decision_id != decision_id:
         raise StaleArtifactError(
             f"artifacts of {project} were rendered from another decision", hint=hint
         )
