@@ -24,11 +24,11 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from converge.sandbox.faults import NO_FAULT, FaultInjector, FaultKind, FaultSpec
-from converge.sandbox.gate import ReadyGate
-from converge.sandbox.ratelimits import FixedWindowLimiter, RateLimitSpec
-from converge.sandbox.requestlog import RequestEntry, RequestLog
-from converge.sandbox.vendorprofiles import Headers, profile_for
+from converge_sandbox.faults import NO_FAULT, FaultInjector, FaultKind, FaultSpec
+from converge_sandbox.gate import ReadyGate
+from converge_sandbox.ratelimits import FixedWindowLimiter, RateLimitSpec
+from converge_sandbox.requestlog import RequestEntry, RequestLog
+from converge_sandbox.vendorprofiles import Headers, profile_for
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

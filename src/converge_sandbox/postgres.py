@@ -59,8 +59,8 @@ import psycopg
 from psycopg import sql
 
 from converge.errors import SandboxError
-from converge.sandbox.serving import LOOPBACK, free_port
 from converge.util.processes import pid_alive
+from converge_sandbox.serving import LOOPBACK, free_port
 
 ENV_URL = "CONVERGE_SANDBOX_PG_URL"
 ENV_USER = "CONVERGE_SANDBOX_PG_USER"
@@ -85,7 +85,7 @@ _SERVER_SETTINGS = {
 class PostgresServer:
     """A PostgreSQL server that gives each Supabase project ref its own database.
 
-    Implements ``converge.sandbox.world.DatabaseProvider``.
+    Implements ``converge_sandbox.world.DatabaseProvider``.
     """
 
     admin_url: str = field(repr=False)  # carries the superuser password: never print it

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 
 from converge.errors import SandboxError
-from converge.sandbox.faults import parse_duration
+from converge_sandbox.faults import parse_duration
 
 DEFAULT_SCALE = 1000.0
 _MAX_WINDOWS = 10_000  # expired windows are dropped past this many keys

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from converge.errors import SandboxError
-from converge.sandbox.serving import LOOPBACK
-from converge.sandbox.store import SandboxStore
-from converge.sandbox.world import SandboxCredentials
 from converge.util.processes import pid_alive
+from converge_sandbox.serving import LOOPBACK
+from converge_sandbox.store import SandboxStore
+from converge_sandbox.world import SandboxCredentials
 
 VENDORS = ("infisical", "vercel", "supabase")
 WORKSPACE_MARKER = "converge.yaml"
@@ -175,7 +175,7 @@ def reset_state(state_dir: Path) -> list[Path]:
         )
     removed: list[Path] = []
     if (state_dir / PG_DIR).is_dir():
-        from converge.sandbox.postgres import delete_cluster
+        from converge_sandbox.postgres import delete_cluster
 
         delete_cluster(state_dir / PG_DIR)
     for name in (STATE_FILE, STATE_FILE + "-wal", STATE_FILE + "-shm", REQUEST_LOG_FILE,

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from converge.sandbox.faults import READ_METHODS
+from converge_sandbox.faults import READ_METHODS
 
 # POSTs that change nothing a reconciler manages: logins, and SQL on the read-only endpoint.
 _READ_ONLY_POST_SUFFIXES = (

@@ -23,11 +23,11 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from converge.errors import SandboxError
-from converge.sandbox.faults import FaultSpec, parse_faults
-from converge.sandbox.gate import ReadyGate
-from converge.sandbox.middleware import SandboxMiddleware
-from converge.sandbox.ratelimits import RateLimitSpec, parse_rate_limits
-from converge.sandbox.registry import (
+from converge_sandbox.faults import FaultSpec, parse_faults
+from converge_sandbox.gate import ReadyGate
+from converge_sandbox.middleware import SandboxMiddleware
+from converge_sandbox.ratelimits import RateLimitSpec, parse_rate_limits
+from converge_sandbox.registry import (
     PG_DIR,
     REQUEST_LOG_FILE,
     STATE_FILE,
@@ -38,10 +38,10 @@ from converge.sandbox.registry import (
     sandbox_env,
     write_running,
 )
-from converge.sandbox.requestlog import RequestLog
-from converge.sandbox.server import ServedGroup, bind_all, serve_apps
-from converge.sandbox.store import SandboxStore
-from converge.sandbox.world import SandboxCredentials, SandboxWorld
+from converge_sandbox.requestlog import RequestLog
+from converge_sandbox.server import ServedGroup, bind_all, serve_apps
+from converge_sandbox.store import SandboxStore
+from converge_sandbox.world import SandboxCredentials, SandboxWorld
 
 FAULTS_ENV = "CONVERGE_SANDBOX_FAULTS"
 RATE_LIMITS_ENV = "CONVERGE_SANDBOX_RATE_LIMITS"
@@ -67,18 +67,18 @@ class VendorParts:
 
 
 def default_vendor_parts() -> dict[str, VendorParts]:
-    """The real emulators (``converge.sandbox.<vendor>.app`` and ``.seed``), imported only
+    """The real emulators (``converge_sandbox.<vendor>.app`` and ``.seed``), imported only
     when a sandbox starts."""
     parts: dict[str, VendorParts] = {}
     for vendor in VENDORS:
-        app_module = importlib.import_module(f"converge.sandbox.{vendor}.app")
-        seed_module = importlib.import_module(f"converge.sandbox.{vendor}.seed")
+        app_module = importlib.import_module(f"converge_sandbox.{vendor}.app")
+        seed_module = importlib.import_module(f"converge_sandbox.{vendor}.seed")
         parts[vendor] = VendorParts(app_module.create_app, seed_module.seed)
     return parts
 
 
 def default_start_database(data_dir: Path) -> DatabaseServer:
-    from converge.sandbox.postgres import start_postgres
+    from converge_sandbox.postgres import start_postgres
 
     server: DatabaseServer = start_postgres(data_dir)
     return server

@@ -22,8 +22,8 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from converge.errors import SandboxError
-from converge.sandbox.middleware import TRANSPORT_EXTENSION
-from converge.sandbox.serving import LOOPBACK
+from converge_sandbox.middleware import TRANSPORT_EXTENSION
+from converge_sandbox.serving import LOOPBACK
 
 
 class SandboxHttpProtocol(HttpToolsProtocol):

@@ -24,7 +24,7 @@ import secrets
 from http import HTTPStatus
 from typing import Protocol
 
-from converge.sandbox.ratelimits import LimitRule, WindowState
+from converge_sandbox.ratelimits import LimitRule, WindowState
 
 Headers = list[tuple[bytes, bytes]]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-from converge.sandbox.store import SandboxStore
+from converge_sandbox.store import SandboxStore
 
 
 class DatabaseProvider(Protocol):

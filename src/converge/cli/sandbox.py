@@ -12,8 +12,8 @@ from types import FrameType
 import click
 
 from converge.errors import ConvergeError
-from converge.sandbox.registry import find_workspace, reset_state, running_env, state_dir_for
-from converge.sandbox.runner import FAULTS_ENV, RATE_LIMITS_ENV, RunningSandbox, start_sandbox
+from converge_sandbox.registry import find_workspace, reset_state, running_env, state_dir_for
+from converge_sandbox.runner import FAULTS_ENV, RATE_LIMITS_ENV, RunningSandbox, start_sandbox
 
 _WORKSPACE_HELP = "Workspace directory (default: nearest parent holding converge.yaml, else cwd)."
 

@@ -16,8 +16,8 @@ from typing import Literal
 
 from converge.config.workspace import Workspace
 from converge.errors import ConfigError
-from converge.sandbox.registry import read_running, running_env, state_dir_for
-from converge.sandbox.runner import start_sandbox
+from converge_sandbox.registry import read_running, running_env, state_dir_for
+from converge_sandbox.runner import start_sandbox
 
 Target = Literal["live", "sandbox"]
 SANDBOX_VARIABLES = (

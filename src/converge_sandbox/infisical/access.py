@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from converge.sandbox.infisical.auth import Actor
-from converge.sandbox.infisical.errors import forbidden, permission_denied
-from converge.sandbox.infisical.permissions import BUILT_IN_RULES, Rule, is_allowed, unpack_rules
-from converge.sandbox.infisical.state import InfisicalState
+from converge_sandbox.infisical.auth import Actor
+from converge_sandbox.infisical.errors import forbidden, permission_denied
+from converge_sandbox.infisical.permissions import BUILT_IN_RULES, Rule, is_allowed, unpack_rules
+from converge_sandbox.infisical.state import InfisicalState
 
 
 def require_org_permission(actor: Actor, action: str, subject: str = "identity") -> None:

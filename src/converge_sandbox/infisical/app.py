@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from converge.sandbox.infisical import (
+from converge_sandbox.infisical import (
     routes_auth,
     routes_identities,
     routes_memberships,
@@ -24,10 +24,10 @@ from converge.sandbox.infisical import (
     routes_secrets,
     routes_token_auth,
 )
-from converge.sandbox.infisical.errors import InfisicalApiError, new_request_id
-from converge.sandbox.infisical.routing import bind
-from converge.sandbox.infisical.state import InfisicalState
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.infisical.errors import InfisicalApiError, new_request_id
+from converge_sandbox.infisical.routing import bind
+from converge_sandbox.infisical.state import InfisicalState
+from converge_sandbox.world import SandboxWorld
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

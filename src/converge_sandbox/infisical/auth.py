@@ -19,9 +19,9 @@ from typing import Any
 import jwt
 from starlette.requests import Request
 
-from converge.sandbox.infisical.errors import token_error, unauthorized
-from converge.sandbox.infisical.state import InfisicalState, hash_secret, new_id
-from converge.sandbox.infisical.trusted_ips import DEFAULT_TRUSTED_IPS, check_ip
+from converge_sandbox.infisical.errors import token_error, unauthorized
+from converge_sandbox.infisical.state import InfisicalState, hash_secret, new_id
+from converge_sandbox.infisical.trusted_ips import DEFAULT_TRUSTED_IPS, check_ip
 
 _ALGORITHM = "HS256"
 

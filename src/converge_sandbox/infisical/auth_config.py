@@ -14,12 +14,12 @@ from typing import Any
 from pydantic import Field
 from starlette.requests import Request
 
-from converge.sandbox.infisical.access import require_org_permission
-from converge.sandbox.infisical.auth import authenticate
-from converge.sandbox.infisical.errors import bad_request, not_found, validation_failure
-from converge.sandbox.infisical.state import InfisicalState
-from converge.sandbox.infisical.trusted_ips import reshape_trusted_ips
-from converge.sandbox.infisical.validation import WireModel
+from converge_sandbox.infisical.access import require_org_permission
+from converge_sandbox.infisical.auth import authenticate
+from converge_sandbox.infisical.errors import bad_request, not_found, validation_failure
+from converge_sandbox.infisical.state import InfisicalState
+from converge_sandbox.infisical.trusted_ips import reshape_trusted_ips
+from converge_sandbox.infisical.validation import WireModel
 
 MAX_TTL = 315360000
 

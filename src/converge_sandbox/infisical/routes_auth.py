@@ -17,8 +17,8 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge.sandbox.infisical.auth import client_ip, issue_access_token
-from converge.sandbox.infisical.auth_config import (
+from converge_sandbox.infisical.auth import client_ip, issue_access_token
+from converge_sandbox.infisical.auth_config import (
     MAX_TTL,
     UA_DEFAULTS,
     TokenConfigPatch,
@@ -28,19 +28,19 @@ from converge.sandbox.infisical.auth_config import (
     managed_identity,
     revoke_tokens,
 )
-from converge.sandbox.infisical.errors import (
+from converge_sandbox.infisical.errors import (
     InfisicalApiError,
     bad_request,
     unauthorized,
 )
-from converge.sandbox.infisical.routing import RouteSpec, ok
-from converge.sandbox.infisical.state import InfisicalState, hash_secret, new_id
-from converge.sandbox.infisical.trusted_ips import (
+from converge_sandbox.infisical.routing import RouteSpec, ok
+from converge_sandbox.infisical.state import InfisicalState, hash_secret, new_id
+from converge_sandbox.infisical.trusted_ips import (
     DEFAULT_TRUSTED_IPS,
     check_ip,
     reshape_trusted_ips,
 )
-from converge.sandbox.infisical.validation import WireModel, parse_body
+from converge_sandbox.infisical.validation import WireModel, parse_body
 
 INVALID_CREDENTIALS = "Invalid credentials"
 LOCKED = "This identity auth method is temporarily locked, please try again later"

@@ -15,13 +15,13 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge.sandbox.infisical.access import require_org_permission
-from converge.sandbox.infisical.auth import Actor, authenticate
-from converge.sandbox.infisical.errors import bad_request, forbidden, not_found
-from converge.sandbox.infisical.routes_memberships import membership_view
-from converge.sandbox.infisical.routing import RouteSpec, ok
-from converge.sandbox.infisical.state import InfisicalState, metadata_entries, new_id
-from converge.sandbox.infisical.validation import WireModel, parse_body, parse_model
+from converge_sandbox.infisical.access import require_org_permission
+from converge_sandbox.infisical.auth import Actor, authenticate
+from converge_sandbox.infisical.errors import bad_request, forbidden, not_found
+from converge_sandbox.infisical.routes_memberships import membership_view
+from converge_sandbox.infisical.routing import RouteSpec, ok
+from converge_sandbox.infisical.state import InfisicalState, metadata_entries, new_id
+from converge_sandbox.infisical.validation import WireModel, parse_body, parse_model
 
 ORG_ROLES = ("admin", "member", "no-access")
 

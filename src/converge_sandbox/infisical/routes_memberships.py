@@ -17,13 +17,13 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge.sandbox.infisical.access import require_project_permission
-from converge.sandbox.infisical.auth import authenticate
-from converge.sandbox.infisical.errors import bad_request, not_found
-from converge.sandbox.infisical.permissions import BUILT_IN_ROLES
-from converge.sandbox.infisical.routing import RouteSpec, ok
-from converge.sandbox.infisical.state import InfisicalState, new_id
-from converge.sandbox.infisical.validation import WireModel, parse_body, parse_model
+from converge_sandbox.infisical.access import require_project_permission
+from converge_sandbox.infisical.auth import authenticate
+from converge_sandbox.infisical.errors import bad_request, not_found
+from converge_sandbox.infisical.permissions import BUILT_IN_ROLES
+from converge_sandbox.infisical.routing import RouteSpec, ok
+from converge_sandbox.infisical.state import InfisicalState, new_id
+from converge_sandbox.infisical.validation import WireModel, parse_body, parse_model
 
 _RANGE = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,

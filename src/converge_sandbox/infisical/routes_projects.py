@@ -14,10 +14,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge.sandbox.infisical.access import project_rules
-from converge.sandbox.infisical.auth import authenticate
-from converge.sandbox.infisical.routing import RouteSpec, ok
-from converge.sandbox.infisical.state import InfisicalState
+from converge_sandbox.infisical.access import project_rules
+from converge_sandbox.infisical.auth import authenticate
+from converge_sandbox.infisical.routing import RouteSpec, ok
+from converge_sandbox.infisical.state import InfisicalState
 
 
 def project_view(doc: dict[str, Any]) -> dict[str, Any]:

@@ -19,19 +19,19 @@ from pydantic import Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge.sandbox.infisical.access import require_project_permission
-from converge.sandbox.infisical.auth import authenticate
-from converge.sandbox.infisical.errors import bad_request, not_found
-from converge.sandbox.infisical.permissions import (
+from converge_sandbox.infisical.access import require_project_permission
+from converge_sandbox.infisical.auth import authenticate
+from converge_sandbox.infisical.errors import bad_request, not_found
+from converge_sandbox.infisical.permissions import (
     BUILT_IN_ROLES,
     BUILT_IN_RULES,
     RESERVED_ROLE_SLUGS,
     pack_rules,
     unpack_rules,
 )
-from converge.sandbox.infisical.routing import RouteSpec, ok
-from converge.sandbox.infisical.state import InfisicalState, new_id
-from converge.sandbox.infisical.validation import WireModel, parse_body
+from converge_sandbox.infisical.routing import RouteSpec, ok
+from converge_sandbox.infisical.state import InfisicalState, new_id
+from converge_sandbox.infisical.validation import WireModel, parse_body
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 KNOWN_SUBJECTS = frozenset({

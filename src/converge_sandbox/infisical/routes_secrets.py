@@ -21,13 +21,13 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge.sandbox.infisical.access import project_rules
-from converge.sandbox.infisical.auth import Actor, authenticate
-from converge.sandbox.infisical.errors import bad_request, not_found, permission_denied
-from converge.sandbox.infisical.permissions import Rule, is_allowed
-from converge.sandbox.infisical.routing import RouteSpec, ok, query_flag
-from converge.sandbox.infisical.state import InfisicalState, new_id, secret_key
-from converge.sandbox.infisical.validation import WireModel, parse_body, parse_model
+from converge_sandbox.infisical.access import project_rules
+from converge_sandbox.infisical.auth import Actor, authenticate
+from converge_sandbox.infisical.errors import bad_request, not_found, permission_denied
+from converge_sandbox.infisical.permissions import Rule, is_allowed
+from converge_sandbox.infisical.routing import RouteSpec, ok, query_flag
+from converge_sandbox.infisical.state import InfisicalState, new_id, secret_key
+from converge_sandbox.infisical.validation import WireModel, parse_body, parse_model
 
 HIDDEN_VALUE = "<hidden-by-infisical>"
 _NAME = re.compile(r"^[^\s/:]+$")

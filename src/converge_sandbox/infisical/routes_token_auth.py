@@ -11,8 +11,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge.sandbox.infisical.auth import issue_access_token
-from converge.sandbox.infisical.auth_config import (
+from converge_sandbox.infisical.auth import issue_access_token
+from converge_sandbox.infisical.auth_config import (
     TOKEN_AUTH_FIELDS,
     UA_DEFAULTS,
     TokenConfigPatch,
@@ -21,11 +21,11 @@ from converge.sandbox.infisical.auth_config import (
     managed_identity,
     revoke_tokens,
 )
-from converge.sandbox.infisical.errors import bad_request, not_found
-from converge.sandbox.infisical.routing import RouteSpec, ok
-from converge.sandbox.infisical.state import InfisicalState, new_id
-from converge.sandbox.infisical.trusted_ips import DEFAULT_TRUSTED_IPS, reshape_trusted_ips
-from converge.sandbox.infisical.validation import WireModel, parse_body
+from converge_sandbox.infisical.errors import bad_request, not_found
+from converge_sandbox.infisical.routing import RouteSpec, ok
+from converge_sandbox.infisical.state import InfisicalState, new_id
+from converge_sandbox.infisical.trusted_ips import DEFAULT_TRUSTED_IPS, reshape_trusted_ips
+from converge_sandbox.infisical.validation import WireModel, parse_body
 
 
 class TokenBody(WireModel):

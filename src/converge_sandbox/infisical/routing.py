@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from converge.sandbox.infisical.state import InfisicalState
+from converge_sandbox.infisical.state import InfisicalState
 
 Handler = Callable[[InfisicalState, Request], Awaitable[Response]]
 RouteSpec = tuple[str, list[str], Handler]

@@ -16,12 +16,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from converge.sandbox.infisical.routes_auth import new_client_secret
-from converge.sandbox.infisical.routes_identities import create_identity_doc
-from converge.sandbox.infisical.routes_memberships import RoleAssignment, add_membership
-from converge.sandbox.infisical.state import InfisicalState, hash_secret, new_id, secret_key
-from converge.sandbox.infisical.trusted_ips import DEFAULT_TRUSTED_IPS, reshape_trusted_ips
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.infisical.routes_auth import new_client_secret
+from converge_sandbox.infisical.routes_identities import create_identity_doc
+from converge_sandbox.infisical.routes_memberships import RoleAssignment, add_membership
+from converge_sandbox.infisical.state import InfisicalState, hash_secret, new_id, secret_key
+from converge_sandbox.infisical.trusted_ips import DEFAULT_TRUSTED_IPS, reshape_trusted_ips
+from converge_sandbox.world import SandboxWorld
 
 ORG_SLUG = "acme"
 OPERATOR_NAME = "converge-operator"

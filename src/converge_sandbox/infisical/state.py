@@ -29,9 +29,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from converge.sandbox.infisical.errors import not_found
-from converge.sandbox.store import Document
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.infisical.errors import not_found
+from converge_sandbox.store import Document
+from converge_sandbox.world import SandboxWorld
 
 VENDOR = "infisical"
 

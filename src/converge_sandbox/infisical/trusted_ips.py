@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from converge.sandbox.infisical.errors import bad_request, forbidden
+from converge_sandbox.infisical.errors import bad_request, forbidden
 
 DEFAULT_TRUSTED_IPS: list[dict[str, str]] = [{"ipAddress": "0.0.0.0/0"}, {"ipAddress": "::/0"}]
 

@@ -16,8 +16,8 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.requests import Request
 
-from converge.sandbox.infisical.errors import bad_request, validation_failure
-from converge.sandbox.jsontype import json_type
+from converge_sandbox.infisical.errors import bad_request, validation_failure
+from converge_sandbox.jsontype import json_type
 
 M = TypeVar("M", bound=BaseModel)
 

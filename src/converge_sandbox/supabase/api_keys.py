@@ -19,7 +19,7 @@ from typing import Any
 
 import jwt
 
-from converge.sandbox.supabase.errors import bad_request
+from converge_sandbox.supabase.errors import bad_request
 
 ApiKey = dict[str, Any]
 

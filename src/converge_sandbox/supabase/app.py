@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from converge.sandbox.supabase import config, database, keys, projects
-from converge.sandbox.supabase.errors import ApiError, unauthorized
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.supabase import config, database, keys, projects
+from converge_sandbox.supabase.errors import ApiError, unauthorized
+from converge_sandbox.world import SandboxWorld
 
 
 class _BearerAuth:

@@ -21,9 +21,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from converge.sandbox.jsontype import json_type
-from converge.sandbox.supabase.auth_fields import FIELDS, SECRET_FIELDS, FieldSpec
-from converge.sandbox.supabase.errors import bad_request
+from converge_sandbox.jsontype import json_type
+from converge_sandbox.supabase.auth_fields import FIELDS, SECRET_FIELDS, FieldSpec
+from converge_sandbox.supabase.errors import bad_request
 
 AuthConfig = dict[str, Any]
 

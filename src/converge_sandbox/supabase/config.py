@@ -15,15 +15,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from converge.sandbox.store import Document
-from converge.sandbox.supabase.auth_config import (
+from converge_sandbox.store import Document
+from converge_sandbox.supabase.auth_config import (
     apply_auth_patch,
     default_auth_config,
     render_auth_config,
 )
-from converge.sandbox.supabase.errors import bad_request
-from converge.sandbox.supabase.http import json_response, read_json, ref_of
-from converge.sandbox.supabase.state import (
+from converge_sandbox.supabase.errors import bad_request
+from converge_sandbox.supabase.http import json_response, read_json, ref_of
+from converge_sandbox.supabase.state import (
     deep_merge,
     default_postgrest,
     default_storage,
@@ -31,7 +31,7 @@ from converge.sandbox.supabase.state import (
     get_project,
     put_doc,
 )
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.world import SandboxWorld
 
 _POSTGREST_LIMITS = {"max_rows": (0, 1_000_000), "db_pool": (0, 1000)}
 

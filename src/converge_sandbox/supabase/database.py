@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from converge.sandbox.supabase.errors import ApiError, bad_request
-from converge.sandbox.supabase.http import json_response, read_json, ref_of
-from converge.sandbox.supabase.query import run_query
-from converge.sandbox.supabase.state import default_postgrest, get_doc, get_project
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.supabase.errors import ApiError, bad_request
+from converge_sandbox.supabase.http import json_response, read_json, ref_of
+from converge_sandbox.supabase.query import run_query
+from converge_sandbox.supabase.state import default_postgrest, get_doc, get_project
+from converge_sandbox.world import SandboxWorld
 
 # The schemas Supabase's linter never reports on (splinter's exclusion list).
 SYSTEM_SCHEMAS = (

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from converge.sandbox.supabase.errors import bad_request
+from converge_sandbox.supabase.errors import bad_request
 
 
 async def read_json(request: Request) -> Any:

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from converge.sandbox.store import Document
-from converge.sandbox.supabase.api_keys import (
+from converge_sandbox.store import Document
+from converge_sandbox.supabase.api_keys import (
     check_name,
     default_keys,
     is_true,
@@ -23,10 +23,10 @@ from converge.sandbox.supabase.api_keys import (
     parse_create_body,
     render_key,
 )
-from converge.sandbox.supabase.errors import ApiError, bad_request
-from converge.sandbox.supabase.http import json_response, read_json, ref_of
-from converge.sandbox.supabase.state import VENDOR, get_doc, get_project, put_doc
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.supabase.errors import ApiError, bad_request
+from converge_sandbox.supabase.http import json_response, read_json, ref_of
+from converge_sandbox.supabase.state import VENDOR, get_doc, get_project, put_doc
+from converge_sandbox.world import SandboxWorld
 
 
 def ensure_keys(world: SandboxWorld, ref: str, project: Document) -> list[Document]:

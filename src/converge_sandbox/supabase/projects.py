@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from converge.sandbox.store import Document
-from converge.sandbox.supabase.errors import bad_request
-from converge.sandbox.supabase.http import json_response, read_json, ref_of
-from converge.sandbox.supabase.state import VENDOR, get_project, put_doc
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.store import Document
+from converge_sandbox.supabase.errors import bad_request
+from converge_sandbox.supabase.http import json_response, read_json, ref_of
+from converge_sandbox.supabase.state import VENDOR, get_project, put_doc
+from converge_sandbox.world import SandboxWorld
 
 _PROJECT_FIELDS = (
     "id", "ref", "organization_id", "organization_slug", "name", "region", "created_at",

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from converge.sandbox.supabase.errors import ApiError
+from converge_sandbox.supabase.errors import ApiError
 
 Row = dict[str, Any]
 _STATEMENT_TIMEOUT_MS = 60_000

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import psycopg
 
-from converge.sandbox.store import Document
-from converge.sandbox.supabase.api_keys import iso_time
-from converge.sandbox.supabase.auth_config import default_auth_config
-from converge.sandbox.supabase.keys import ensure_keys
-from converge.sandbox.supabase.state import VENDOR, default_postgrest, default_storage
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.store import Document
+from converge_sandbox.supabase.api_keys import iso_time
+from converge_sandbox.supabase.auth_config import default_auth_config
+from converge_sandbox.supabase.keys import ensure_keys
+from converge_sandbox.supabase.state import VENDOR, default_postgrest, default_storage
+from converge_sandbox.world import SandboxWorld
 
 ORGANIZATION = {"id": "acme", "slug": "acme", "name": "Acme"}
 

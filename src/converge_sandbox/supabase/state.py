@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from converge.sandbox.store import Document
-from converge.sandbox.supabase.errors import project_not_found
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.store import Document
+from converge_sandbox.supabase.errors import project_not_found
+from converge_sandbox.world import SandboxWorld
 
 VENDOR = "supabase"
 

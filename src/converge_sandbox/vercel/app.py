@@ -14,11 +14,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge.sandbox.vercel.errors import VercelApiError, not_found
-from converge.sandbox.vercel.routes_account import account_routes
-from converge.sandbox.vercel.routes_env import env_routes
-from converge.sandbox.vercel.state import VercelState
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.vercel.errors import VercelApiError, not_found
+from converge_sandbox.vercel.routes_account import account_routes
+from converge_sandbox.vercel.routes_env import env_routes
+from converge_sandbox.vercel.state import VercelState
+from converge_sandbox.world import SandboxWorld
 
 
 async def _vercel_error(request: Request, exc: Exception) -> Response:

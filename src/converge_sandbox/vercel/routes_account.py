@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from converge.sandbox.vercel.errors import not_authorized, not_found
-from converge.sandbox.vercel.scope import authenticate, resolve_project
-from converge.sandbox.vercel.state import VercelState
-from converge.sandbox.vercel.wire import render_project, render_team, render_user
+from converge_sandbox.vercel.errors import not_authorized, not_found
+from converge_sandbox.vercel.scope import authenticate, resolve_project
+from converge_sandbox.vercel.state import VercelState
+from converge_sandbox.vercel.wire import render_project, render_team, render_user
 
 PROJECT_VERSIONS = ("v8", "v9", "v10")
 

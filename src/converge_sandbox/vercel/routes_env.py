@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from converge.sandbox.vercel import rules
-from converge.sandbox.vercel.errors import VercelApiError, bad_request, env_not_found, not_found
-from converge.sandbox.vercel.models import TARGETS, EnvRecord, ProjectRecord
-from converge.sandbox.vercel.scope import Caller, resolve_project
-from converge.sandbox.vercel.state import VercelState, new_ciphertext
-from converge.sandbox.vercel.wire import Reveal, render_env, render_pull_value, system_env
+from converge_sandbox.vercel import rules
+from converge_sandbox.vercel.errors import VercelApiError, bad_request, env_not_found, not_found
+from converge_sandbox.vercel.models import TARGETS, EnvRecord, ProjectRecord
+from converge_sandbox.vercel.scope import Caller, resolve_project
+from converge_sandbox.vercel.state import VercelState, new_ciphertext
+from converge_sandbox.vercel.wire import Reveal, render_env, render_pull_value, system_env
 
 LIST_VERSIONS = ("v8", "v9", "v10")
 CREATE_VERSIONS = ("v8", "v9", "v10")

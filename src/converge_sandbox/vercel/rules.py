@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from converge.sandbox.vercel.errors import VercelApiError, bad_request
-from converge.sandbox.vercel.models import (
+from converge_sandbox.vercel.errors import VercelApiError, bad_request
+from converge_sandbox.vercel.models import (
     TARGETS,
     WRITABLE_TYPES,
     EnvRecord,

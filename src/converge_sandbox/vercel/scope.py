@@ -19,14 +19,14 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from converge.sandbox.vercel.errors import (
+from converge_sandbox.vercel.errors import (
     invalid_token,
     missing_token,
     not_authorized,
     project_not_found,
 )
-from converge.sandbox.vercel.models import ProjectRecord, TeamRecord, UserRecord
-from converge.sandbox.vercel.state import VercelState
+from converge_sandbox.vercel.models import ProjectRecord, TeamRecord, UserRecord
+from converge_sandbox.vercel.state import VercelState
 
 
 @dataclass(frozen=True)

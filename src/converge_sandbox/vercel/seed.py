@@ -15,15 +15,15 @@ from __future__ import annotations
 import hashlib
 import string
 
-from converge.sandbox.vercel.models import (
+from converge_sandbox.vercel.models import (
     VENDOR,
     EnvRecord,
     ProjectRecord,
     TeamRecord,
     UserRecord,
 )
-from converge.sandbox.vercel.state import VercelState, new_ciphertext
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.vercel.state import VercelState, new_ciphertext
+from converge_sandbox.world import SandboxWorld
 
 TEAM_SLUG = "acme"
 TEAM_NAME = "Acme"

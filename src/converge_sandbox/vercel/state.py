@@ -11,14 +11,14 @@ import secrets
 import string
 import threading
 
-from converge.sandbox.vercel.models import (
+from converge_sandbox.vercel.models import (
     VENDOR,
     EnvRecord,
     ProjectRecord,
     TeamRecord,
     UserRecord,
 )
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.world import SandboxWorld
 
 _ALPHABET = string.ascii_letters + string.digits
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from converge.sandbox.vercel.models import EnvRecord, ProjectRecord, TeamRecord, UserRecord
+from converge_sandbox.vercel.models import EnvRecord, ProjectRecord, TeamRecord, UserRecord
 
 # Per-region defaults Vercel reports for a new project.
 _DEFAULT_REGIONS = ["iad1"]
