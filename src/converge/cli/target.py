@@ -5,6 +5,10 @@ through the very same variables a live run reads (``VERCEL_API_URL``, ``VERCEL_T
 so the sandbox exercises exactly the live code path. A sandbox already running for the
 workspace (``converge sandbox serve``) is used as it is; otherwise one is started in this
 process for the duration of the command, on the workspace's persisted state.
+
+The sandbox is an optional package (``converge[sandbox]``): it lives in the CLI layer and is
+loaded only when the target is ``sandbox`` (``sandbox_loader``), so ``target: live`` works
+in an install without it, and ``target: sandbox`` there says how to install it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
 
+from converge.cli.sandbox_loader import load_sandbox
 from converge.config.workspace import Workspace
 from converge.errors import ConfigError
-from converge_sandbox.registry import read_running, running_env, state_dir_for
-from converge_sandbox.runner import start_sandbox
 
 Target = Literal["live", "sandbox"]
 SANDBOX_VARIABLES = (
@@ -46,11 +49,12 @@ def vendor_environment(workspace: Workspace, target: Target) -> Iterator[dict[st
     if target == "live":
         yield base
         return
-    state_dir = state_dir_for(workspace.root)
-    if read_running(state_dir) is not None:
-        yield _without_live_credentials(base) | running_env(state_dir)
+    api = load_sandbox()
+    state_dir = api.state_dir_for(workspace.root)
+    if api.read_running(state_dir) is not None:
+        yield _without_live_credentials(base) | api.running_env(state_dir)
         return
-    with start_sandbox(state_dir) as sandbox:
+    with api.start_sandbox(state_dir) as sandbox:
         sandbox.wait_seeded()
         yield _without_live_credentials(base) | sandbox.env
 
