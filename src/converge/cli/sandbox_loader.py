@@ -20,7 +20,7 @@ from converge.errors import SandboxNotInstalled
 
 SANDBOX_MODULE = "converge_sandbox.facade"
 # The sandbox's own variables, named here too so `converge sandbox serve --help` needs no
-# sandbox (tests/cli/test_without_sandbox.py checks they match the runner's).
+# sandbox (tests/packaging/test_without_sandbox.py checks they match the runner's).
 FAULTS_ENV = "CONVERGE_SANDBOX_FAULTS"
 RATE_LIMITS_ENV = "CONVERGE_SANDBOX_RATE_LIMITS"
 
