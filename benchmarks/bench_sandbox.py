@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from converge.sandbox.requestlog import fetch_request_log, reset_request_log
-from converge.sandbox.vercel.seed import project_id, team_id
+from converge_sandbox.requestlog import fetch_request_log, reset_request_log
+from converge_sandbox.vercel.seed import project_id, team_id
 
 TARGET_RPS = 1000.0
 ENV_VARS = 20

@@ -39,8 +39,8 @@ def main() -> int:
     workspace: Path = args.workspace.resolve()
     shown = workspace.relative_to(REPO) if workspace.is_relative_to(REPO) else workspace
 
-    from converge.sandbox.registry import read_running, reset_state, state_dir_for
-    from converge.sandbox.runner import start_sandbox
+    from converge_sandbox.registry import read_running, reset_state, state_dir_for
+    from converge_sandbox.runner import start_sandbox
 
     state_dir = state_dir_for(workspace)
     if read_running(state_dir) is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from converge.sandbox.postgres import PostgresServer, delete_cluster, start_postgres
+from converge_sandbox.postgres import PostgresServer, delete_cluster, start_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_WORKSPACE = REPO / "examples" / "workspace"
@@ -66,7 +66,7 @@ def _private_postgres_runtime_dir() -> Iterator[None]:
     """Clusters that sandboxes keep outside their state folder (when the unprivileged
     postgres user cannot reach it, as under pytest's 0700 tmp folders) go to a folder of
     this test session, removed at its end — including those of converge subprocesses."""
-    from converge.sandbox.postgres import ENV_RUNTIME_DIR
+    from converge_sandbox.postgres import ENV_RUNTIME_DIR
 
     base = Path(tempfile.mkdtemp(prefix="converge-test-pg-", dir="/var/tmp"))
     base.chmod(0o711)  # the postgres user must traverse it to reach its own cluster

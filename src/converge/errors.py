@@ -17,6 +17,7 @@ contain secret values; callers pass names and locations, never payloads.
     ├── LockHeldError                  exit 3: another run holds the project lock
     ├── JournalError                   the run journal cannot be read or written
     └── SandboxError                   the local sandbox could not start or answer
+        └── SandboxNotInstalled        converge[sandbox] is not installed here
 """
 
 from __future__ import annotations
@@ -129,3 +130,18 @@ class JournalError(ConvergeError):
 
 class SandboxError(ConvergeError):
     """The local sandbox could not be started or did not answer."""
+
+
+class SandboxNotInstalled(SandboxError):
+    """The sandbox package or one of its dependencies is missing from this environment.
+
+    The emulators ship as the extra ``converge[sandbox]``, so a live install stays free of
+    starlette, uvicorn and PostgreSQL binaries; this says how to add them.
+    """
+
+    def __init__(self, missing: str):
+        self.missing = missing
+        super().__init__(
+            f"the sandbox is not installed in this environment (no module {missing!r}); "
+            "install it with: pip install 'converge[sandbox]'"
+        )

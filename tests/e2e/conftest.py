@@ -26,11 +26,11 @@ from typing import Any
 import httpx
 import pytest
 
-from converge.sandbox.infisical import seed as infisical_seed
-from converge.sandbox.registry import state_dir_for
-from converge.sandbox.runner import RunningSandbox, start_sandbox
-from converge.sandbox.vercel import seed as vercel_seed
-from converge.sandbox.vercel.models import VENDOR as VERCEL
+from converge_sandbox.infisical import seed as infisical_seed
+from converge_sandbox.registry import state_dir_for
+from converge_sandbox.runner import RunningSandbox, start_sandbox
+from converge_sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel.models import VENDOR as VERCEL
 from tests.conftest import EXAMPLE_WORKSPACE, REPO, CliResult
 
 CONVERGE = REPO / ".venv" / "bin" / "converge"

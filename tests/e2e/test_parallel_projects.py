@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from converge.sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel import seed as vercel_seed
 from tests.e2e.conftest import E2E
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 from infisical_sdk import InfisicalSDKClient  # type: ignore[import-untyped]
 from infisical_sdk.infisical_requests import APIError  # type: ignore[import-untyped]
 
-from converge.sandbox.infisical.seed import secret_value
+from converge_sandbox.infisical.seed import secret_value
 from tests.e2e.conftest import E2E, JOURNAL_SUPABASE_REF, VERCEL_BIN, vercel_cli_env_ls
 
 pytestmark = pytest.mark.integration

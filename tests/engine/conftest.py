@@ -14,7 +14,7 @@ import pytest
 
 from converge.engine.journal import Journal, open_journal
 from converge.errors import SandboxError
-from converge.sandbox.postgres import PostgresServer, delete_cluster, start_postgres
+from converge_sandbox.postgres import PostgresServer, delete_cluster, start_postgres
 
 
 @pytest.fixture(scope="session")

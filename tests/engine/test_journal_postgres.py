@@ -12,7 +12,7 @@ import pytest
 from converge.engine.journal import open_journal
 from converge.engine.locks import acquire_lock
 from converge.errors import JournalError
-from converge.sandbox.postgres import PostgresServer
+from converge_sandbox.postgres import PostgresServer
 
 
 def test_a_refused_connection_names_the_server_but_not_the_password(

@@ -11,7 +11,7 @@ import pytest
 from converge.engine.journal import Journal, open_journal
 from converge.engine.locks import acquire_lock, lock_path, read_lock_holder
 from converge.errors import JournalError, LockHeldError
-from converge.sandbox.postgres import PostgresServer
+from converge_sandbox.postgres import PostgresServer
 from tests.engine._proc import kill_hard, start_worker, wait_ready
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from converge.engine.journal import open_journal
 from converge.ops.drift_ages import drift_ages, drift_first_seen
-from converge.sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel import seed as vercel_seed
 from tests.e2e.conftest import E2E, JOURNAL_SUPABASE_REF
 
 VPROJECT = "journal-web"

@@ -12,7 +12,7 @@ import pytest
 
 from converge.config.workspace import open_workspace
 from converge.ops.health import check_health
-from converge.sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel import seed as vercel_seed
 from tests.e2e.conftest import E2E, JOURNAL_SUPABASE_REF, VERCEL_BIN
 
 VPROJECT = "journal-web"

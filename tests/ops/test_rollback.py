@@ -23,9 +23,9 @@ from converge.engine.plan import Plan
 from converge.engine.reconcile import plan_project
 from converge.engine.session import ReconcileOptions
 from converge.ops.rollback import RestorePoint, revision_artifacts
-from converge.sandbox.faults import FaultInjector, parse_faults
-from converge.sandbox.runner import RunningSandbox
 from converge.vendors.http import RequestCounter
+from converge_sandbox.faults import FaultInjector, parse_faults
+from converge_sandbox.runner import RunningSandbox
 from tests.conftest import CliResult
 from tests.e2e.conftest import E2E, copy_workspace, prepare_projects, start_e2e
 

@@ -19,8 +19,8 @@ import pytest
 from converge.config.workspace import open_workspace
 from converge.engine.journal import open_journal
 from converge.ops.rollout import WaveReport, rollout_project
-from converge.sandbox.serving import ServedApp, serve_in_thread
 from converge.vendors.http import RequestCounter
+from converge_sandbox.serving import ServedApp, serve_in_thread
 from tests.e2e.conftest import E2E, start_e2e
 from tests.ops.test_rollback import (
     RollbackWorkspace,

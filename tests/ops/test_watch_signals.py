@@ -21,8 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from converge.engine.journal import open_journal
 from converge.engine.locks import read_lock_holder
-from converge.sandbox.registry import PG_DIR, read_running, state_dir_for
 from converge.util.processes import pid_alive, process_start_marker
+from converge_sandbox.registry import PG_DIR, read_running, state_dir_for
 from tests.e2e.conftest import base_env, copy_workspace, prepare_projects
 
 # Runs the real entry point with `watch` registered (until cli/main.py registers it).

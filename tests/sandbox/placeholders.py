@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from converge.sandbox import runner
-from converge.sandbox.runner import VendorParts
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox import runner
+from converge_sandbox.runner import VendorParts
+from converge_sandbox.world import SandboxWorld
 
 TOKEN_ATTR = {
     "infisical": "infisical_token",

@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from converge.cli.sandbox import sandbox
-from converge.sandbox.postgres import delete_cluster
-from converge.sandbox.registry import state_dir_for
-from converge.sandbox.requestlog import fetch_request_log
-from converge.sandbox.vercel.seed import project_id, team_id
 from converge.util.processes import pid_alive
+from converge_sandbox.postgres import delete_cluster
+from converge_sandbox.registry import state_dir_for
+from converge_sandbox.requestlog import fetch_request_log
+from converge_sandbox.vercel.seed import project_id, team_id
 from tests.sandbox.placeholders import start_placeholder_sandbox
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from converge.errors import SandboxError
-from converge.sandbox.faults import FaultInjector, FaultKind, FaultSpec, parse_faults
+from converge_sandbox.faults import FaultInjector, FaultKind, FaultSpec, parse_faults
 from tests.sandbox.placeholders import auth, start_placeholder_sandbox
 
 VERCEL_ENV = "/v10/projects/prj_1/env"

@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from converge.sandbox import postgres
-from converge.sandbox.postgres import (
+from converge_sandbox import postgres
+from converge_sandbox.postgres import (
     ENV_URL,
     PostgresServer,
     database_name,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from converge.errors import SandboxError
-from converge.sandbox.ratelimits import (
+from converge_sandbox.ratelimits import (
     FixedWindowLimiter,
     LimitRule,
     RateLimitSpec,

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from converge.sandbox.middleware import SandboxMiddleware
-from converge.sandbox.requestlog import (
+from converge_sandbox.middleware import SandboxMiddleware
+from converge_sandbox.requestlog import (
     RequestEntry,
     RequestLog,
     fetch_request_log,

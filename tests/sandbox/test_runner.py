@@ -13,15 +13,15 @@ import httpx
 import pytest
 
 from converge.errors import SandboxError
-from converge.sandbox.registry import (
+from converge_sandbox.registry import (
     find_workspace,
     read_running,
     reset_state,
     running_env,
     state_dir_for,
 )
-from converge.sandbox.runner import DeferredDatabase, VendorParts, start_sandbox
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.runner import DeferredDatabase, VendorParts, start_sandbox
+from converge_sandbox.world import SandboxWorld
 from tests.sandbox.placeholders import PATHS, auth, placeholder_parts, start_placeholder_sandbox
 
 ENV_NAMES = [

@@ -22,7 +22,7 @@ from converge.cli.options import (
 )
 from converge.cli.output import emit_json, paint
 from converge.cli.reconcile import workspace_journal
-from converge.engine.target import resolve_target, vendor_environment
+from converge.cli.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
 from converge.ops.drift import DriftReport, detect_drift
 from converge.ops.drift_render import render_json, render_markdown, render_text

@@ -20,8 +20,8 @@ from converge.cli.options import (
 )
 from converge.cli.output import emit_json, paint
 from converge.cli.reconcile import BriefPrinter, project_revision, workspace_journal
+from converge.cli.target import resolve_target, vendor_environment
 from converge.engine.session import ReconcileOptions
-from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
 from converge.ops.metrics import command_counter
 from converge.ops.rollback import apply_revision, resolve_point, revision_artifacts

@@ -28,10 +28,10 @@ from converge.cli.options import (
     workspace_from_context,
 )
 from converge.cli.reconcile import workspace_journal
+from converge.cli.target import resolve_target, vendor_environment
 from converge.config.workspace import open_workspace
 from converge.engine.journal import open_journal
 from converge.engine.session import ReconcileOptions
-from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
 from converge.ops.metrics import ConvergeMetrics, command_counter, write_textfile
 from converge.ops.metrics_journal import journal_projects, refresh_from_journal

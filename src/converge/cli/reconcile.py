@@ -29,6 +29,7 @@ from converge.cli.options import (
     workspace_from_context,
 )
 from converge.cli.output import emit_json, paint
+from converge.cli.target import resolve_target, vendor_environment
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
 from converge.engine.audit import audit_log_path, verify_audit_log
@@ -39,7 +40,6 @@ from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
 from converge.engine.reconcile import apply_project, load_desired, plan_project
 from converge.engine.session import ReconcileOptions
 from converge.engine.status import system_states
-from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
 from converge.ops.metrics import command_counter
 from converge.ops.rollback import (

@@ -1,4 +1,9 @@
-"""``converge sandbox …``: run, inspect and reset the local vendor emulators."""
+"""``converge sandbox …``: run, inspect and reset the local vendor emulators.
+
+The emulators are the optional package ``converge_sandbox`` (``converge[sandbox]``); each
+command loads it when it runs (``sandbox_loader``), so ``converge sandbox --help`` works
+without it and a command says how to install it.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,38 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 import click
 
+from converge.cli.sandbox_loader import (
+    FAULTS_ENV,
+    RATE_LIMITS_ENV,
+    RunningSandboxView,
+    SandboxApi,
+    load_sandbox,
+)
 from converge.errors import ConvergeError
-from converge.sandbox.registry import find_workspace, reset_state, running_env, state_dir_for
-from converge.sandbox.runner import FAULTS_ENV, RATE_LIMITS_ENV, RunningSandbox, start_sandbox
 
 _WORKSPACE_HELP = "Workspace directory (default: nearest parent holding converge.yaml, else cwd)."
 
 
-def _state_dir(workspace: Path | None) -> Path:
+def _state_dir(api: SandboxApi, workspace: Path | None) -> Path:
     """The sandbox state of the workspace named here, else by ``converge --workspace`` or
     $CONVERGE_WORKSPACE, else the nearest one above the current folder."""
     if workspace is None:
         ctx = click.get_current_context(silent=True)
         given = ctx.find_root().ensure_object(dict).get("workspace_dir") if ctx else None
         workspace = Path(given) if given else None
-    return state_dir_for(find_workspace(workspace))
+    return api.state_dir_for(api.find_workspace(workspace))
+
+
+def _load() -> SandboxApi:
+    """The sandbox package; without it, the install sentence and exit 1."""
+    try:
+        return load_sandbox()
+    except ConvergeError as error:
+        _fail(error)
 
 
 def _print_exports(env: dict[str, str]) -> None:
@@ -40,7 +59,7 @@ def _report(error: ConvergeError) -> None:
         click.echo(f"hint: {error.hint}", err=True)
 
 
-def _fail(error: ConvergeError) -> None:
+def _fail(error: ConvergeError) -> NoReturn:
     _report(error)
     sys.exit(error.exit_code)
 
@@ -99,6 +118,7 @@ def serve(
     Example:
       converge sandbox serve --port-base 4100 --faults error_rate=0.1,seed=7
     """
+    api = _load()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -106,7 +126,9 @@ def serve(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = _serve_until(stop, _state_dir(workspace), faults or "", rate_limits or "", port_base)
+        code = _serve_until(
+            api, stop, _state_dir(api, workspace), faults or "", rate_limits or "", port_base
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -115,6 +137,7 @@ def serve(
 
 
 def _serve_until(
+    api: SandboxApi,
     stop: threading.Event,
     state_dir: Path,
     faults: str,
@@ -123,7 +146,7 @@ def _serve_until(
 ) -> int:
     """Run the sandbox until ``stop`` is set; the exit code."""
     try:
-        running = start_sandbox(
+        running = api.start_sandbox(
             state_dir, faults=faults, rate_limits=rate_limits, port_base=port_base
         )
     except ConvergeError as error:
@@ -141,7 +164,7 @@ def _serve_until(
         running.stop()
 
 
-def _await_background(running: RunningSandbox) -> None:
+def _await_background(running: RunningSandboxView) -> None:
     try:
         running.wait_seeded()
         running.record_database_pid()
@@ -158,8 +181,9 @@ def env(workspace: Path | None) -> None:
     Example:
       eval "$(converge sandbox env)"
     """
+    api = _load()
     try:
-        _print_exports(running_env(_state_dir(workspace)))
+        _print_exports(api.running_env(_state_dir(api, workspace)))
     except ConvergeError as error:
         _fail(error)
 
@@ -175,12 +199,12 @@ def reset(workspace: Path | None) -> None:
     Example:
       converge sandbox reset --workspace examples/workspace
     """
-    state_dir = _state_dir(workspace)
+    api = _load()
+    state_dir = _state_dir(api, workspace)
     try:
-        removed = reset_state(state_dir)
+        removed = api.reset_state(state_dir)
     except ConvergeError as error:
         _fail(error)
-        return
     if removed:
         click.echo(f"Reset the sandbox state in {state_dir}.")
     else:

@@ -230,7 +230,7 @@ def detect_drift(
 ) -> DriftReport:
     """Observe every system of ``project`` (or only ``systems``) and report its drift.
 
-    ``env`` is the vendor environment (``engine.target.vendor_environment``), ``journal``
+    ``env`` is the vendor environment (``cli.target.vendor_environment``), ``journal``
     the workspace's journal (its markers make sensitive values verifiable, and drift ages
     are recorded in its database when ``record``; ``None`` checks without either).
     ``regions`` limits Supabase to the refs of those regions (a rollout wave; ages are

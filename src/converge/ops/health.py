@@ -128,7 +128,7 @@ def check_health(
 ) -> HealthReport:
     """Check ``project`` live against its verified artifacts (``.out/<project>/``).
 
-    ``env`` is the vendor environment (``engine.target.vendor_environment``);
+    ``env`` is the vendor environment (``cli.target.vendor_environment``);
     ``regions`` limits Supabase to the refs of those regions (a rollout wave);
     ``journal`` is accepted for a uniform call with ``detect_drift`` (health reads only
     the vendors). Raises

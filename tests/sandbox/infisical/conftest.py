@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from starlette.applications import Starlette
 
-from converge.sandbox.infisical.app import create_app
-from converge.sandbox.infisical.seed import org_id, project_id_by_slug, seed
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.infisical.app import create_app
+from converge_sandbox.infisical.seed import org_id, project_id_by_slug, seed
+from converge_sandbox.world import SandboxWorld
 from tests.sandbox.infisical.helpers import Api
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from converge.sandbox.infisical.seed import operator_identity_id
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.infisical.seed import operator_identity_id
+from converge_sandbox.world import SandboxWorld
 from tests.sandbox.infisical.helpers import Api, mint_identity
 
 IDENTITIES = "/api/v1/identities"

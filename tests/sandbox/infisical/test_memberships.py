@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.applications import Starlette
 
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.world import SandboxWorld
 from tests.sandbox.infisical.helpers import Api, grant_runtime_reader, mint_identity
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from converge.sandbox.infisical.permissions import (
+from converge_sandbox.infisical.permissions import (
     glob_match,
     is_allowed,
     pack_rules,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from converge.sandbox.infisical.app import create_app
-from converge.sandbox.infisical.seed import operator_identity_id, project_id_by_slug, seed
-from converge.sandbox.store import SandboxStore
-from converge.sandbox.world import SandboxCredentials, SandboxWorld
+from converge_sandbox.infisical.app import create_app
+from converge_sandbox.infisical.seed import operator_identity_id, project_id_by_slug, seed
+from converge_sandbox.store import SandboxStore
+from converge_sandbox.world import SandboxCredentials, SandboxWorld
 from tests.sandbox.infisical.helpers import Api
 
 

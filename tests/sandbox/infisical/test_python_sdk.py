@@ -12,10 +12,10 @@ import pytest
 from infisical_sdk import InfisicalSDKClient  # type: ignore[import-untyped]
 from infisical_sdk.infisical_requests import APIError  # type: ignore[import-untyped]
 
-from converge.sandbox.infisical.app import create_app
-from converge.sandbox.infisical.seed import secret_value
-from converge.sandbox.serving import ServedApp, serve_in_thread
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.infisical.app import create_app
+from converge_sandbox.infisical.seed import secret_value
+from converge_sandbox.serving import ServedApp, serve_in_thread
+from converge_sandbox.world import SandboxWorld
 from tests.sandbox.infisical.helpers import Api, grant_runtime_reader, mint_identity
 
 pytestmark = pytest.mark.conformance

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from converge.sandbox.infisical.seed import secret_value
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.infisical.seed import secret_value
+from converge_sandbox.world import SandboxWorld
 from tests.sandbox.infisical.helpers import Api, grant_runtime_reader, mint_identity
 
 REQUIRED_BY_SDK = {"id", "_id", "workspace", "environment", "version", "type", "secretKey",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 from starlette.applications import Starlette
 
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.world import SandboxWorld
 from tests.sandbox.infisical.helpers import Api, mint_identity
 
 UA = "/api/v1/auth/universal-auth/identities"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from converge.sandbox.infisical.errors import InfisicalApiError
-from converge.sandbox.infisical.routes_auth import UniversalAuthPatch
-from converge.sandbox.infisical.routes_roles import RoleCreate
-from converge.sandbox.infisical.routes_secrets import SecretCreate
-from converge.sandbox.infisical.validation import parse_model
+from converge_sandbox.infisical.errors import InfisicalApiError
+from converge_sandbox.infisical.routes_auth import UniversalAuthPatch
+from converge_sandbox.infisical.routes_roles import RoleCreate
+from converge_sandbox.infisical.routes_secrets import SecretCreate
+from converge_sandbox.infisical.validation import parse_model
 from tests.sandbox.infisical.helpers import Api
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from converge.sandbox.postgres import PostgresServer
-from converge.sandbox.serving import ServedApp, serve_in_thread
-from converge.sandbox.supabase.app import create_app
-from converge.sandbox.supabase.seed import seed
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.postgres import PostgresServer
+from converge_sandbox.serving import ServedApp, serve_in_thread
+from converge_sandbox.supabase.app import create_app
+from converge_sandbox.supabase.seed import seed
+from converge_sandbox.world import SandboxWorld
 
 JOURNAL = "journalprodqzvtkwmrx"
 AUTH_EU = "authsvceuwestqzvtkwm"

@@ -8,8 +8,8 @@ import httpx
 import jwt
 import pytest
 
-from converge.sandbox.supabase.app import create_app
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.supabase.app import create_app
+from converge_sandbox.world import SandboxWorld
 
 from .conftest import AUTH_EU, JOURNAL
 

@@ -9,8 +9,8 @@ import json
 import httpx
 import pytest
 
-from converge.sandbox.supabase.auth_fields import FIELDS, SECRET_FIELDS
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.supabase.auth_fields import FIELDS, SECRET_FIELDS
+from converge_sandbox.world import SandboxWorld
 
 from .conftest import AUTH_EU, JOURNAL
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from converge.sandbox.serving import ServedApp
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.serving import ServedApp
+from converge_sandbox.world import SandboxWorld
 
 from .clients import run_client
 from .conftest import CLIENTS, JOURNAL

@@ -8,8 +8,8 @@ import httpx
 import psycopg
 import pytest
 
-from converge.sandbox.postgres import PostgresServer
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.postgres import PostgresServer
+from converge_sandbox.world import SandboxWorld
 
 from .conftest import AUTH_EU, JOURNAL
 

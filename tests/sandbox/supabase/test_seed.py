@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
-from converge.sandbox.postgres import PostgresServer
-from converge.sandbox.supabase.seed import PROJECTS, seed
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.postgres import PostgresServer
+from converge_sandbox.supabase.seed import PROJECTS, seed
+from converge_sandbox.world import SandboxWorld
 
 from .conftest import JOURNAL
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from converge.sandbox.serving import ServedApp, serve_in_thread
-from converge.sandbox.supabase.app import create_app
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.serving import ServedApp, serve_in_thread
+from converge_sandbox.supabase.app import create_app
+from converge_sandbox.world import SandboxWorld
 
 from .clients import RequestLog, require_client, run_client
 from .conftest import JOURNAL

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from converge.sandbox.vercel import seed as vercel_seed
-from converge.sandbox.vercel.app import create_app
-from converge.sandbox.vercel.models import VENDOR
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel.app import create_app
+from converge_sandbox.vercel.models import VENDOR
+from converge_sandbox.world import SandboxWorld
 from tests.support.asgi import InProcessTransport, RequestVerbs
 
 

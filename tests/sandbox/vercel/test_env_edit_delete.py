@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from converge.sandbox.store import SandboxStore
-from converge.sandbox.vercel import seed as vercel_seed
-from converge.sandbox.world import SandboxCredentials, SandboxWorld
+from converge_sandbox.store import SandboxStore
+from converge_sandbox.vercel import seed as vercel_seed
+from converge_sandbox.world import SandboxCredentials, SandboxWorld
 from tests.sandbox.vercel.conftest import Api, stored_envs
 
 PROJECT = "journal-web"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from converge.sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel import seed as vercel_seed
 from tests.sandbox.vercel.conftest import Api
 
 PROJECT = "journal-web"

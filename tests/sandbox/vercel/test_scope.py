@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from converge.sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel import seed as vercel_seed
 from tests.sandbox.vercel.conftest import Api
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from converge.sandbox.vercel import seed as vercel_seed
-from converge.sandbox.vercel.models import VENDOR
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel.models import VENDOR
+from converge_sandbox.world import SandboxWorld
 
 
 def test_seed_creates_team_acme_with_two_projects() -> None:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from converge.sandbox.serving import serve_in_thread
-from converge.sandbox.vercel import seed as vercel_seed
-from converge.sandbox.vercel.app import create_app
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.serving import serve_in_thread
+from converge_sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel.app import create_app
+from converge_sandbox.world import SandboxWorld
 from tests.sandbox.vercel.conftest import stored_envs
 
 CLIENTS = Path(__file__).resolve().parents[2] / "conformance" / "clients" / "node_modules"

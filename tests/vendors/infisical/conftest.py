@@ -12,11 +12,11 @@ import pytest
 
 from converge.changes import Change, order_changes
 from converge.desired import DesiredState
-from converge.sandbox.infisical.app import create_app
-from converge.sandbox.infisical.seed import seed
-from converge.sandbox.world import SandboxWorld
 from converge.vendors.http import RequestCounter
 from converge.vendors.infisical import InfisicalClient, InfisicalReconciler
+from converge_sandbox.infisical.app import create_app
+from converge_sandbox.infisical.seed import seed
+from converge_sandbox.world import SandboxWorld
 from tests.support.asgi import InProcessTransport
 from tests.support.workspace import copy_example_workspace, render_desired
 

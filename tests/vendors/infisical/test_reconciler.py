@@ -9,10 +9,10 @@ from typing import Any
 
 from converge.changes import Action
 from converge.desired import DesiredState
-from converge.sandbox.infisical.permissions import unpack_rules
-from converge.sandbox.infisical.seed import org_id, project_id_by_slug
-from converge.sandbox.infisical.state import InfisicalState
-from converge.sandbox.world import SandboxWorld
+from converge_sandbox.infisical.permissions import unpack_rules
+from converge_sandbox.infisical.seed import org_id, project_id_by_slug
+from converge_sandbox.infisical.state import InfisicalState
+from converge_sandbox.world import SandboxWorld
 from tests.vendors.infisical.conftest import Harness
 
 OWNER = "acme/journal"

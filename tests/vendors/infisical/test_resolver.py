@@ -14,13 +14,13 @@ from infisical_sdk.infisical_requests import APIError  # type: ignore[import-unt
 from converge.changes import order_changes
 from converge.desired import DesiredState
 from converge.errors import ConvergeError
-from converge.sandbox.infisical.app import create_app
-from converge.sandbox.infisical.seed import project_id_by_slug, secret_value, seed
-from converge.sandbox.infisical.state import InfisicalState
-from converge.sandbox.serving import ServedApp, serve_in_thread
-from converge.sandbox.world import SandboxWorld
 from converge.vendors.http import RequestCounter
 from converge.vendors.infisical import InfisicalClient, InfisicalReconciler, InfisicalResolver
+from converge_sandbox.infisical.app import create_app
+from converge_sandbox.infisical.seed import project_id_by_slug, secret_value, seed
+from converge_sandbox.infisical.state import InfisicalState
+from converge_sandbox.serving import ServedApp, serve_in_thread
+from converge_sandbox.world import SandboxWorld
 
 TOKEN_SERVICE = "token-service@journal-prod"
 

@@ -18,13 +18,13 @@ import pytest
 from converge.changes import Change
 from converge.desired import DesiredSupabase
 from converge.errors import ConvergeError
-from converge.sandbox.postgres import PostgresServer
-from converge.sandbox.supabase.app import create_app
-from converge.sandbox.supabase.seed import seed
-from converge.sandbox.world import SandboxWorld
 from converge.vendors.http import RequestCounter
 from converge.vendors.supabase.client import SupabaseClient
 from converge.vendors.supabase.reconciler import SupabaseReconciler
+from converge_sandbox.postgres import PostgresServer
+from converge_sandbox.supabase.app import create_app
+from converge_sandbox.supabase.seed import seed
+from converge_sandbox.world import SandboxWorld
 from tests.support.asgi import InProcessTransport
 from tests.support.workspace import copy_example_workspace, render_desired
 

@@ -7,9 +7,9 @@ import pytest
 
 from converge.desired import DesiredSupabase
 from converge.errors import ConvergeError, VendorAuthError, VendorError
-from converge.sandbox.postgres import PostgresServer
 from converge.vendors.http import RequestCounter
 from converge.vendors.supabase.client import DB_VENDOR, RATE_LIMIT, SupabaseClient
+from converge_sandbox.postgres import PostgresServer
 from tests.vendors.supabase.conftest import AUTH_EU, JOURNAL, Harness, rls_of
 
 

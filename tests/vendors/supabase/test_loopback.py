@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from converge.desired import DesiredSupabase
-from converge.sandbox.postgres import PostgresServer
-from converge.sandbox.serving import ServedApp, serve_in_thread
-from converge.sandbox.supabase.app import create_app
-from converge.sandbox.world import SandboxWorld
 from converge.vendors.http import RequestCounter
 from converge.vendors.supabase.client import SupabaseClient
 from converge.vendors.supabase.reconciler import SupabaseReconciler
+from converge_sandbox.postgres import PostgresServer
+from converge_sandbox.serving import ServedApp, serve_in_thread
+from converge_sandbox.supabase.app import create_app
+from converge_sandbox.world import SandboxWorld
 from tests.vendors.supabase.conftest import JOURNAL, DictPublisher, DictResolver, rls_of
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ import pytest
 
 from converge.changes import Action
 from converge.desired import DesiredSupabase
-from converge.sandbox.postgres import PostgresServer
 from converge.vendors.supabase.diff import exposed_order
+from converge_sandbox.postgres import PostgresServer
 from tests.vendors.supabase.conftest import (
     AUTH_EU,
     AUTH_US,

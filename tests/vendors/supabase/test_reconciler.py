@@ -14,10 +14,10 @@ import pytest
 from converge.changes import SENSITIVE, Action
 from converge.desired import DesiredSupabase
 from converge.errors import ConvergeError
-from converge.sandbox.postgres import PostgresServer
-from converge.sandbox.supabase.state import VENDOR
-from converge.sandbox.world import SandboxWorld
 from converge.vendors.supabase.reconciler import SupabaseReconciler
+from converge_sandbox.postgres import PostgresServer
+from converge_sandbox.supabase.state import VENDOR
+from converge_sandbox.world import SandboxWorld
 from tests.vendors.supabase.conftest import (
     AUTH_EU,
     AUTH_US,

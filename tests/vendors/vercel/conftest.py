@@ -15,15 +15,15 @@ from converge.changes import Change
 from converge.desired import DesiredState, DesiredVercel
 from converge.errors import ConvergeError
 from converge.policies.secrets import find_secrets
-from converge.sandbox.vercel import seed as vercel_seed
-from converge.sandbox.vercel.app import create_app
-from converge.sandbox.vercel.models import EnvRecord
-from converge.sandbox.vercel.state import VercelState
-from converge.sandbox.world import SandboxWorld
 from converge.vendors.base import AppliedChange
 from converge.vendors.http import RequestCounter
 from converge.vendors.vercel.client import VercelClient
 from converge.vendors.vercel.reconciler import VercelReconciler
+from converge_sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel.app import create_app
+from converge_sandbox.vercel.models import EnvRecord
+from converge_sandbox.vercel.state import VercelState
+from converge_sandbox.world import SandboxWorld
 from tests.support.asgi import InProcessTransport
 from tests.support.workspace import copy_example_workspace, render_desired
 

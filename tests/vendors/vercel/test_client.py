@@ -6,11 +6,11 @@ import httpx
 import pytest
 
 from converge.errors import VendorAuthError, VendorError
-from converge.sandbox.vercel import seed as vercel_seed
-from converge.sandbox.vercel.app import create_app
-from converge.sandbox.world import SandboxWorld
 from converge.vendors.http import RequestCounter
 from converge.vendors.vercel.client import RATE_LIMITS, ProjectScope, VercelClient
+from converge_sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel.app import create_app
+from converge_sandbox.world import SandboxWorld
 from tests.support.asgi import InProcessTransport
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from converge.desired import DesiredVercel
-from converge.sandbox.serving import serve_in_thread
-from converge.sandbox.vercel import seed as vercel_seed
-from converge.sandbox.vercel.app import create_app
+from converge_sandbox.serving import serve_in_thread
+from converge_sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel.app import create_app
 from tests.vendors.vercel.conftest import Harness
 
 VERCEL_BIN = (

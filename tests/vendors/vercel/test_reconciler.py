@@ -9,9 +9,9 @@ import pytest
 from converge.changes import Action
 from converge.desired import DesiredVercel
 from converge.errors import PolicyDenied, VendorAuthError, VendorConflictError
-from converge.sandbox.vercel import seed as vercel_seed
-from converge.sandbox.vercel.app import create_app
 from converge.vendors.vercel.ownership import parse_comment
+from converge_sandbox.vercel import seed as vercel_seed
+from converge_sandbox.vercel.app import create_app
 from tests.support.asgi import InProcessTransport
 from tests.vendors.vercel.conftest import Harness, by_name, with_variable, without_variable
 

@@ -1,0 +1,158 @@
+"""The starting world of the Infisical emulator: what the example workspace expects.
+
+Organisation ``acme`` with projects ``journal``, ``analytics`` and ``auth-service``, each
+with the default ``dev``/``staging``/``prod`` environments a new Infisical project gets; an
+operator machine identity (org admin, admin of every project, as a project creator is)
+whose universal-auth client id and secret are the sandbox credentials and whose static
+token is ``credentials.infisical_token``; and the secrets the example workspace
+references, with random values that are never printed.
+
+``seed`` is idempotent: it looks every object up by its natural key and only creates what
+is missing, so running it on a persisted sandbox changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from converge_sandbox.infisical.routes_auth import new_client_secret
+from converge_sandbox.infisical.routes_identities import create_identity_doc
+from converge_sandbox.infisical.routes_memberships import RoleAssignment, add_membership
+from converge_sandbox.infisical.state import InfisicalState, hash_secret, new_id, secret_key
+from converge_sandbox.infisical.trusted_ips import DEFAULT_TRUSTED_IPS, reshape_trusted_ips
+from converge_sandbox.world import SandboxWorld
+
+ORG_SLUG = "acme"
+OPERATOR_NAME = "converge-operator"
+DEFAULT_ENVIRONMENTS = (("Development", "dev"), ("Staging", "staging"), ("Production", "prod"))
+PROJECTS = (("Journal", "journal"), ("Analytics", "analytics"), ("Auth Service", "auth-service"))
+SECRETS: tuple[tuple[str, str, str, str], ...] = (
+    ("journal", "prod", "/auth", "GITHUB_OAUTH_SECRET"),
+    ("journal", "prod", "/runtime", "DATABASE_URL"),
+    ("journal", "prod", "/runtime", "SESSION_SIGNING_KEY"),
+    ("journal", "prod", "/ci", "DEPLOY_KEY"),
+    ("auth-service", "prod", "/session", "SESSION_KEY"),
+    ("analytics", "prod", "/dashboard", "METRICS_API_KEY"),
+    ("analytics", "staging", "/dashboard", "METRICS_API_KEY"),
+)
+
+
+def _ensure_org(state: InfisicalState) -> dict[str, Any]:
+    org = state.org_by_slug(ORG_SLUG)
+    if org is None:
+        now = state.now()
+        org = {"id": new_id(), "name": "Acme", "slug": ORG_SLUG, "createdAt": now,
+               "updatedAt": now}
+        state.put("org", org["id"], org)
+    return org
+
+
+def _ensure_project(state: InfisicalState, org_id: str, name: str, slug: str) -> dict[str, Any]:
+    existing = next((p for p in state.list_docs("project") if p["slug"] == slug), None)
+    if existing is not None:
+        return existing
+    now = state.now()
+    project: dict[str, Any] = {
+        "id": new_id(), "name": name, "slug": slug, "description": None,
+        "type": "secret-manager", "defaultProduct": "secret-manager",
+        "autoCapitalization": False, "orgId": org_id, "version": 3, "upgradeStatus": None,
+        "pitVersionLimit": 10, "kmsCertificateKeyId": None, "auditLogsRetentionDays": None,
+        "hasDeleteProtection": False, "createdAt": now, "updatedAt": now,
+        "environments": [{"id": new_id(), "name": env_name, "slug": env_slug,
+                          "position": position}
+                         for position, (env_name, env_slug) in
+                         enumerate(DEFAULT_ENVIRONMENTS, start=1)],
+    }
+    state.put("project", project["id"], project)
+    return project
+
+
+def _ensure_operator(state: InfisicalState, org_id: str) -> str:
+    creds = state.world.credentials
+    identity_id = state.operator_identity_id()
+    if identity_id is None or state.get("identity", identity_id) is None:
+        doc = create_identity_doc(state, name=OPERATOR_NAME, org_id=org_id, role="admin")
+        identity_id = str(doc["id"])
+        state.put("meta", "operator", {"identityId": identity_id})
+    ua = state.get("ua", identity_id)
+    if ua is None:
+        now = state.now()
+        ua = {
+            "id": new_id(), "clientId": creds.infisical_client_id, "identityId": identity_id,
+            "accessTokenTTL": 7200, "accessTokenMaxTTL": 2592000, "accessTokenNumUsesLimit": 0,
+            "accessTokenPeriod": 0, "lockoutEnabled": False, "lockoutThreshold": 3,
+            "lockoutDurationSeconds": 300, "lockoutCounterResetSeconds": 30,
+            "clientSecretTrustedIps": reshape_trusted_ips(DEFAULT_TRUSTED_IPS),
+            "accessTokenTrustedIps": reshape_trusted_ips(DEFAULT_TRUSTED_IPS),
+            "createdAt": now, "updatedAt": now,
+        }
+    ua["clientId"] = creds.infisical_client_id
+    state.put("ua", identity_id, ua)
+    wanted = hash_secret(creds.infisical_client_secret)
+    current = state.list_docs("client_secret", f"{identity_id}/")
+    if not any(s["secretHash"] == wanted and not s["isClientSecretRevoked"] for s in current):
+        new_client_secret(state, identity_id, description="sandbox operator",
+                          value=creds.infisical_client_secret)
+    return identity_id
+
+
+def _random_value(name: str) -> str:
+    token = secrets.token_urlsafe(24)
+    if name == "DATABASE_URL":
+        return f"postgresql://app:{token}@db.internal:5432/app"
+    return token
+
+
+def seed(world: SandboxWorld) -> None:
+    """Create whatever of the starting world is missing (idempotent)."""
+    state = InfisicalState(world)
+    org = _ensure_org(state)
+    operator_id = _ensure_operator(state, org["id"])
+    projects = {slug: _ensure_project(state, org["id"], name, slug) for name, slug in PROJECTS}
+    for project in projects.values():
+        if state.membership(project["id"], operator_id) is None:
+            add_membership(state, project["id"], operator_id, [RoleAssignment(role="admin")])
+    operator = state.identity(operator_id)
+    for slug, env, path, name in SECRETS:
+        project = projects[slug]
+        if state.secret(project["id"], env, path, name) is not None:
+            continue
+        now = state.now()
+        doc = {
+            "id": new_id(), "projectId": project["id"], "environment": env, "secretPath": path,
+            "secretKey": name, "secretValue": _random_value(name), "secretComment": "",
+            "version": 1, "type": "shared", "secretReminderNote": None,
+            "secretReminderRepeatDays": None, "skipMultilineEncoding": False,
+            "isRotatedSecret": False, "rotationId": None, "secretMetadata": [], "tags": [],
+            "actor": {"actorId": operator_id, "actorType": "identity",
+                      "name": operator["name"], "membershipId": None, "groupId": None},
+            "createdAt": now, "updatedAt": now,
+        }
+        state.put("secret", secret_key(project["id"], env, path, name), doc)
+
+
+# -- lookups for tests and later code ----------------------------------------------------
+
+def org_id(world: SandboxWorld) -> str:
+    org = InfisicalState(world).org_by_slug(ORG_SLUG)
+    if org is None:
+        raise LookupError("the Infisical sandbox is not seeded")
+    return str(org["id"])
+
+
+def project_id_by_slug(world: SandboxWorld, slug: str) -> str:
+    return InfisicalState(world).project_id_by_slug(slug)
+
+
+def operator_identity_id(world: SandboxWorld) -> str:
+    identity_id = InfisicalState(world).operator_identity_id()
+    if identity_id is None:
+        raise LookupError("the Infisical sandbox is not seeded")
+    return identity_id
+
+
+def secret_value(world: SandboxWorld, project_slug: str, environment: str, path: str,
+                 name: str) -> str:
+    """A secret's current value; for assertions, never for printing."""
+    return InfisicalState(world).secret_value(project_slug, environment, path, name)

@@ -1,0 +1,191 @@
+"""Where a workspace's sandbox lives on disk, and how other processes find it running.
+
+Layout under ``<workspace>/.converge/sandbox/``:
+
+- ``state.db``: the emulators' objects and the sandbox credentials (``SandboxStore``);
+- ``pg/``: the PostgreSQL data directory the Supabase emulator runs SQL on;
+- ``requests.jsonl``: the request log (appended in batches);
+- ``running.json``: pid and ports of the sandbox serving this workspace, written once all
+  servers accept and removed when it stops; a stale file (dead pid) counts as not running.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from converge.errors import SandboxError
+from converge.util.processes import pid_alive
+from converge_sandbox.serving import LOOPBACK
+from converge_sandbox.store import SandboxStore
+from converge_sandbox.world import SandboxCredentials
+
+VENDORS = ("infisical", "vercel", "supabase")
+WORKSPACE_MARKER = "converge.yaml"
+RUNNING_FILE = "running.json"
+STATE_FILE = "state.db"
+REQUEST_LOG_FILE = "requests.jsonl"
+PG_DIR = "pg"
+
+
+def find_workspace(start: Path | None = None) -> Path:
+    """The nearest directory from ``start`` (default: cwd) upwards holding converge.yaml,
+    else ``start`` itself."""
+    origin = (start or Path.cwd()).resolve()
+    for candidate in (origin, *origin.parents):
+        if (candidate / WORKSPACE_MARKER).is_file():
+            return candidate
+    return origin
+
+
+def state_dir_for(workspace: Path) -> Path:
+    return workspace / ".converge" / "sandbox"
+
+
+@dataclass(frozen=True)
+class RunningInfo:
+    """What ``running.json`` records about a live sandbox (no secrets)."""
+
+    pid: int
+    ports: dict[str, int]
+    started_at: float
+    postgres_pid: int | None = None
+
+    def url(self, vendor: str) -> str:
+        return f"http://{LOOPBACK}:{self.ports[vendor]}"
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def write_running(state_dir: Path, info: RunningInfo) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / (RUNNING_FILE + ".tmp")
+    tmp.write_text(json.dumps(asdict(info), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(state_dir / RUNNING_FILE)
+
+
+def remove_running(state_dir: Path, pid: int) -> None:
+    """Remove ``running.json`` if it still names ``pid``."""
+    info = _read_file(state_dir)
+    if info is not None and info.pid == pid:
+        (state_dir / RUNNING_FILE).unlink(missing_ok=True)
+
+
+def _read_file(state_dir: Path) -> RunningInfo | None:
+    try:
+        doc = json.loads((state_dir / RUNNING_FILE).read_text(encoding="utf-8"))
+        return RunningInfo(
+            pid=int(doc["pid"]),
+            ports={str(k): int(v) for k, v in doc["ports"].items()},
+            started_at=float(doc["started_at"]),
+            postgres_pid=doc.get("postgres_pid"),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def read_running(state_dir: Path) -> RunningInfo | None:
+    """The sandbox serving this state dir, if its process is alive and it accepts."""
+    info = _read_file(state_dir)
+    if info is None or not pid_alive(info.pid):
+        return None
+    if not info.ports or not all(_accepts(p) for p in info.ports.values()):
+        return None
+    return info
+
+
+def sandbox_env(info: RunningInfo, credentials: SandboxCredentials) -> dict[str, str]:
+    """The variables a converge command or a vendor client needs, in a stable order."""
+    return {
+        "INFISICAL_API_URL": info.url("infisical"),
+        "INFISICAL_CLIENT_ID": credentials.infisical_client_id,
+        "INFISICAL_CLIENT_SECRET": credentials.infisical_client_secret,
+        "INFISICAL_TOKEN": credentials.infisical_token,
+        "VERCEL_API_URL": info.url("vercel"),
+        "VERCEL_TOKEN": credentials.vercel_token,
+        "SUPABASE_API_URL": info.url("supabase"),
+        "SUPABASE_ACCESS_TOKEN": credentials.supabase_access_token,
+    }
+
+
+def running_env(state_dir: Path) -> dict[str, str]:
+    """``sandbox_env`` for the sandbox running on ``state_dir``; SandboxError if none."""
+    info = read_running(state_dir)
+    if info is None:
+        raise SandboxError(
+            f"no sandbox is running for {state_dir.parent.parent}",
+            hint="start one with `converge sandbox serve`",
+        )
+    store = SandboxStore(state_dir / STATE_FILE)
+    try:
+        credentials = SandboxCredentials.load_or_create(store)
+    finally:
+        store.close()
+    return sandbox_env(info, credentials)
+
+
+def _cluster_dirs(pg_dir: Path) -> list[Path]:
+    """Where the sandbox's PostgreSQL cluster may live: inside ``pg_dir``, or wherever
+    ``postgres.json`` there points (``postgres`` keeps it elsewhere when it must)."""
+    dirs = [pg_dir, *pg_dir.glob("*"), *pg_dir.glob("*/*")]
+    try:
+        home = Path(json.loads((pg_dir / "postgres.json").read_text(encoding="utf-8"))["home"])
+        dirs += [home, *home.glob("*")]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return dirs
+
+
+def _live_postmaster(pg_dir: Path) -> int | None:
+    for directory in _cluster_dirs(pg_dir):
+        try:
+            pid = int((directory / "postmaster.pid").read_text(encoding="utf-8").split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if pid_alive(pid):
+            return pid
+    return None
+
+
+def reset_state(state_dir: Path) -> list[Path]:
+    """Delete the sandbox's state; refuses while a sandbox (or its PostgreSQL) runs.
+
+    Returns the paths removed. Credentials are regenerated by the next ``serve``.
+    """
+    info = read_running(state_dir)
+    if info is not None:
+        raise SandboxError(
+            f"a sandbox is running for this workspace (pid {info.pid})",
+            hint="stop it (Ctrl-C in its terminal) and run reset again",
+        )
+    postmaster = _live_postmaster(state_dir / PG_DIR)
+    if postmaster is not None:
+        raise SandboxError(
+            f"the sandbox's PostgreSQL is still running (pid {postmaster})",
+            hint="stop it, or wait for the sandbox that started it to exit",
+        )
+    removed: list[Path] = []
+    if (state_dir / PG_DIR).is_dir():
+        from converge_sandbox.postgres import delete_cluster
+
+        delete_cluster(state_dir / PG_DIR)
+    for name in (STATE_FILE, STATE_FILE + "-wal", STATE_FILE + "-shm", REQUEST_LOG_FILE,
+                 RUNNING_FILE, PG_DIR):
+        path = state_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(path)
+    return removed

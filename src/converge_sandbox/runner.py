@@ -1,0 +1,311 @@
+"""Start and stop a whole sandbox in-process: store, credentials, PostgreSQL, three servers.
+
+``start_sandbox(state_dir)`` is what ``converge sandbox serve``, ``--target sandbox`` and test
+fixtures call. It returns a ``RunningSandbox`` (a context manager) once Infisical, Vercel and
+Supabase accept connections on 127.0.0.1 ports N, N+1, N+2 (free ports by default).
+
+PostgreSQL starts in a background thread (``DeferredDatabase``) and the vendors are seeded in
+another (``gate``), so the HTTP servers accept in well under a second; a request waits only
+for its own vendor's seed, and the first SQL call waits for PostgreSQL. The vendor
+emulators are looked up lazily (``default_vendor_parts``) so tests can substitute their own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from converge.errors import SandboxError
+from converge_sandbox.faults import FaultSpec, parse_faults
+from converge_sandbox.gate import ReadyGate
+from converge_sandbox.middleware import SandboxMiddleware
+from converge_sandbox.ratelimits import RateLimitSpec, parse_rate_limits
+from converge_sandbox.registry import (
+    PG_DIR,
+    REQUEST_LOG_FILE,
+    STATE_FILE,
+    VENDORS,
+    RunningInfo,
+    read_running,
+    remove_running,
+    sandbox_env,
+    write_running,
+)
+from converge_sandbox.requestlog import RequestLog
+from converge_sandbox.server import ServedGroup, bind_all, serve_apps
+from converge_sandbox.store import SandboxStore
+from converge_sandbox.world import SandboxCredentials, SandboxWorld
+
+FAULTS_ENV = "CONVERGE_SANDBOX_FAULTS"
+RATE_LIMITS_ENV = "CONVERGE_SANDBOX_RATE_LIMITS"
+
+
+class DatabaseServer(Protocol):
+    """What the runner needs from ``postgres.PostgresServer``."""
+
+    def database_url(self, ref: str) -> str: ...
+    def stop(self) -> None: ...
+    def pid(self) -> int | None: ...
+
+
+StartDatabase = Callable[[Path], DatabaseServer]
+
+
+@dataclass(frozen=True)
+class VendorParts:
+    """One emulator: its app factory and its seeding function."""
+
+    create_app: Callable[[SandboxWorld], Any]
+    seed: Callable[[SandboxWorld], None]
+
+
+def default_vendor_parts() -> dict[str, VendorParts]:
+    """The real emulators (``converge_sandbox.<vendor>.app`` and ``.seed``), imported only
+    when a sandbox starts."""
+    parts: dict[str, VendorParts] = {}
+    for vendor in VENDORS:
+        app_module = importlib.import_module(f"converge_sandbox.{vendor}.app")
+        seed_module = importlib.import_module(f"converge_sandbox.{vendor}.seed")
+        parts[vendor] = VendorParts(app_module.create_app, seed_module.seed)
+    return parts
+
+
+def default_start_database(data_dir: Path) -> DatabaseServer:
+    from converge_sandbox.postgres import start_postgres
+
+    server: DatabaseServer = start_postgres(data_dir)
+    return server
+
+
+class DeferredDatabase:
+    """Starts PostgreSQL in a thread; ``database_url`` waits until it is up."""
+
+    def __init__(self, start: StartDatabase, data_dir: Path, *, timeout: float = 60.0):
+        self._server: DatabaseServer | None = None
+        self._error: BaseException | None = None
+        self._timeout = timeout
+        self._stopped = False
+        self._thread = threading.Thread(
+            target=self._run, args=(start, data_dir), name="sandbox-postgres", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, start: StartDatabase, data_dir: Path) -> None:
+        try:
+            self._server = start(data_dir)
+        except BaseException as exc:  # reported to whoever asks for a database
+            self._error = exc
+
+    def wait(self, timeout: float | None = None) -> DatabaseServer:
+        """The started server; SandboxError if it failed or is not up within ``timeout``."""
+        self._thread.join(self._timeout if timeout is None else timeout)
+        if self._server is not None:
+            return self._server
+        if self._error is not None:
+            raise SandboxError(
+                f"the sandbox PostgreSQL did not start: {self._error}",
+                hint="set CONVERGE_SANDBOX_PG_URL to use another PostgreSQL server",
+            ) from self._error
+        raise SandboxError("the sandbox PostgreSQL is still starting")
+
+    def database_url(self, ref: str) -> str:
+        return self.wait().database_url(ref)
+
+    def pid(self) -> int | None:
+        try:
+            return self.wait().pid()
+        except SandboxError:
+            return None
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._thread.join(self._timeout)
+        if self._server is not None:
+            self._server.stop()
+
+
+class RunningSandbox:
+    """A started sandbox. ``env`` holds the variables clients need; ``stop()`` ends it all."""
+
+    def __init__(
+        self,
+        *,
+        state_dir: Path,
+        world: SandboxWorld,
+        request_log: RequestLog,
+        servers: ServedGroup,
+        middlewares: dict[str, SandboxMiddleware],
+        database: DeferredDatabase | None,
+        seeding: threading.Thread,
+        gates: dict[str, ReadyGate],
+    ):
+        self.state_dir = state_dir
+        self.world = world
+        self.request_log = request_log
+        self.servers = servers
+        self.middlewares = middlewares
+        self.database = database
+        self.seeding = seeding
+        self.gates = gates
+        self.info = RunningInfo(pid=os.getpid(), ports=dict(servers.ports), started_at=time.time())
+        self.env: dict[str, str] = sandbox_env(self.info, world.credentials)
+        self._stopped = False
+        self._lock = threading.Lock()
+
+    def url(self, vendor: str) -> str:
+        return self.servers.url(vendor)
+
+    def record_running(self) -> None:
+        write_running(self.state_dir, self.info)
+
+    def wait_seeded(self, timeout: float = 60.0) -> None:
+        """Block until every vendor is seeded; SandboxError naming one that failed."""
+        for vendor, gate in self.gates.items():
+            if not gate.wait(timeout):
+                raise SandboxError(f"seeding the {vendor} emulator did not finish")
+            if gate.error is not None:
+                raise SandboxError(
+                    f"seeding the {vendor} emulator failed: {gate.error}"
+                ) from gate.error
+
+    def record_database_pid(self) -> int | None:
+        """Wait for PostgreSQL and add its pid to ``running.json``; None if none runs."""
+        if self.database is None:
+            return None
+        pid = self.database.wait().pid()
+        with self._lock:
+            self.info = RunningInfo(self.info.pid, self.info.ports, self.info.started_at, pid)
+            if not self._stopped:
+                write_running(self.state_dir, self.info)
+        return pid
+
+    def stop(self) -> None:
+        """Stop the servers, then PostgreSQL; idempotent."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        try:
+            self.servers.stop()
+            self.seeding.join(60.0)
+            if self.database is not None:
+                self.database.stop()
+        finally:
+            remove_running(self.state_dir, self.info.pid)
+            self.request_log.close()
+            self.world.store.close()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _ports(port_base: int | None) -> dict[str, int]:
+    if port_base is None:
+        return {}
+    if not 1 <= port_base <= 65533:
+        raise SandboxError(f"port base {port_base} is out of range", hint="use 1024-65533")
+    return {vendor: port_base + i for i, vendor in enumerate(VENDORS)}
+
+
+def _seed_all(
+    world: SandboxWorld, parts: Mapping[str, VendorParts], gates: Mapping[str, ReadyGate]
+) -> None:
+    """Seed each vendor in turn, opening its gate when done (or failed)."""
+    for vendor in VENDORS:
+        try:
+            parts[vendor].seed(world)
+        except Exception as exc:  # reported by wait_seeded and answered as 503
+            gates[vendor].open(exc)
+        else:
+            gates[vendor].open()
+
+
+def start_sandbox(
+    state_dir: Path,
+    *,
+    faults: FaultSpec | str | None = None,
+    rate_limits: RateLimitSpec | str | None = None,
+    port_base: int | None = None,
+    vendors: Mapping[str, VendorParts] | None = None,
+    start_database: StartDatabase | None = default_start_database,
+    record: bool = True,
+) -> RunningSandbox:
+    """Build the world over ``state_dir``, serve it, seed it in the background (requests
+    wait for their vendor's seed), and (if ``record``) write ``running.json``.
+
+    ``faults``/``rate_limits`` default to their environment variables;
+    ``start_database=None`` runs without PostgreSQL."""
+    fault_spec = faults if isinstance(faults, FaultSpec) else parse_faults(
+        os.environ.get(FAULTS_ENV) if faults is None else faults
+    )
+    limit_spec = rate_limits if isinstance(rate_limits, RateLimitSpec) else parse_rate_limits(
+        os.environ.get(RATE_LIMITS_ENV) if rate_limits is None else rate_limits
+    )
+    ports = _ports(port_base)
+    if record and (running := read_running(state_dir)) is not None:
+        raise SandboxError(
+            f"a sandbox is already running for this workspace (pid {running.pid})",
+            hint="use `converge sandbox env` to reach it",
+        )
+    parts = dict(vendors) if vendors is not None else default_vendor_parts()
+    sockets = bind_all(VENDORS, ports)  # a busy port fails before anything starts
+    store = SandboxStore(state_dir / STATE_FILE)
+    log = RequestLog(state_dir / REQUEST_LOG_FILE)
+    database = DeferredDatabase(start_database, state_dir / PG_DIR) if start_database else None
+    gates = {vendor: ReadyGate() for vendor in VENDORS}
+    try:
+        world = SandboxWorld(store, SandboxCredentials.load_or_create(store), database)
+        middlewares = {
+            vendor: SandboxMiddleware(
+                parts[vendor].create_app(world),
+                vendor=vendor,
+                log=log,
+                faults=fault_spec,
+                rate_limits=limit_spec,
+                gate=gates[vendor],
+            )
+            for vendor in VENDORS
+        }
+        servers = serve_apps(middlewares, sockets=sockets)
+        seeding = threading.Thread(
+            target=_seed_all, args=(world, parts, gates), name="sandbox-seed", daemon=True
+        )
+        seeding.start()
+    except BaseException:
+        for sock in sockets.values():
+            sock.close()
+        if database is not None:
+            database.stop()
+        log.close()
+        store.close()
+        raise
+    sandbox = RunningSandbox(
+        state_dir=state_dir,
+        world=world,
+        request_log=log,
+        servers=servers,
+        middlewares=middlewares,
+        database=database,
+        seeding=seeding,
+        gates=gates,
+    )
+    if record:
+        sandbox.record_running()
+    return sandbox
