@@ -105,11 +105,7 @@ def select_regions(desired: DesiredState, regions: tuple[str | None, ...] | None
 def _markers(journal: Journal | None, project: str, system: str) -> dict[str, str]:
     if journal is None:
         return {}
-    return {
-        f"{m.system}/{m.kind}/{m.name}": m.marker
-        for m in journal.managed_objects(project, system)
-        if m.marker
-    }
+    return {m.key: m.marker for m in journal.managed_objects(project, system) if m.marker}
 
 
 def _in_sync_count(desired: DesiredState, system: str, changes: list[Change]) -> int:

@@ -46,7 +46,7 @@ from typing import Any, Literal
 
 import httpx
 
-from converge.changes import Action, Change
+from converge.changes import Action, Change, change_key
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
 from converge.engine.journal import Journal
@@ -88,7 +88,7 @@ class DriftItem:
 
     @property
     def key(self) -> str:
-        return f"{self.system}/{self.object_kind}/{self.name}"
+        return change_key(self.system, self.object_kind, self.name)
 
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.field for f in self.fields) or ("",)
@@ -211,8 +211,8 @@ def drift_markers(journal: Journal | None, project: str, system: str) -> dict[st
         return {}
     managed = journal.managed_objects(project, system)
     if system == "infisical":
-        return {f"{m.system}/{m.kind}/{m.name}": FORCED_MARKER for m in managed}
-    return {f"{m.system}/{m.kind}/{m.name}": m.marker for m in managed if m.marker}
+        return {m.key: FORCED_MARKER for m in managed}
+    return {m.key: m.marker for m in managed if m.marker}
 
 
 def detect_drift(
@@ -264,8 +264,7 @@ def detect_drift(
             reconciler.observe(markers=drift_markers(journal, project, system))
             changes = list(reconciler.diff())
             known = frozenset(
-                f"{m.system}/{m.kind}/{m.name}"
-                for m in (journal.managed_objects(project, system) if journal else [])
+                m.key for m in (journal.managed_objects(project, system) if journal else [])
             )
             items = tuple(classify_change(c, known=known) for c in changes)
             notes = tuple(
@@ -305,7 +304,7 @@ def forget_stale_markers(journal: Journal, project: str, found: Sequence[SystemD
     if not keys:
         return
     for managed in journal.managed_objects(project, "infisical"):
-        if managed.marker and f"{managed.system}/{managed.kind}/{managed.name}" in keys:
+        if managed.marker and managed.key in keys:
             journal.upsert_managed(
                 project,
                 managed.system,

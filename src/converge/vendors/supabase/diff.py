@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from converge.changes import SENSITIVE, Action, Change, FieldDiff, order_changes
+from converge.changes import change_key as object_key
 from converge.desired import DesiredSupabase, SupabaseProjectRef
 from converge.errors import ConvergeError
 from converge.vendors.base import Note
@@ -63,7 +64,7 @@ class PublishItem:
 
 
 def change_key(kind: str, name: str) -> str:
-    return f"{SYSTEM}/{kind}/{name}"
+    return object_key(SYSTEM, kind, name)
 
 
 def where(project: SupabaseProjectRef) -> str:
