@@ -18,7 +18,7 @@ import httpx
 
 from converge.changes import SYSTEMS
 from converge.config.workspace import Workspace
-from converge.desired import DesiredState, InfisicalTarget
+from converge.desired import DesiredState
 from converge.engine.fingerprint import fingerprint_key
 from converge.policies.secrets import find_secrets
 from converge.vendors.base import SystemReconciler
@@ -124,12 +124,7 @@ class Session:
     def reconciler(self, system: str) -> SystemReconciler:
         desired = self.desired
         if system == "infisical":
-            return InfisicalReconciler(
-                desired,
-                self.infisical(),
-                adopt=self.options.adopt,
-                target=_infisical_target(desired),
-            )
+            return InfisicalReconciler(desired, self.infisical(), adopt=self.options.adopt)
         if system == "vercel":
             assert desired.vercel is not None
             return VercelReconciler(
@@ -168,22 +163,6 @@ class Session:
         for close in reversed(self._closers):
             close()
         self._closers.clear()
-
-
-def _infisical_target(desired: DesiredState) -> InfisicalTarget | None:
-    """Where the project's Infisical objects live, even when none is desired any more
-    (so the managed ones left can still be found and deleted)."""
-    targets = [r.target for r in desired.roles] + [i.target for i in desired.identities]
-    if targets:
-        return targets[0]
-    scope = (desired.vercel and desired.vercel.references) or (
-        desired.supabase and desired.supabase.references
-    )
-    if scope and scope.environments:
-        return InfisicalTarget(
-            scope.organization, scope.project, next(iter(scope.environments.values()))
-        )
-    return None
 
 
 @contextmanager

@@ -48,8 +48,8 @@ import httpx
 
 from converge.changes import Action, Change, change_key
 from converge.config.workspace import Workspace
-from converge.desired import DesiredState
 from converge.engine.journal import Journal
+from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.reconcile import load_desired, select_regions
 from converge.engine.session import ReconcileOptions, Session
 from converge.ops.drift_ages import SeenDrift, record_drift
@@ -191,15 +191,6 @@ def classify_change(change: Change, *, known: frozenset[str] = frozenset()) -> D
     )
 
 
-def desired_count(desired: DesiredState, system: str) -> int:
-    if system == "infisical":
-        return len(desired.roles) + len(desired.identities) + len(desired.bindings)
-    if system == "vercel":
-        return len(desired.vercel.variables) if desired.vercel else 0
-    supabase = desired.supabase
-    return len(supabase.projects) + len(supabase.publish) if supabase else 0
-
-
 # -- detection (I/O) ---------------------------------------------------------------------
 
 
@@ -263,20 +254,16 @@ def detect_drift(
             reconciler = session.reconciler(system)
             reconciler.observe(markers=drift_markers(journal, project, system))
             changes = list(reconciler.diff())
-            known = frozenset(
-                m.key for m in (journal.managed_objects(project, system) if journal else [])
-            )
-            items = tuple(classify_change(c, known=known) for c in changes)
-            notes = tuple(
-                f"{note.label}: {note.message}" for note in getattr(reconciler, "notes", ())
-            )
-            drifted = sum(1 for i in items if i.kind != "added")
+            managed = journal.managed_objects(project, system) if journal else []
+            known = frozenset(m.key for m in managed)
             found.append(
                 SystemDrift(
                     system=system,
-                    items=items,
-                    in_sync=max(desired_count(desired, system) - drifted, 0),
-                    unverifiable=notes,
+                    items=tuple(classify_change(c, known=known) for c in changes),
+                    in_sync=count_in_sync(
+                        system_objects(reconciler.desired_keys(), managed), changes
+                    ),
+                    unverifiable=tuple(note.describe() for note in reconciler.notes),
                 )
             )
     finally:

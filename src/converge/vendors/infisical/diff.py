@@ -51,6 +51,19 @@ def identity_key(name: str) -> str:
     return change_key(SYSTEM, "identity", name)
 
 
+def desired_keys(
+    roles: Sequence[DesiredRole],
+    identities: Sequence[DesiredIdentity],
+    bindings: Sequence[DesiredBinding],
+) -> frozenset[str]:
+    """The change keys of the declared roles (by slug), identities and bindings."""
+    return frozenset(
+        [role_key(r.slug) for r in roles]
+        + [identity_key(i.name) for i in identities]
+        + [change_key(SYSTEM, "binding", b.name) for b in bindings]
+    )
+
+
 def role_payload(role: DesiredRole, owner: str) -> dict[str, Any]:
     """The create/update body of a managed role, plus its digest."""
     body: dict[str, Any] = {

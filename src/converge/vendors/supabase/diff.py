@@ -93,6 +93,17 @@ def publish_items(desired: DesiredSupabase) -> tuple[PublishItem, ...]:
     return tuple(items)
 
 
+def desired_keys(desired: DesiredSupabase, publish: Sequence[PublishItem]) -> frozenset[str]:
+    """The change keys of the declared objects: each ref's auth settings and exposed
+    schemas, each published key (tables are found by observing, see the reconciler)."""
+    refs = [p.ref for p in desired.projects]
+    return frozenset(
+        [change_key(AUTH, ref) for ref in refs]
+        + [change_key(POSTGREST, ref) for ref in refs]
+        + [change_key(PUBLISH, item.key) for item in publish]
+    )
+
+
 def parse_rotations(marker: str | None) -> dict[str, int] | None:
     """``rotate:field=N,field=N`` → {field: N}; None when there is no such marker."""
     if not marker or not marker.startswith("rotate:"):
