@@ -18,16 +18,16 @@ from pathlib import Path
 import pytest
 
 from converge.config.workspace import open_workspace
+from converge.engine.context import ReconcileOptions
 from converge.engine.journal import RunRecord, open_journal
 from converge.engine.plan import Plan
 from converge.engine.reconcile import plan_project
-from converge.engine.session import ReconcileOptions
 from converge.ops.rollback import RestorePoint, revision_artifacts
 from converge.sandbox.faults import FaultInjector, parse_faults
 from converge.sandbox.runner import RunningSandbox
-from converge.vendors.http import RequestCounter
 from tests.conftest import CliResult
 from tests.e2e.conftest import E2E, copy_workspace, prepare_projects, start_e2e
+from tests.support.context import run_context
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -105,18 +105,14 @@ class RollbackWorkspace:
     def plan_at(self, commit: str, regions: tuple[str | None, ...] | None = None) -> Plan:
         """The plan of revision ``commit``'s artifacts against the vendors now (no write),
         for the Supabase refs of ``regions`` only when given."""
-        ws = open_workspace(self.root)
         with (
-            open_journal(ws.settings.state, ws.root) as journal,
-            revision_artifacts(ws, self.project, RestorePoint(commit)) as artifacts,
+            run_context(self.root, self.sandbox.live_env()) as context,
+            revision_artifacts(context.workspace, self.project, RestorePoint(commit)) as artifacts,
         ):
             return plan_project(
-                ws,
+                context,
                 self.project,
-                env=self.sandbox.live_env(),
                 options=ReconcileOptions(command="plan", regions=regions),
-                counter=RequestCounter(),
-                journal=journal,
                 out_dir=artifacts.out_dir,
             )
 

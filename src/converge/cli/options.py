@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 import click
 
 from converge.config.workspace import Workspace, check_project_name, open_workspace
-from converge.errors import ConvergeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,22 +52,43 @@ def target_options(func: F) -> F:
     )(func)
 
 
-def report_format_option(func: F) -> F:
-    """``--output text|json|markdown`` for commands whose report doubles as a PR comment."""
+OUTPUT_KEY = "output"
+
+
+def _remember_output(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().ensure_object(dict)[OUTPUT_KEY] = value
+
+
+def output_option(*formats: str, help_text: str = "Output format.") -> Callable[[F], F]:
+    """``--output FORMAT``, declared here once for the group and every command.
+
+    The choice is kept in the root context, so ``converge --output json plan`` and
+    ``converge plan --output json`` mean the same (the command's own choice wins);
+    ``output_format`` reads it."""
     return click.option(
         "--output",
-        "fmt",
-        type=click.Choice(["text", "json", "markdown"]),
+        type=click.Choice(list(formats)),
         default=None,
-        help="text (default), json (format_version 1) or markdown (pull-request comment).",
+        expose_value=False,
+        callback=_remember_output,
+        help=help_text,
+    )
+
+
+def report_format_option(func: F) -> F:
+    """``--output text|json|markdown`` for commands whose report doubles as a PR comment."""
+    return output_option(
+        "text",
+        "json",
+        "markdown",
+        help_text="text (default), json (format_version 1) or markdown (pull-request comment).",
     )(func)
 
 
-def report_error(project: str, exc: ConvergeError) -> None:
-    """One project's failure: one line, and the hint on the next."""
-    click.echo(f"error: {project}: {exc.render()}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+def output_format(ctx: click.Context) -> str:
+    """The ``--output`` chosen for this command (``text`` when none was)."""
+    return str(ctx.find_root().ensure_object(dict).get(OUTPUT_KEY) or "text")
 
 
 def workspace_from_context(ctx: click.Context) -> Workspace:

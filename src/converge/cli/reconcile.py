@@ -20,28 +20,25 @@ import click
 from converge.changes import Change
 from converge.cli.brief import system_block
 from converge.cli.options import (
+    output_format,
     project_selection,
-    report_error,
     report_format_option,
     select_projects,
     system_option,
     target_options,
     workspace_from_context,
 )
-from converge.cli.output import emit_json, paint
+from converge.cli.output import emit_json, error_lines, paint, print_error
+from converge.cli.run import open_run, workspace_journal
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
 from converge.engine.audit import audit_log_path, verify_audit_log
-from converge.engine.fingerprint import fingerprint_key
-from converge.engine.journal import Journal, open_journal
+from converge.engine.context import ReconcileOptions
 from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
 from converge.engine.reconcile import apply_project, load_desired, plan_project
-from converge.engine.session import ReconcileOptions
 from converge.engine.status import system_states
-from converge.engine.target import resolve_target, vendor_environment
 from converge.errors import ConvergeError
-from converge.ops.metrics import command_counter
 from converge.ops.rollback import (
     AutoRollback,
     auto_rollback,
@@ -106,7 +103,6 @@ def plan(
     projects: tuple[str, ...],
     all_projects: bool,
     systems: tuple[str, ...],
-    fmt: str | None,
     target: str | None,
     infisical_config: Path | None,
     adopt: bool,
@@ -118,37 +114,26 @@ def plan(
       converge plan journal --output markdown > plan.md
     """
     workspace = workspace_from_context(ctx)
-    fmt = fmt or ctx.ensure_object(dict).get("output") or "text"
+    fmt = output_format(ctx)
     names = select_projects(workspace, projects, all_projects)
-    counter = command_counter(ctx.find_root().ensure_object(dict))
     plans: list[Plan] = []
     error_code = 0  # the worst exit code of a failed project (1; 3 lock; 4 credentials)
-    with (
-        vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        workspace_journal(workspace) as journal,
-    ):
+    options = _options(systems, adopt, False, "plan")
+    with open_run(
+        ctx, workspace, target=target, infisical_config=infisical_config, options=options
+    ) as run:
         for name in names:
             try:
-                plans.append(
-                    plan_project(
-                        workspace,
-                        name,
-                        env=env,
-                        options=_options(systems, adopt, False, "plan"),
-                        counter=counter,
-                        journal=journal,
-                        infisical_config=infisical_config,
-                    )
-                )
+                plans.append(plan_project(run, name))
             except ConvergeError as exc:
-                report_error(name, exc)
+                print_error(exc, name)
                 error_code = max(error_code, exc.exit_code)
     if fmt == "json":
         emit_json(
             {
                 "format_version": 1,
                 "plans": [p.to_json() for p in plans],
-                "requests": counter.total(),
+                "requests": run.counter.total(),
             }
         )
     else:
@@ -209,71 +194,39 @@ def apply(
     """
     workspace = workspace_from_context(ctx)
     names = select_projects(workspace, projects, all_projects)
-    json_out = ctx.ensure_object(dict).get("output") == "json"
-    counter = command_counter(ctx.find_root().ensure_object(dict))
-    options = _options(systems, adopt, allow_mass_delete, "apply")
+    json_out = output_format(ctx) == "json"
     results: dict[str, dict[str, Any]] = {}
     exit_code = 0
-
-    with (
-        vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        workspace_journal(workspace) as journal,
-    ):
-        # Create the workspace's fingerprint key before projects run in parallel, so
-        # every session reads the same complete key (its first creation is not atomic).
-        fingerprint_key(workspace.state_dir, env)
+    options = _options(systems, adopt, allow_mass_delete, "apply")
+    with open_run(
+        ctx, workspace, target=target, infisical_config=infisical_config, options=options
+    ) as run:
 
         def run_one(name: str) -> tuple[str, int, list[str], dict[str, Any]]:
             before: str | None = None
+            journal = run.require_journal()
             try:
                 before = newest_run_id(journal, name)
                 desired = load_desired(workspace, name)
                 printer = BriefPrinter(desired, dry_run, stream=len(names) == 1 and not json_out)
                 if dry_run:
-                    found = plan_project(
-                        workspace,
-                        name,
-                        env=env,
-                        options=options,
-                        counter=counter,
-                        journal=journal,
-                        infisical_config=infisical_config,
-                    )
+                    found = plan_project(run, name)
                     for system_plan in found.systems:
                         printer.add_block(system_plan, {})
                     return name, 0, printer.lines, {"dry_run": True, "plan": found.to_json()}
                 outcome = apply_project(
-                    workspace,
+                    run,
                     name,
-                    env=env,
-                    options=options,
-                    counter=counter,
-                    journal=journal,
                     observer=printer,
-                    infisical_config=infisical_config,
                     git_revision=project_revision(workspace, name),
                 )
                 return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
             except ConvergeError as exc:
-                message = [f"error: {name}: {exc.render()}"] + (
-                    [f"hint: {exc.hint}"] if exc.hint else []
-                )
-                result: dict[str, Any] = {"error": exc.message, "exit_code": exc.exit_code}
                 failed = None if dry_run else failed_run_of_this_process(journal, name, before)
+                restored = None
                 if failed is not None and not no_rollback:
-                    restored = auto_rollback(
-                        workspace,
-                        name,
-                        failed,
-                        env=env,
-                        journal=journal,
-                        counter=counter,
-                        options=options,
-                        infisical_config=infisical_config,
-                    )
-                    message.extend(_rollback_lines(name, restored))
-                    result["rollback"] = restored.to_json()
-                return name, max(exc.exit_code, 1), message, result
+                    restored = auto_rollback(run, name, failed)
+                return _failed(name, exc, restored)
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for name, code, lines, result in pool.map(run_one, names):
@@ -296,18 +249,23 @@ def apply(
         emit_json(
             {
                 "projects": results,
-                "requests": counter.total(),
-                "writes": counter.total(writes_only=True),
+                "requests": run.counter.total(),
+                "writes": run.counter.total(writes_only=True),
             }
         )
     sys.exit(exit_code)
 
 
-def project_revision(workspace: Workspace, project: str) -> str | None:
-    """HEAD, recorded with the run only when ``.out/<p>/`` is committed as it is on disk
-    (then the revision alone says what was applied, and rollback can restore it)."""
-    relative = (Path(workspace.settings.out) / project).as_posix()
-    return clean_git_revision(workspace.root, relative)
+def _failed(
+    project: str, exc: ConvergeError, restored: AutoRollback | None
+) -> tuple[str, int, list[str], dict[str, Any]]:
+    """A failed project's lines (the error, then what automatic rollback did) and its JSON."""
+    result: dict[str, Any] = {"error": exc.message, "exit_code": exc.exit_code}
+    lines = error_lines(exc, project)
+    if restored is not None:
+        lines.extend(_rollback_lines(project, restored))
+        result["rollback"] = restored.to_json()
+    return project, max(exc.exit_code, 1), lines, result
 
 
 def _rollback_lines(project: str, restored: AutoRollback) -> list[str]:
@@ -331,6 +289,13 @@ def _rollback_lines(project: str, restored: AutoRollback) -> list[str]:
     return [f"↩️ rollback of {project} to {where} failed: {restored.message}"]
 
 
+def project_revision(workspace: Workspace, project: str) -> str | None:
+    """HEAD, recorded with the run only when ``.out/<p>/`` is committed as it is on disk
+    (then the revision alone says what was applied, and rollback can restore it)."""
+    relative = (Path(workspace.settings.out) / project).as_posix()
+    return clean_git_revision(workspace.root, relative)
+
+
 def _commit_artifacts(workspace: Workspace, project: str) -> None:
     import datetime as dt
 
@@ -348,11 +313,6 @@ def _commit_artifacts(workspace: Workspace, project: str) -> None:
         click.echo(f"committed {out.relative_to(workspace.root)}: {message}")
     else:
         click.echo(f"nothing to commit for {project} ({message})")
-
-
-def workspace_journal(workspace: Workspace) -> Journal:
-    """The workspace's run journal (a context manager: closed at the end of the block)."""
-    return open_journal(workspace.settings.state, workspace.root)
 
 
 @click.command()
@@ -374,7 +334,7 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
     """
     workspace = workspace_from_context(ctx)
     names = select_projects(workspace, projects, all_projects)
-    json_out = ctx.ensure_object(dict).get("output") == "json"
+    json_out = output_format(ctx) == "json"
     report: list[dict[str, Any]] = []
     with workspace_journal(workspace) as journal:
         for name in names:

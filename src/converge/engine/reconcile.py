@@ -1,5 +1,8 @@
 """Plan and apply one project: the workflow the vendor packages plug into (DESIGN §6).
 
+    RunContext        (engine/context.py) what the command's runs share: workspace,
+                      vendor environment, journal, request counter, options, transports,
+                      credentials
     load_desired      refuse a denied/edited decision or an artifact that differs from
                       the manifest; parse the artifacts (never the workspace YAML)
     Session           (engine/session.py) one client per vendor and the capabilities
@@ -22,22 +25,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
-
 from converge.changes import Action, Change
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState, parse_desired
 from converge.engine.audit import append_audit, audit_log_path, current_actor
+from converge.engine.context import ReconcileOptions, RunContext
 from converge.engine.journal import Journal
 from converge.engine.locks import acquire_lock
 from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.plan import Plan, SystemPlan
-from converge.engine.session import ReconcileOptions, open_session
+from converge.engine.session import open_session
 from converge.errors import ConvergeError, PolicyDenied, VendorConflictError
 from converge.policies.contract import load_decision
 from converge.render.manifest import MANIFEST_FILE, verify_artifacts
 from converge.vendors.base import AppliedChange, SystemReconciler
-from converge.vendors.http import RequestCounter
 
 
 class DeletionBudgetError(ConvergeError):
@@ -134,71 +135,55 @@ def plan_system(reconciler: SystemReconciler, project: str, journal: Journal | N
 
 
 def plan_project(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     *,
-    env: Mapping[str, str],
-    options: ReconcileOptions,
-    counter: RequestCounter,
-    journal: Journal | None = None,
-    transports: Mapping[str, httpx.BaseTransport] | None = None,
-    infisical_config: Path | None = None,
+    options: ReconcileOptions | None = None,
     out_dir: Path | None = None,
 ) -> Plan:
     """Observe and diff every system; make no write.
 
     Systems are planned independently against the live state, so a Vercel reference to
     an identity that does not exist yet is planned as a create without being resolved.
-    ``out_dir`` plans other artifacts than ``.out/<p>/`` (see ``load_desired``).
+    ``options`` default to ``context.options``; ``out_dir`` plans other artifacts than
+    ``.out/<p>/`` (see ``load_desired``).
     """
-    desired = select_regions(load_desired(workspace, project, out_dir=out_dir), options.regions)
-    systems: list[SystemPlan] = []
-    with open_session(
-        desired,
-        env,
-        workspace=workspace,
-        options=options,
-        counter=counter,
-        transports=transports,
-        infisical_config=infisical_config,
-    ) as session:
-        for system in session.systems:
-            systems.append(plan_system(session.reconciler(system), project, journal))
-    return Plan(project, desired.decision_id, desired.manifest_digest, tuple(systems))
+    options = options or context.options
+    desired = select_regions(
+        load_desired(context.workspace, project, out_dir=out_dir), options.regions
+    )
+    with open_session(context, desired, options) as session:
+        systems = tuple(
+            plan_system(session.reconciler(s), project, context.journal) for s in session.systems
+        )
+    return Plan(project, desired.decision_id, desired.manifest_digest, systems)
 
 
 def apply_project(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     *,
-    env: Mapping[str, str],
-    options: ReconcileOptions,
-    counter: RequestCounter,
-    journal: Journal,
+    options: ReconcileOptions | None = None,
     observer: ApplyObserver | None = None,
-    transports: Mapping[str, httpx.BaseTransport] | None = None,
-    infisical_config: Path | None = None,
     git_revision: str | None = None,
     out_dir: Path | None = None,
 ) -> ApplyOutcome:
     """Apply ``project`` under its lock; every write journaled before and after it runs.
 
-    ``out_dir`` applies other artifacts than ``.out/<p>/`` (rollback: an earlier
-    revision's files, verified exactly like the current ones)."""
+    ``options`` default to ``context.options``; ``git_revision`` is recorded with the run
+    (a restore point for rollback when the run succeeds); ``out_dir`` applies other
+    artifacts than ``.out/<p>/`` (rollback: an earlier revision's files, verified exactly
+    like the current ones). Raises the ConvergeError that stopped the run, after
+    journaling it as failed."""
+    options = options or context.options
+    journal = context.require_journal()
+    workspace = context.workspace
     observer = observer or SilentObserver()
     desired = select_regions(load_desired(workspace, project, out_dir=out_dir), options.regions)
-    actor = current_actor(env)
+    actor = current_actor(context.env)
     with (
         acquire_lock(journal, project, command=options.command, actor=actor) as lock,
-        open_session(
-            desired,
-            env,
-            workspace=workspace,
-            options=options,
-            counter=counter,
-            transports=transports,
-            infisical_config=infisical_config,
-        ) as session,
+        open_session(context, desired, options) as session,
     ):
         run = journal.begin_run(
             project,

@@ -39,21 +39,17 @@ heals it: without that, a universal-auth edit would stay invisible to ``apply``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-import httpx
-
 from converge.changes import Action, Change, change_key
-from converge.config.workspace import Workspace
-from converge.engine.journal import Journal
+from converge.engine.context import ReconcileOptions, RunContext
+from converge.engine.journal import Journal, ManagedObject
 from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.reconcile import load_desired, select_regions
-from converge.engine.session import ReconcileOptions, Session
+from converge.engine.session import open_session
 from converge.ops.drift_ages import SeenDrift, record_drift
-from converge.vendors.http import RequestCounter
 
 DriftKind = Literal["changed", "missing", "added", "unmanaged"]
 DRIFT_KINDS: tuple[DriftKind, ...] = ("changed", "missing", "added", "unmanaged")
@@ -194,38 +190,29 @@ def classify_change(change: Change, *, known: frozenset[str] = frozenset()) -> D
 # -- detection (I/O) ---------------------------------------------------------------------
 
 
-def drift_markers(journal: Journal | None, project: str, system: str) -> dict[str, str]:
+def drift_markers(managed: Sequence[ManagedObject], system: str) -> dict[str, str]:
     """The markers observe gets: the journal's, except Infisical, where every key the
     journal knows maps to a marker that never matches (full per-object reads, and managed
     objects stay deletion candidates)."""
-    if journal is None:
-        return {}
-    managed = journal.managed_objects(project, system)
     if system == "infisical":
         return {m.key: FORCED_MARKER for m in managed}
     return {m.key: m.marker for m in managed if m.marker}
 
 
 def detect_drift(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     *,
-    env: Mapping[str, str],
-    journal: Journal | None,
-    counter: RequestCounter | None = None,
     systems: Sequence[str] | None = None,
     record: bool = True,
     regions: tuple[str | None, ...] | None = None,
-    transports: Mapping[str, httpx.BaseTransport] | None = None,
-    infisical_config: Path | None = None,
 ) -> DriftReport:
     """Observe every system of ``project`` (or only ``systems``) and report its drift.
 
-    ``env`` is the vendor environment (``engine.target.vendor_environment``), ``journal``
-    the workspace's journal (its markers make sensitive values verifiable, and drift ages
-    are recorded in its database when ``record``; ``None`` checks without either).
-    ``regions`` limits Supabase to the refs of those regions (a rollout wave; ages are
-    then not recorded, as the check saw only part of the project).
+    ``context.journal`` makes sensitive values verifiable through its markers, and drift
+    ages are recorded in its database when ``record`` (a context without a journal checks
+    without either). ``regions`` limits Supabase to the refs of those regions (a rollout
+    wave; ages are then not recorded, as the check saw only part of the project).
     Infisical is observed with forced markers (``drift_markers``): every role's
     permissions and every identity's metadata and universal auth are read, the reads
     ``plan`` avoids. With ``record`` and a journal, the markers of drifted Infisical
@@ -233,28 +220,19 @@ def detect_drift(
     Raises ConvergeError (stale artifacts, a denied decision, a refused credential).
     No vendor write is made.
     """
-    counter = counter or RequestCounter()
-    before = counter.total()
+    journal = context.journal
+    before = context.counter.total()
     options = ReconcileOptions(
         systems=tuple(systems) if systems else None, command="drift", regions=regions
     )
-    desired = select_regions(load_desired(workspace, project), regions)
-    session = Session(
-        desired,
-        env,
-        workspace=workspace,
-        options=options,
-        counter=counter,
-        transports=transports,
-        infisical_config=infisical_config,
-    )
+    desired = select_regions(load_desired(context.workspace, project), regions)
     found: list[SystemDrift] = []
-    try:
+    with open_session(context, desired, options) as session:
         for system in session.systems:
             reconciler = session.reconciler(system)
-            reconciler.observe(markers=drift_markers(journal, project, system))
-            changes = list(reconciler.diff())
             managed = journal.managed_objects(project, system) if journal else []
+            reconciler.observe(markers=drift_markers(managed, system))
+            changes = list(reconciler.diff())
             known = frozenset(m.key for m in managed)
             found.append(
                 SystemDrift(
@@ -266,8 +244,6 @@ def detect_drift(
                     unverifiable=tuple(note.describe() for note in reconciler.notes),
                 )
             )
-    finally:
-        session.close()
     if record and journal is not None:
         forget_stale_markers(journal, project, found)
         if regions is None:
@@ -276,7 +252,7 @@ def detect_drift(
         project=project,
         decision_id=desired.decision_id,
         systems=tuple(found),
-        requests=counter.total() - before,
+        requests=context.counter.total() - before,
     )
 
 
