@@ -22,6 +22,7 @@ from converge.engine.context import ReconcileOptions
 from converge.engine.journal import RunRecord, open_journal
 from converge.engine.plan import Plan
 from converge.engine.reconcile import plan_project
+from converge.ops.apply import apply_with_rollback
 from converge.ops.rollback import RestorePoint, revision_artifacts
 from converge.sandbox.faults import FaultInjector, parse_faults
 from converge.sandbox.runner import RunningSandbox
@@ -180,6 +181,39 @@ def test_a_failed_apply_is_rolled_back_to_the_last_clean_revision(
     assert rollback.git_revision == revision_a
     assert rollback.manifest_digest == run_a.manifest_digest
     assert rollback_ws.plan_at(revision_a).empty  # no drift against revision A
+
+
+def test_a_library_caller_gets_automatic_rollback_and_the_commit(
+    rollback_ws: RollbackWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ops.apply.apply_with_rollback``: what ``converge apply`` does around the engine's
+    apply, without the CLI (it reports the failure instead of raising)."""
+    revision_a = rollback_ws.revision_a
+    _commit_b(rollback_ws)
+    with (
+        rollback_fault(rollback_ws.sandbox.sandbox, "vercel", "fail_write=1,error_codes=400"),
+        run_context(rollback_ws.root, rollback_ws.sandbox.live_env()) as context,
+    ):
+        failed = apply_with_rollback(context, PROJECT)
+
+    assert failed.outcome is None and failed.error is not None
+    assert "vercel answered 400" in failed.error.message
+    assert failed.rollback is not None and failed.rollback.status == "restored"
+    assert failed.rollback.point is not None and failed.rollback.point.revision == revision_a
+    assert rollback_ws.plan_at(revision_a).empty
+
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    with run_context(rollback_ws.root, rollback_ws.sandbox.live_env()) as context:
+        rollback_ws.edit("data/platforms/vercel/journal.yaml", "value: Journal B\n", "value: C\n")
+        rollback_ws.rerender()
+        done = apply_with_rollback(context, PROJECT, commit=True)
+
+    assert done.error is None and done.outcome is not None
+    assert done.commit is not None and done.commit.committed, done.commit
+    assert done.commit.folder == f".out/{PROJECT}"
+    assert _git(rollback_ws.repo, "log", "-1", "--format=%s") == done.commit.message
+    assert _git(rollback_ws.repo, "status", "--porcelain", "--", f"ws/.out/{PROJECT}") == ""
 
 
 def test_no_rollback_leaves_the_failed_apply_in_place(rollback_ws: RollbackWorkspace) -> None:

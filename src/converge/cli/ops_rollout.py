@@ -21,10 +21,11 @@ from converge.cli.options import (
     workspace_from_context,
 )
 from converge.cli.output import emit_json, paint, print_error
-from converge.cli.reconcile import BriefPrinter, project_revision
+from converge.cli.reconcile import BriefPrinter
 from converge.cli.run import open_run
 from converge.engine.context import ReconcileOptions
 from converge.errors import ConvergeError
+from converge.ops.apply import project_revision
 from converge.ops.rollback import apply_revision, resolve_point, revision_artifacts
 from converge.ops.rollout import RolloutReport, WaveReport, rollout_project
 

@@ -6,7 +6,6 @@ Parsing and printing only; the engine (``converge.engine.reconcile``) does the w
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 import threading
 from collections.abc import Mapping
@@ -30,22 +29,16 @@ from converge.cli.options import (
 )
 from converge.cli.output import emit_json, error_lines, paint, print_error
 from converge.cli.run import open_run, workspace_journal
-from converge.config.workspace import Workspace
 from converge.desired import DesiredState
 from converge.engine.audit import audit_log_path, verify_audit_log
 from converge.engine.context import ReconcileOptions
 from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
-from converge.engine.reconcile import apply_project, load_desired, plan_project
+from converge.engine.reconcile import load_desired, plan_project
 from converge.engine.status import system_states
 from converge.errors import ConvergeError
-from converge.ops.rollback import (
-    AutoRollback,
-    auto_rollback,
-    failed_run_of_this_process,
-    newest_run_id,
-)
-from converge.ops.rollback_git import clean_revision as clean_git_revision
+from converge.ops.apply import CommitResult, apply_with_rollback
+from converge.ops.rollback import AutoRollback
 from converge.vendors.base import AppliedChange
 
 
@@ -196,6 +189,7 @@ def apply(
     names = select_projects(workspace, projects, all_projects)
     json_out = output_format(ctx) == "json"
     results: dict[str, dict[str, Any]] = {}
+    commits: list[CommitResult] = []
     exit_code = 0
     options = _options(systems, adopt, allow_mass_delete, "apply")
     with open_run(
@@ -203,10 +197,7 @@ def apply(
     ) as run:
 
         def run_one(name: str) -> tuple[str, int, list[str], dict[str, Any]]:
-            before: str | None = None
-            journal = run.require_journal()
             try:
-                before = newest_run_id(journal, name)
                 desired = load_desired(workspace, name)
                 printer = BriefPrinter(desired, dry_run, stream=len(names) == 1 and not json_out)
                 if dry_run:
@@ -214,19 +205,18 @@ def apply(
                     for system_plan in found.systems:
                         printer.add_block(system_plan, {})
                     return name, 0, printer.lines, {"dry_run": True, "plan": found.to_json()}
-                outcome = apply_project(
-                    run,
-                    name,
-                    observer=printer,
-                    git_revision=project_revision(workspace, name),
-                )
-                return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
             except ConvergeError as exc:
-                failed = None if dry_run else failed_run_of_this_process(journal, name, before)
-                restored = None
-                if failed is not None and not no_rollback:
-                    restored = auto_rollback(run, name, failed)
-                return _failed(name, exc, restored)
+                return _failed(name, exc, None)
+            done = apply_with_rollback(
+                run, name, observer=printer, rollback=not no_rollback, commit=commit
+            )
+            if done.error is not None:
+                return _failed(name, done.error, done.rollback)
+            assert done.outcome is not None
+            if done.commit is not None:
+                commits.append(done.commit)
+            outcome = done.outcome
+            return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for name, code, lines, result in pool.map(run_one, names):
@@ -241,10 +231,8 @@ def apply(
                 if len(names) > 1:
                     state = paint("failed", "red") if code else paint("done", "green")
                     click.echo(f"[{len(results)}/{len(names)}] {name}: {state}", err=True)
-    if commit and not dry_run:
-        for name, result in results.items():
-            if "run_id" in result:
-                _commit_artifacts(workspace, name)
+    for done_commit in sorted(commits, key=lambda c: names.index(c.project)):
+        click.echo(_commit_line(done_commit))
     if json_out:
         emit_json(
             {
@@ -289,30 +277,10 @@ def _rollback_lines(project: str, restored: AutoRollback) -> list[str]:
     return [f"↩️ rollback of {project} to {where} failed: {restored.message}"]
 
 
-def project_revision(workspace: Workspace, project: str) -> str | None:
-    """HEAD, recorded with the run only when ``.out/<p>/`` is committed as it is on disk
-    (then the revision alone says what was applied, and rollback can restore it)."""
-    relative = (Path(workspace.settings.out) / project).as_posix()
-    return clean_git_revision(workspace.root, relative)
-
-
-def _commit_artifacts(workspace: Workspace, project: str) -> None:
-    import datetime as dt
-
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = workspace.out_dir(project)
-    message = f"chore: Reconciled {project} {stamp}"
-    subprocess.run(["git", "-C", str(workspace.root), "add", "--", str(out)], check=False)
-    done = subprocess.run(
-        ["git", "-C", str(workspace.root), "commit", "-m", message, "--", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode == 0:
-        click.echo(f"committed {out.relative_to(workspace.root)}: {message}")
-    else:
-        click.echo(f"nothing to commit for {project} ({message})")
+def _commit_line(done: CommitResult) -> str:
+    if done.committed:
+        return f"committed {done.folder}: {done.message}"
+    return f"nothing to commit for {done.project} ({done.message})"
 
 
 @click.command()

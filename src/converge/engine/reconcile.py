@@ -174,7 +174,8 @@ def apply_project(
     (a restore point for rollback when the run succeeds); ``out_dir`` applies other
     artifacts than ``.out/<p>/`` (rollback: an earlier revision's files, verified exactly
     like the current ones). Raises the ConvergeError that stopped the run, after
-    journaling it as failed."""
+    journaling it as failed; ``ops.apply.apply_with_rollback`` adds automatic rollback
+    and the git commit of the artifacts."""
     options = options or context.options
     journal = context.require_journal()
     workspace = context.workspace

@@ -176,7 +176,7 @@ def rollout_project(
     """Roll ``project``'s current artifacts out wave by wave; never raises for a failed
     wave or gate (the report says what happened), only for what stops it from starting
     (stale artifacts, invalid project.yaml). ``revision`` is the git revision recorded
-    with each run."""
+    with each run (``ops.apply.project_revision``)."""
     workspace = context.workspace
     journal = context.require_journal()
     config = workspace.load_project(project).project
