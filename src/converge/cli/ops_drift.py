@@ -7,7 +7,6 @@ The work is done by ``converge.ops.drift.detect_drift`` and
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -42,8 +41,6 @@ def drift(
     projects: tuple[str, ...],
     all_projects: bool,
     systems: tuple[str, ...],
-    target: str | None,
-    infisical_config: Path | None,
 ) -> None:
     """Desired (rendered artifacts) against actual (live), per object and field.
 
@@ -61,7 +58,7 @@ def drift(
     names = select_projects(workspace, projects, all_projects)
     reports: list[DriftReport] = []
     code = 0
-    with open_run(ctx, workspace, target=target, infisical_config=infisical_config) as run:
+    with open_run(ctx, workspace) as run:
         for name in names:
             try:
                 reports.append(detect_drift(run, name, systems=systems or None))
@@ -104,8 +101,6 @@ def health(
     projects: tuple[str, ...],
     all_projects: bool,
     vendor_cli: bool,
-    target: str | None,
-    infisical_config: Path | None,
 ) -> None:
     """Live checks of what was applied, one line per check. Exit 0 healthy, 1 not.
 
@@ -119,9 +114,7 @@ def health(
     names = select_projects(workspace, projects, all_projects)
     reports: list[HealthReport] = []
     code = 0
-    with open_run(
-        ctx, workspace, target=target, infisical_config=infisical_config, journal=False
-    ) as run:
+    with open_run(ctx, workspace, journal=False) as run:
         for name in names:
             try:
                 report = check_health(run, name, vendor_cli=vendor_cli)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import click
@@ -53,8 +52,6 @@ def rollback(
     all_projects: bool,
     to: str | None,
     allow_mass_delete: bool,
-    target: str | None,
-    infisical_config: Path | None,
 ) -> None:
     """Re-apply an earlier revision's verified artifacts (.out/<p>/ as committed then).
 
@@ -73,9 +70,7 @@ def rollback(
     results: dict[str, dict[str, Any]] = {}
     exit_code = 0
     options = ReconcileOptions(allow_mass_delete=allow_mass_delete)
-    with open_run(
-        ctx, workspace, target=target, infisical_config=infisical_config, options=options
-    ) as run:
+    with open_run(ctx, workspace, options=options) as run:
         for name in names:
             try:
                 point = resolve_point(workspace, run.require_journal(), name, to)
@@ -110,8 +105,6 @@ def rollout(
     ctx: click.Context,
     projects: tuple[str, ...],
     all_projects: bool,
-    target: str | None,
-    infisical_config: Path | None,
 ) -> None:
     """Apply wave by wave (project.yaml rollout.waves), gating between waves.
 
@@ -130,7 +123,7 @@ def rollout(
     json_out = output_format(ctx) == "json"
     reports: list[dict[str, Any]] = []
     exit_code = 0
-    with open_run(ctx, workspace, target=target, infisical_config=infisical_config) as run:
+    with open_run(ctx, workspace) as run:
         for name in names:
             try:
                 if not json_out:

@@ -218,8 +218,6 @@ def watch(
     max_backoff: float,
     jitter: float,
     systems: tuple[str, ...],
-    target: str | None,
-    infisical_config: Path | None,
 ) -> None:
     """Check projects for drift on an interval; with --heal, apply what drifted.
 
@@ -242,9 +240,7 @@ def watch(
     options = ReconcileOptions(systems=tuple(systems) or None, command="apply")
     with (
         _stop_on_signals(stop),
-        open_run(
-            ctx, workspace, target=target, infisical_config=infisical_config, options=options
-        ) as run,
+        open_run(ctx, workspace, options=options) as run,
     ):
         refresh_from_journal(metrics, run.require_journal(), names)
         cycle = EngineCycle(context=run, metrics=metrics, heal=heal)

@@ -35,21 +35,42 @@ def system_option(func: F) -> F:
     )(func)
 
 
+TARGET_KEY = "converge.target"
+INFISICAL_CONFIG_KEY = "converge.infisical_config"
+
+
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def remember(ctx: click.Context, _: click.Parameter, value: Any) -> None:
+        ctx.meta[key] = value
+
+    return remember
+
+
 def target_options(func: F) -> F:
-    """``--target live|sandbox`` and ``--config`` (Infisical credentials file)."""
+    """``--target live|sandbox`` and ``--config`` (Infisical credentials file), kept in
+    the click context for ``cli.run.open_run``, which builds the run context from them
+    (the commands never handle them)."""
     func = click.option(
         "--config",
-        "infisical_config",
         type=click.Path(path_type=Path),
         default=None,
+        expose_value=False,
+        callback=_remember(INFISICAL_CONFIG_KEY),
         help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
     )(func)
     return click.option(
         "--target",
         type=TARGET_CHOICE,
         default=None,
+        expose_value=False,
+        callback=_remember(TARGET_KEY),
         help="Vendors to talk to (default: converge.yaml's target).",
     )(func)
+
+
+def vendor_target(ctx: click.Context) -> tuple[str | None, Path | None]:
+    """``--target`` and ``--config`` as given (None: not given)."""
+    return ctx.meta.get(TARGET_KEY), ctx.meta.get(INFISICAL_CONFIG_KEY)
 
 
 OUTPUT_KEY = "output"

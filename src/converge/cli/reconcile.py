@@ -11,7 +11,6 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import click
@@ -96,8 +95,6 @@ def plan(
     projects: tuple[str, ...],
     all_projects: bool,
     systems: tuple[str, ...],
-    target: str | None,
-    infisical_config: Path | None,
     adopt: bool,
 ) -> None:
     """Show what apply would change; makes no write. Exit 0 none, 2 changes, 1 error.
@@ -112,9 +109,7 @@ def plan(
     plans: list[Plan] = []
     error_code = 0  # the worst exit code of a failed project (1; 3 lock; 4 credentials)
     options = _options(systems, adopt, False, "plan")
-    with open_run(
-        ctx, workspace, target=target, infisical_config=infisical_config, options=options
-    ) as run:
+    with open_run(ctx, workspace, options=options) as run:
         for name in names:
             try:
                 plans.append(plan_project(run, name))
@@ -174,8 +169,6 @@ def apply(
     jobs: int,
     adopt: bool,
     allow_mass_delete: bool,
-    target: str | None,
-    infisical_config: Path | None,
     commit: bool,
 ) -> None:
     """Bring the vendors to the rendered artifacts, journaled and resumable.
@@ -192,9 +185,7 @@ def apply(
     commits: list[CommitResult] = []
     exit_code = 0
     options = _options(systems, adopt, allow_mass_delete, "apply")
-    with open_run(
-        ctx, workspace, target=target, infisical_config=infisical_config, options=options
-    ) as run:
+    with open_run(ctx, workspace, options=options) as run:
 
         def run_one(name: str) -> tuple[str, int, list[str], dict[str, Any]]:
             try:

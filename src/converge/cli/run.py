@@ -1,19 +1,19 @@
 """The run context of a command that talks to vendors, built in one place.
 
-``open_run`` resolves ``--target`` to the vendor environment (starting the sandbox for
-the command when needed), opens the workspace's journal, and hands the library one
-``RunContext`` with the command's request counter (the one ``--metrics-file`` reports),
-options and Infisical credentials file.
+``open_run`` resolves ``--target`` (``cli.options.target_options``) to the vendor
+environment (starting the sandbox for the command when needed), opens the workspace's
+journal, and hands the library one ``RunContext`` with the command's request counter
+(the one ``--metrics-file`` reports), options and ``--config`` (Infisical credentials).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 
 import click
 
+from converge.cli.options import vendor_target
 from converge.config.workspace import Workspace
 from converge.engine.context import ReconcileOptions, RunContext
 from converge.engine.journal import Journal, open_journal
@@ -31,14 +31,13 @@ def open_run(
     ctx: click.Context,
     workspace: Workspace,
     *,
-    target: str | None,
-    infisical_config: Path | None,
     options: ReconcileOptions | None = None,
     journal: bool = True,
 ) -> Iterator[RunContext]:
-    """The command's ``RunContext``, valid until the block ends (the sandbox started for
-    the command stops, the journal closes). ``journal=False`` for commands that only
-    read the vendors (``health``)."""
+    """The command's ``RunContext`` (from its ``--target`` and ``--config``), valid until
+    the block ends (the sandbox started for the command stops, the journal closes).
+    ``journal=False`` for commands that only read the vendors (``health``)."""
+    target, infisical_config = vendor_target(ctx)
     with ExitStack() as stack:
         env = stack.enter_context(vendor_environment(workspace, resolve_target(workspace, target)))
         opened = stack.enter_context(workspace_journal(workspace)) if journal else None
