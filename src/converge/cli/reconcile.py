@@ -1,6 +1,7 @@
 """``converge plan | apply | status | audit``: the reconcile commands.
 
-Parsing and printing only; the engine (``converge.engine.reconcile``) does the work.
+Parsing and printing only; the library does the work: ``converge.engine.reconcile``
+(plan, dry run) and ``converge.ops.apply`` (apply, with automatic rollback and --commit).
 """
 
 from __future__ import annotations

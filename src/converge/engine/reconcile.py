@@ -38,7 +38,7 @@ from converge.engine.session import open_session
 from converge.errors import ConvergeError, PolicyDenied, VendorConflictError
 from converge.policies.contract import load_decision
 from converge.render.manifest import MANIFEST_FILE, verify_artifacts
-from converge.vendors.base import AppliedChange, SystemReconciler
+from converge.vendors.base import AppliedChange, BatchResult, SystemReconciler
 
 
 class DeletionBudgetError(ConvergeError):
@@ -267,9 +267,11 @@ def _apply_all(
         if not batch:
             continue
         ops = [journal.record_intent(run_id, change) for change in batch]
-        results = reconciler.apply_batch(batch) if reconciler.batches else _apply_one(
-            reconciler, batch[0]
-        )
+        results: Sequence[BatchResult]
+        if reconciler.batches:
+            results = reconciler.apply_batch(batch)
+        else:
+            results = [_apply_one(reconciler, batch[0])]
         failure: ConvergeError | None = None
         for op, change, result in zip(ops, batch, results, strict=True):
             if isinstance(result, AppliedChange):
@@ -282,11 +284,13 @@ def _apply_all(
             raise failure
 
 
-def _apply_one(reconciler: SystemReconciler, change: Change) -> list[AppliedChange | ConvergeError]:
+def _apply_one(reconciler: SystemReconciler, change: Change) -> BatchResult:
+    """``apply``'s outcome as a result: a ConvergeError is journaled, then raised; any
+    other exception propagates at once (the run is then recorded as interrupted)."""
     try:
-        return [reconciler.apply(change)]
+        return reconciler.apply(change)
     except ConvergeError as exc:
-        return [exc]
+        return exc
 
 
 def _record_outcome(journal: Journal, op: int, change: Change, applied: AppliedChange) -> None:
