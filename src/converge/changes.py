@@ -53,6 +53,12 @@ class FieldDiff:
         return {"field": self.field, "before": self.before, "after": self.after}
 
 
+def change_key(system: str, kind: str, name: str) -> str:
+    """``system/kind/name``: the one name of an object across runs. Plans, the journal
+    (operations, managed objects, markers) and drift reports all use it."""
+    return f"{system}/{kind}/{name}"
+
+
 def _freeze(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(data or {}))
 
@@ -88,7 +94,7 @@ class Change:
 
     @property
     def key(self) -> str:
-        return f"{self.system}/{self.kind}/{self.name}"
+        return change_key(self.system, self.kind, self.name)
 
     def sort_key(self) -> tuple[int, int, int, str, str]:
         system = SYSTEMS.index(self.system)

@@ -69,3 +69,26 @@ def test_second_apply_makes_no_write_and_reports_everything_in_sync(applied: E2E
     ):
         assert line in lines, f"missing {line!r} in:\n{result.stdout}"
     assert not any(line.lstrip().startswith(("Applying ", "Setting ")) for line in lines)
+
+
+def test_plan_drift_status_and_the_brief_count_the_same_objects(applied: E2E) -> None:
+    """One count of each system's objects (engine.objects): Supabase's is its ref's auth
+    settings and exposed schemas, the two tables converge secured and the two published
+    variables, wherever it is shown."""
+    import json
+
+    def in_sync(*args: str) -> dict[str, int]:
+        result = applied.cli(*args, "journal", "--output", "json")
+        assert result.exit_code == 0, result.output
+        [report] = json.loads(result.stdout)["plans" if args == ("plan",) else "reports"]
+        return {s["system"]: s["in_sync"] for s in report["systems"]}
+
+    status = applied.cli("--output", "json", "status", "journal")
+    assert status.exit_code == 0, status.output
+    [project] = json.loads(status.stdout)["projects"]
+    managed = {s["system"]: s["managed_objects"] for s in project["systems"]}
+
+    assert in_sync("plan") == in_sync("drift") == managed
+    assert managed == {"infisical": 6, "vercel": 4, "supabase": 6}
+    brief = applied.cli("apply", "journal", "--dry-run")
+    assert f"  ✓ In sync: {managed['infisical']} resources" in brief.stdout.splitlines()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from converge.changes import Action, Change
+from converge.engine.context import ReconcileOptions
 from converge.engine.plan import SystemPlan
 from converge.engine.reconcile import DeletionBudgetError, check_deletion_budget
-from converge.engine.session import ReconcileOptions
 
 
 def _plan(deletes: int, updates: int = 0) -> SystemPlan:

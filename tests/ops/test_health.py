@@ -10,10 +10,10 @@ import httpx
 import jwt
 import pytest
 
-from converge.config.workspace import open_workspace
 from converge.ops.health import check_health
 from converge_sandbox.vercel import seed as vercel_seed
 from tests.e2e.conftest import E2E, JOURNAL_SUPABASE_REF, VERCEL_BIN
+from tests.support.context import run_context
 
 VPROJECT = "journal-web"
 
@@ -65,8 +65,8 @@ def test_healthy_right_after_apply_one_line_per_check(health_world: E2E) -> None
 
 
 def test_check_health_returns_a_structured_report_for_gates(health_world: E2E) -> None:
-    workspace = open_workspace(health_world.root)
-    report = check_health(workspace, "journal", env=health_world.live_env())
+    with run_context(health_world.root, health_world.live_env(), journal=False) as context:
+        report = check_health(context, "journal")
     assert report.healthy
     assert report.failures == ()
     assert report.counts()["pass"] >= 15

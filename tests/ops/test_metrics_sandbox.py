@@ -21,6 +21,7 @@ from converge.ops.watch import BackoffPolicy, CycleReport, Outcome, Watcher
 from converge.ops.watch_cycle import EngineCycle
 from converge.vendors.http import RequestCounter
 from tests.e2e.conftest import E2E, JOURNAL_SUPABASE_REF, start_e2e
+from tests.support.context import run_context
 
 Sample = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -64,19 +65,11 @@ def matching(found: Sample, name: str, **labels: str) -> dict[frozenset[tuple[st
 
 def watch_once(world: E2E, *, heal: bool) -> tuple[CycleReport, Sample, int]:
     """One in-process watch cycle of journal; /metrics and /healthz scraped over HTTP."""
-    workspace = open_workspace(world.root)
     counter = RequestCounter()
     metrics = ConvergeMetrics(counter)
-    with open_journal(workspace.settings.state, workspace.root) as journal:
-        refresh_from_journal(metrics, journal, ["journal"])
-        cycle = EngineCycle(
-            workspace=workspace,
-            env=world.env,
-            journal=journal,
-            counter=counter,
-            metrics=metrics,
-            heal=heal,
-        )
+    with run_context(world.root, world.env, counter=counter) as context:
+        refresh_from_journal(metrics, context.require_journal(), ["journal"])
+        cycle = EngineCycle(context=context, metrics=metrics, heal=heal)
         watcher = Watcher(
             ["journal"],
             cycle,

@@ -18,16 +18,17 @@ from pathlib import Path
 import pytest
 
 from converge.config.workspace import open_workspace
+from converge.engine.context import ReconcileOptions
 from converge.engine.journal import RunRecord, open_journal
 from converge.engine.plan import Plan
 from converge.engine.reconcile import plan_project
-from converge.engine.session import ReconcileOptions
+from converge.ops.apply import apply_with_rollback
 from converge.ops.rollback import RestorePoint, revision_artifacts
-from converge.vendors.http import RequestCounter
 from converge_sandbox.faults import FaultInjector, parse_faults
 from converge_sandbox.runner import RunningSandbox
 from tests.conftest import CliResult
 from tests.e2e.conftest import E2E, copy_workspace, prepare_projects, start_e2e
+from tests.support.context import run_context
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -105,18 +106,14 @@ class RollbackWorkspace:
     def plan_at(self, commit: str, regions: tuple[str | None, ...] | None = None) -> Plan:
         """The plan of revision ``commit``'s artifacts against the vendors now (no write),
         for the Supabase refs of ``regions`` only when given."""
-        ws = open_workspace(self.root)
         with (
-            open_journal(ws.settings.state, ws.root) as journal,
-            revision_artifacts(ws, self.project, RestorePoint(commit)) as artifacts,
+            run_context(self.root, self.sandbox.live_env()) as context,
+            revision_artifacts(context.workspace, self.project, RestorePoint(commit)) as artifacts,
         ):
             return plan_project(
-                ws,
+                context,
                 self.project,
-                env=self.sandbox.live_env(),
                 options=ReconcileOptions(command="plan", regions=regions),
-                counter=RequestCounter(),
-                journal=journal,
                 out_dir=artifacts.out_dir,
             )
 
@@ -184,6 +181,39 @@ def test_a_failed_apply_is_rolled_back_to_the_last_clean_revision(
     assert rollback.git_revision == revision_a
     assert rollback.manifest_digest == run_a.manifest_digest
     assert rollback_ws.plan_at(revision_a).empty  # no drift against revision A
+
+
+def test_a_library_caller_gets_automatic_rollback_and_the_commit(
+    rollback_ws: RollbackWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ops.apply.apply_with_rollback``: what ``converge apply`` does around the engine's
+    apply, without the CLI (it reports the failure instead of raising)."""
+    revision_a = rollback_ws.revision_a
+    _commit_b(rollback_ws)
+    with (
+        rollback_fault(rollback_ws.sandbox.sandbox, "vercel", "fail_write=1,error_codes=400"),
+        run_context(rollback_ws.root, rollback_ws.sandbox.live_env()) as context,
+    ):
+        failed = apply_with_rollback(context, PROJECT)
+
+    assert failed.outcome is None and failed.error is not None
+    assert "vercel answered 400" in failed.error.message
+    assert failed.rollback is not None and failed.rollback.status == "restored"
+    assert failed.rollback.point is not None and failed.rollback.point.revision == revision_a
+    assert rollback_ws.plan_at(revision_a).empty
+
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    with run_context(rollback_ws.root, rollback_ws.sandbox.live_env()) as context:
+        rollback_ws.edit("data/platforms/vercel/journal.yaml", "value: Journal B\n", "value: C\n")
+        rollback_ws.rerender()
+        done = apply_with_rollback(context, PROJECT, commit=True)
+
+    assert done.error is None and done.outcome is not None
+    assert done.commit is not None and done.commit.committed, done.commit
+    assert done.commit.folder == f".out/{PROJECT}"
+    assert _git(rollback_ws.repo, "log", "-1", "--format=%s") == done.commit.message
+    assert _git(rollback_ws.repo, "status", "--porcelain", "--", f"ws/.out/{PROJECT}") == ""
 
 
 def test_no_rollback_leaves_the_failed_apply_in_place(rollback_ws: RollbackWorkspace) -> None:

@@ -19,7 +19,6 @@ import pytest
 from converge.config.workspace import open_workspace
 from converge.engine.journal import open_journal
 from converge.ops.rollout import WaveReport, rollout_project
-from converge.vendors.http import RequestCounter
 from converge_sandbox.serving import ServedApp, serve_in_thread
 from tests.e2e.conftest import E2E, start_e2e
 from tests.ops.test_rollback import (
@@ -28,6 +27,7 @@ from tests.ops.test_rollback import (
     register_rollout_commands,
     rollback_fault,
 )
+from tests.support.context import run_context
 
 PROJECT = "auth-service"
 EU_REF, US_REF = "authsvceuwestqzvtkwm", "authsvcuseastqzvtkwm"
@@ -188,7 +188,6 @@ def test_a_wave_whose_apply_fails_part_way_is_rolled_back_with_the_waves_before_
     revision_a = rollout_ws.revision_a
     revision_b = _commit_b(rollout_ws)
     sandbox = rollout_ws.sandbox.sandbox
-    workspace = open_workspace(rollout_ws.root)
 
     def fail_the_next_supabase_write(wave: WaveReport) -> None:
         if wave.wave.number == 1:  # wave 2's first write (us-east auth settings) fails
@@ -197,16 +196,10 @@ def test_a_wave_whose_apply_fails_part_way_is_rolled_back_with_the_waves_before_
 
     with (
         contextlib.ExitStack() as faults,
-        open_journal(workspace.settings.state, workspace.root) as journal,
+        run_context(rollout_ws.root, rollout_ws.sandbox.live_env()) as context,
     ):
         report = rollout_project(
-            workspace,
-            PROJECT,
-            env=rollout_ws.sandbox.live_env(),
-            journal=journal,
-            counter=RequestCounter(),
-            revision=revision_b,
-            on_wave=fail_the_next_supabase_write,
+            context, PROJECT, revision=revision_b, on_wave=fail_the_next_supabase_write
         )
 
     assert report.outcome == "rolled_back", report.message

@@ -80,15 +80,13 @@ def infisical_block(desired: DesiredState, plan: SystemPlan, *, dry_run: bool) -
             applied += 1
             lines.append(f"  {'Would delete' if dry_run else 'Deleting'} {noun}: {change.label}")
         lines.append("")
-    total = len(desired.roles) + len(desired.identities) + len(desired.bindings)
     lines.append("📊 Reconciliation Summary:")
     if dry_run:
         lines.append(f"  🔍 Would apply: {applied} resources")
     else:
         lines.append(f"  ✅ Applied: {applied} resources")
-    unchanged = max(total - sum(1 for c in plan.changes if c.action is not Action.DELETE), 0)
-    if unchanged:
-        lines.append(f"  ✓ In sync: {unchanged} resources")
+    if plan.in_sync:  # the objects plan and drift count in sync (engine.objects)
+        lines.append(f"  ✓ In sync: {plan.in_sync} resources")
     return lines
 
 

@@ -19,13 +19,19 @@ from converge import __version__
 from converge.cli.ops_drift import drift, health
 from converge.cli.ops_rollout import rollback, rollout
 from converge.cli.ops_watch import watch, write_command_metrics
-from converge.cli.options import select_projects, workspace_from_context
+from converge.cli.options import (
+    output_format,
+    output_option,
+    select_projects,
+    workspace_from_context,
+)
 from converge.cli.output import (
     config_error_json,
     config_error_line,
     emit_json,
     finding_line,
     paint,
+    print_error,
 )
 from converge.cli.reconcile import apply, audit, plan, status
 from converge.cli.sandbox import sandbox
@@ -55,27 +61,12 @@ def workspace_options(func: F) -> F:
         default=None,
         help="Workspace folder (default: nearest parent holding converge.yaml).",
     )
-    @click.option(
-        "--output",
-        "output",
-        type=click.Choice(["text", "json"]),
-        default=None,
-        help="Output format.",
-    )
+    @output_option("text", "json")
     @click.pass_context
     @functools.wraps(func)
-    def wrapper(
-        ctx: click.Context,
-        workspace_dir: Path | None,
-        output: str | None,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        obj = ctx.ensure_object(dict)
+    def wrapper(ctx: click.Context, workspace_dir: Path | None, *args: Any, **kwargs: Any) -> Any:
         if workspace_dir is not None:
-            obj["workspace_dir"] = workspace_dir
-        if output is not None:
-            obj["output"] = output
+            ctx.ensure_object(dict)["workspace_dir"] = workspace_dir
         return ctx.invoke(func, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -86,7 +77,7 @@ def _workspace() -> Workspace:
 
 
 def _json_output() -> bool:
-    return bool(click.get_current_context().ensure_object(dict).get("output") == "json")
+    return output_format(click.get_current_context()) == "json"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,9 +91,7 @@ def _json_output() -> bool:
     help="Workspace folder (default: $CONVERGE_WORKSPACE, else the nearest parent holding "
     "converge.yaml).",
 )
-@click.option(
-    "--output", type=click.Choice(["text", "json"]), default="text", help="Output format."
-)
+@output_option("text", "json")
 @click.option(
     "--metrics-file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -111,9 +100,7 @@ def _json_output() -> bool:
     help="At exit, write Prometheus metrics here (node_exporter textfile format, atomic).",
 )
 @click.pass_context
-def cli(
-    ctx: click.Context, workspace_dir: Path | None, output: str, metrics_file: Path | None
-) -> None:
+def cli(ctx: click.Context, workspace_dir: Path | None, metrics_file: Path | None) -> None:
     """Keep Infisical, Vercel and Supabase exactly as the workspace says.
 
     \b
@@ -122,7 +109,7 @@ def cli(
       converge decide journal && converge render journal
     """
     state = ctx.ensure_object(dict)
-    state.update(workspace_dir=workspace_dir, output=output)
+    state["workspace_dir"] = workspace_dir
     if metrics_file is not None:
         state["metrics_file"] = metrics_file
     ctx.call_on_close(functools.partial(write_command_metrics, state))
@@ -270,7 +257,7 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
             failed = True
             continue
         except ConvergeError as exc:
-            _print_error(exc)
+            print_error(exc)
             failed = True
             continue
         report.append(
@@ -328,12 +315,6 @@ def _print_config_errors(exc: ConfigErrors) -> None:
         click.echo(config_error_line(error), err=False)
 
 
-def _print_error(exc: ConvergeError) -> None:
-    click.echo(f"error: {exc.render()}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into one line and an exit code."""
     try:
@@ -342,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
         _print_config_errors(exc)
         sys.exit(exc.exit_code)
     except ConvergeError as exc:
-        _print_error(exc)
+        print_error(exc)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

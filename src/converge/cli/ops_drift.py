@@ -7,37 +7,27 @@ The work is done by ``converge.ops.drift.detect_drift`` and
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from converge.cli.options import (
+    output_format,
+    output_option,
     project_selection,
-    report_error,
     report_format_option,
     select_projects,
     system_option,
     target_options,
     workspace_from_context,
 )
-from converge.cli.output import emit_json, paint
-from converge.cli.reconcile import workspace_journal
-from converge.cli.target import resolve_target, vendor_environment
+from converge.cli.output import emit_json, paint, print_error
+from converge.cli.run import open_run
 from converge.errors import ConvergeError
 from converge.ops.drift import DriftReport, detect_drift
 from converge.ops.drift_render import render_json, render_markdown, render_text
 from converge.ops.health import HealthReport, check_health
-from converge.ops.metrics import command_counter
 
 STATUS_MARK = {"pass": ("✅", "green"), "fail": ("❌", "red"), "skip": ("⏭️", "yellow")}
-
-
-
-
-
-
-
-
 
 
 @click.command()
@@ -51,9 +41,6 @@ def drift(
     projects: tuple[str, ...],
     all_projects: bool,
     systems: tuple[str, ...],
-    fmt: str | None,
-    target: str | None,
-    infisical_config: Path | None,
 ) -> None:
     """Desired (rendered artifacts) against actual (live), per object and field.
 
@@ -67,26 +54,19 @@ def drift(
       converge drift --all --output markdown > drift.md
     """
     workspace = workspace_from_context(ctx)
-    fmt = fmt or ctx.ensure_object(dict).get("output") or "text"
+    fmt = output_format(ctx)
     names = select_projects(workspace, projects, all_projects)
-    counter = command_counter(ctx.find_root().ensure_object(dict))
     reports: list[DriftReport] = []
     code = 0
-    with (
-        vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        workspace_journal(workspace) as journal,
-    ):
+    with open_run(ctx, workspace) as run:
         for name in names:
             try:
-                reports.append(detect_drift(
-                    workspace, name, env=env, journal=journal, counter=counter,
-                    systems=systems or None, infisical_config=infisical_config,
-                ))
+                reports.append(detect_drift(run, name, systems=systems or None))
             except ConvergeError as exc:
-                report_error(name, exc)
+                print_error(exc, name)
                 code = max(code, exc.exit_code)
     if fmt == "json":
-        emit_json(render_json(reports, requests=counter.total()))
+        emit_json(render_json(reports, requests=run.counter.total()))
     elif reports:
         render = render_markdown if fmt == "markdown" else render_text
         click.echo("\n".join(render(r) for r in reports))
@@ -111,8 +91,7 @@ def health_lines(report: HealthReport) -> list[str]:
 
 @click.command()
 @project_selection
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default=None,
-              help="text (default) or json.")
+@output_option("text", "json", help_text="text (default) or json.")
 @click.option("--vendor-cli", is_flag=True,
               help="Also run the vendors' own CLIs where installed (vercel env ls).")
 @target_options
@@ -121,10 +100,7 @@ def health(
     ctx: click.Context,
     projects: tuple[str, ...],
     all_projects: bool,
-    fmt: str | None,
     vendor_cli: bool,
-    target: str | None,
-    infisical_config: Path | None,
 ) -> None:
     """Live checks of what was applied, one line per check. Exit 0 healthy, 1 not.
 
@@ -134,17 +110,16 @@ def health(
       converge health journal --vendor-cli
     """
     workspace = workspace_from_context(ctx)
-    json_out = (fmt or ctx.ensure_object(dict).get("output")) == "json"
+    json_out = output_format(ctx) == "json"
     names = select_projects(workspace, projects, all_projects)
     reports: list[HealthReport] = []
     code = 0
-    with vendor_environment(workspace, resolve_target(workspace, target)) as env:
+    with open_run(ctx, workspace, journal=False) as run:
         for name in names:
             try:
-                report = check_health(workspace, name, env=env, vendor_cli=vendor_cli,
-                                      infisical_config=infisical_config)
+                report = check_health(run, name, vendor_cli=vendor_cli)
             except ConvergeError as exc:
-                report_error(name, exc)
+                print_error(exc, name)
                 code = max(code, exc.exit_code)
                 continue
             reports.append(report)

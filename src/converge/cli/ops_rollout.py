@@ -7,37 +7,26 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import click
 
 from converge.cli.options import (
+    output_format,
+    output_option,
     project_selection,
     select_projects,
     target_options,
     workspace_from_context,
 )
-from converge.cli.output import emit_json, paint
-from converge.cli.reconcile import BriefPrinter, project_revision, workspace_journal
-from converge.cli.target import resolve_target, vendor_environment
-from converge.engine.session import ReconcileOptions
+from converge.cli.output import emit_json, paint, print_error
+from converge.cli.reconcile import BriefPrinter
+from converge.cli.run import open_run
+from converge.engine.context import ReconcileOptions
 from converge.errors import ConvergeError
-from converge.ops.metrics import command_counter
+from converge.ops.apply import project_revision
 from converge.ops.rollback import apply_revision, resolve_point, revision_artifacts
 from converge.ops.rollout import RolloutReport, WaveReport, rollout_project
-
-_OUTPUT = click.option(
-    "--output", "fmt", type=click.Choice(["text", "json"]), default=None, help="Output format."
-)
-
-
-def _json(ctx: click.Context, fmt: str | None) -> bool:
-    return (fmt or ctx.ensure_object(dict).get("output")) == "json"
-
-
-def _error_lines(project: str, exc: ConvergeError) -> list[str]:
-    return [f"error: {project}: {exc.render()}"] + ([f"hint: {exc.hint}"] if exc.hint else [])
 
 
 @click.command()
@@ -55,7 +44,7 @@ def _error_lines(project: str, exc: ConvergeError) -> list[str]:
     help="Allow deleting more than half (or all) of a system's managed objects.",
 )
 @target_options
-@_OUTPUT
+@output_option("text", "json")
 @click.pass_context
 def rollback(
     ctx: click.Context,
@@ -63,9 +52,6 @@ def rollback(
     all_projects: bool,
     to: str | None,
     allow_mass_delete: bool,
-    target: str | None,
-    infisical_config: Path | None,
-    fmt: str | None,
 ) -> None:
     """Re-apply an earlier revision's verified artifacts (.out/<p>/ as committed then).
 
@@ -80,31 +66,19 @@ def rollback(
     """
     workspace = workspace_from_context(ctx)
     names = select_projects(workspace, projects, all_projects)
-    json_out = _json(ctx, fmt)
-    counter = command_counter(ctx.find_root().ensure_object(dict))
+    json_out = output_format(ctx) == "json"
     results: dict[str, dict[str, Any]] = {}
     exit_code = 0
-    with (
-        vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        workspace_journal(workspace) as journal,
-    ):
+    options = ReconcileOptions(allow_mass_delete=allow_mass_delete)
+    with open_run(ctx, workspace, options=options) as run:
         for name in names:
             try:
-                point = resolve_point(workspace, journal, name, to)
+                point = resolve_point(workspace, run.require_journal(), name, to)
                 with revision_artifacts(workspace, name, point) as artifacts:
                     printer = BriefPrinter(artifacts.desired, False, stream=not json_out)
                     if not json_out:
                         click.echo(f"↩️ Rolling back {name} to {point.describe()}")
-                    done = apply_revision(
-                        workspace,
-                        artifacts,
-                        env=env,
-                        journal=journal,
-                        counter=counter,
-                        options=ReconcileOptions(allow_mass_delete=allow_mass_delete),
-                        observer=printer,
-                        infisical_config=infisical_config,
-                    )
+                    done = apply_revision(run, artifacts, observer=printer)
                 results[name] = done.to_json()
                 if not json_out:
                     counts = _counts(done.apply.counts)
@@ -116,24 +90,21 @@ def rollback(
                 exit_code = max(exit_code, exc.exit_code)
                 results[name] = {"error": exc.message, "exit_code": exc.exit_code}
                 if not json_out:
-                    click.echo("\n".join(_error_lines(name, exc)), err=True)
+                    print_error(exc, name)
     if json_out:
-        emit_json({"projects": results, "requests": counter.total()})
+        emit_json({"projects": results, "requests": run.counter.total()})
     sys.exit(exit_code)
 
 
 @click.command()
 @project_selection
 @target_options
-@_OUTPUT
+@output_option("text", "json")
 @click.pass_context
 def rollout(
     ctx: click.Context,
     projects: tuple[str, ...],
     all_projects: bool,
-    target: str | None,
-    infisical_config: Path | None,
-    fmt: str | None,
 ) -> None:
     """Apply wave by wave (project.yaml rollout.waves), gating between waves.
 
@@ -149,14 +120,10 @@ def rollout(
     """
     workspace = workspace_from_context(ctx)
     names = select_projects(workspace, projects, all_projects)
-    json_out = _json(ctx, fmt)
-    counter = command_counter(ctx.find_root().ensure_object(dict))
+    json_out = output_format(ctx) == "json"
     reports: list[dict[str, Any]] = []
     exit_code = 0
-    with (
-        vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        workspace_journal(workspace) as journal,
-    ):
+    with open_run(ctx, workspace) as run:
         for name in names:
             try:
                 if not json_out:
@@ -167,20 +134,13 @@ def rollout(
                         click.echo("\n".join(_wave_lines(wave)))
 
                 report = rollout_project(
-                    workspace,
-                    name,
-                    env=env,
-                    journal=journal,
-                    counter=counter,
-                    revision=project_revision(workspace, name),
-                    infisical_config=infisical_config,
-                    on_wave=show,
+                    run, name, revision=project_revision(workspace, name), on_wave=show
                 )
             except ConvergeError as exc:
                 exit_code = max(exit_code, exc.exit_code)
                 reports.append({"project": name, "error": exc.message})
                 if not json_out:
-                    click.echo("\n".join(_error_lines(name, exc)), err=True)
+                    print_error(exc, name)
                 continue
             reports.append(report.to_json())
             if not report.ok:
@@ -188,7 +148,7 @@ def rollout(
             if not json_out:
                 click.echo("\n".join(_summary_lines(report)))
     if json_out:
-        emit_json({"rollouts": reports, "requests": counter.total()})
+        emit_json({"rollouts": reports, "requests": run.counter.total()})
     sys.exit(exit_code)
 
 

@@ -27,11 +27,9 @@ from converge.cli.options import (
     target_options,
     workspace_from_context,
 )
-from converge.cli.reconcile import workspace_journal
-from converge.cli.target import resolve_target, vendor_environment
+from converge.cli.run import open_run, workspace_journal
 from converge.config.workspace import open_workspace
-from converge.engine.journal import open_journal
-from converge.engine.session import ReconcileOptions
+from converge.engine.context import ReconcileOptions
 from converge.errors import ConvergeError
 from converge.ops.metrics import ConvergeMetrics, command_counter, write_textfile
 from converge.ops.metrics_journal import journal_projects, refresh_from_journal
@@ -126,12 +124,9 @@ def _load_journal(metrics: ConvergeMetrics, workspace_dir: Path | None) -> None:
         workspace = open_workspace(workspace_dir)
     except ConvergeError:
         return  # no workspace (e.g. `converge schema`): only the process's counters
-    journal = open_journal(workspace.settings.state, workspace.root)
-    try:
+    with workspace_journal(workspace) as journal:
         names = set(workspace.project_names()) | set(journal_projects(journal))
         refresh_from_journal(metrics, journal, sorted(names))
-    finally:
-        journal.close()
 
 
 # -- converge watch -----------------------------------------------------------------------
@@ -223,8 +218,6 @@ def watch(
     max_backoff: float,
     jitter: float,
     systems: tuple[str, ...],
-    target: str | None,
-    infisical_config: Path | None,
 ) -> None:
     """Check projects for drift on an interval; with --heal, apply what drifted.
 
@@ -240,27 +233,17 @@ def watch(
     state = ctx.find_root().ensure_object(dict)
     workspace = workspace_from_context(ctx)
     names = select_projects(workspace, projects, all_projects)
-    counter = command_counter(state)
-    metrics = ConvergeMetrics(counter)
+    metrics = ConvergeMetrics(command_counter(state))
     state[METRICS_KEY] = metrics
     metrics_file = state.get(METRICS_FILE_KEY)
     stop = threading.Event()
+    options = ReconcileOptions(systems=tuple(systems) or None, command="apply")
     with (
         _stop_on_signals(stop),
-        vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        workspace_journal(workspace) as journal,
+        open_run(ctx, workspace, options=options) as run,
     ):
-        refresh_from_journal(metrics, journal, names)
-        cycle = EngineCycle(
-            workspace=workspace,
-            env=env,
-            journal=journal,
-            counter=counter,
-            metrics=metrics,
-            heal=heal,
-            infisical_config=infisical_config,
-            options=ReconcileOptions(systems=tuple(systems) or None, command="apply"),
-        )
+        refresh_from_journal(metrics, run.require_journal(), names)
+        cycle = EngineCycle(context=run, metrics=metrics, heal=heal)
 
         def on_report(report: CycleReport, delay: float) -> None:
             metrics.record_cycle(report.project, report.outcome.value)

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 import click
 
 from converge.config.workspace import Workspace, check_project_name, open_workspace
-from converge.errors import ConvergeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,39 +35,81 @@ def system_option(func: F) -> F:
     )(func)
 
 
+TARGET_KEY = "converge.target"
+INFISICAL_CONFIG_KEY = "converge.infisical_config"
+
+
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def remember(ctx: click.Context, _: click.Parameter, value: Any) -> None:
+        ctx.meta[key] = value
+
+    return remember
+
+
 def target_options(func: F) -> F:
-    """``--target live|sandbox`` and ``--config`` (Infisical credentials file)."""
+    """``--target live|sandbox`` and ``--config`` (Infisical credentials file), kept in
+    the click context for ``cli.run.open_run``, which builds the run context from them
+    (the commands never handle them)."""
     func = click.option(
         "--config",
-        "infisical_config",
         type=click.Path(path_type=Path),
         default=None,
+        expose_value=False,
+        callback=_remember(INFISICAL_CONFIG_KEY),
         help="Infisical credentials file (apiUrl, token or clientId/clientSecret).",
     )(func)
     return click.option(
         "--target",
         type=TARGET_CHOICE,
         default=None,
+        expose_value=False,
+        callback=_remember(TARGET_KEY),
         help="Vendors to talk to (default: converge.yaml's target).",
     )(func)
 
 
-def report_format_option(func: F) -> F:
-    """``--output text|json|markdown`` for commands whose report doubles as a PR comment."""
+def vendor_target(ctx: click.Context) -> tuple[str | None, Path | None]:
+    """``--target`` and ``--config`` as given (None: not given)."""
+    return ctx.meta.get(TARGET_KEY), ctx.meta.get(INFISICAL_CONFIG_KEY)
+
+
+OUTPUT_KEY = "output"
+
+
+def _remember_output(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().ensure_object(dict)[OUTPUT_KEY] = value
+
+
+def output_option(*formats: str, help_text: str = "Output format.") -> Callable[[F], F]:
+    """``--output FORMAT``, declared here once for the group and every command.
+
+    The choice is kept in the root context, so ``converge --output json plan`` and
+    ``converge plan --output json`` mean the same (the command's own choice wins);
+    ``output_format`` reads it."""
     return click.option(
         "--output",
-        "fmt",
-        type=click.Choice(["text", "json", "markdown"]),
+        type=click.Choice(list(formats)),
         default=None,
-        help="text (default), json (format_version 1) or markdown (pull-request comment).",
+        expose_value=False,
+        callback=_remember_output,
+        help=help_text,
+    )
+
+
+def report_format_option(func: F) -> F:
+    """``--output text|json|markdown`` for commands whose report doubles as a PR comment."""
+    return output_option(
+        "text",
+        "json",
+        "markdown",
+        help_text="text (default), json (format_version 1) or markdown (pull-request comment).",
     )(func)
 
 
-def report_error(project: str, exc: ConvergeError) -> None:
-    """One project's failure: one line, and the hint on the next."""
-    click.echo(f"error: {project}: {exc.render()}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+def output_format(ctx: click.Context) -> str:
+    """The ``--output`` chosen for this command (``text`` when none was)."""
+    return str(ctx.find_root().ensure_object(dict).get(OUTPUT_KEY) or "text")
 
 
 def workspace_from_context(ctx: click.Context) -> Workspace:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from converge.errors import ConfigError
+from converge.errors import ConfigError, ConvergeError
 from converge.policies.results import RuleResult, Status
 
 _SEVERITY_LABEL = {
@@ -59,6 +59,18 @@ def config_error_json(error: ConfigError) -> dict[str, Any]:
         "location": str(error.location) if error.location else None,
         "message": error.message,
     }
+
+
+def error_lines(exc: ConvergeError, project: str | None = None) -> list[str]:
+    """A failure as the user sees it: one line (naming the project, when there is one),
+    and the hint on the next."""
+    where = f"{project}: " if project else ""
+    return [f"error: {where}{exc.render()}"] + ([f"hint: {exc.hint}"] if exc.hint else [])
+
+
+def print_error(exc: ConvergeError, project: str | None = None) -> None:
+    """``error_lines`` on stderr: the one way the CLI reports a ConvergeError."""
+    click.echo("\n".join(error_lines(exc, project)), err=True)
 
 
 def emit_json(data: Any) -> None:

@@ -1,18 +1,17 @@
 """``converge plan | apply | status | audit``: the reconcile commands.
 
-Parsing and printing only; the engine (``converge.engine.reconcile``) does the work.
+Parsing and printing only; the library does the work: ``converge.engine.reconcile``
+(plan, dry run) and ``converge.ops.apply`` (apply, with automatic rollback and --commit).
 """
 
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,35 +19,26 @@ import click
 from converge.changes import Change
 from converge.cli.brief import system_block
 from converge.cli.options import (
+    output_format,
     project_selection,
-    report_error,
     report_format_option,
     select_projects,
     system_option,
     target_options,
     workspace_from_context,
 )
-from converge.cli.output import emit_json, paint
-from converge.cli.target import resolve_target, vendor_environment
-from converge.config.workspace import Workspace
+from converge.cli.output import emit_json, error_lines, paint, print_error
+from converge.cli.run import open_run, workspace_journal
 from converge.desired import DesiredState
 from converge.engine.audit import audit_log_path, verify_audit_log
-from converge.engine.fingerprint import fingerprint_key
-from converge.engine.journal import Journal, open_journal
+from converge.engine.context import ReconcileOptions
 from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
-from converge.engine.reconcile import apply_project, load_desired, plan_project
-from converge.engine.session import ReconcileOptions
+from converge.engine.reconcile import load_desired, plan_project
 from converge.engine.status import system_states
 from converge.errors import ConvergeError
-from converge.ops.metrics import command_counter
-from converge.ops.rollback import (
-    AutoRollback,
-    auto_rollback,
-    failed_run_of_this_process,
-    newest_run_id,
-)
-from converge.ops.rollback_git import clean_revision as clean_git_revision
+from converge.ops.apply import CommitResult, apply_with_rollback
+from converge.ops.rollback import AutoRollback
 from converge.vendors.base import AppliedChange
 
 
@@ -106,9 +96,6 @@ def plan(
     projects: tuple[str, ...],
     all_projects: bool,
     systems: tuple[str, ...],
-    fmt: str | None,
-    target: str | None,
-    infisical_config: Path | None,
     adopt: bool,
 ) -> None:
     """Show what apply would change; makes no write. Exit 0 none, 2 changes, 1 error.
@@ -118,37 +105,24 @@ def plan(
       converge plan journal --output markdown > plan.md
     """
     workspace = workspace_from_context(ctx)
-    fmt = fmt or ctx.ensure_object(dict).get("output") or "text"
+    fmt = output_format(ctx)
     names = select_projects(workspace, projects, all_projects)
-    counter = command_counter(ctx.find_root().ensure_object(dict))
     plans: list[Plan] = []
     error_code = 0  # the worst exit code of a failed project (1; 3 lock; 4 credentials)
-    with (
-        vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        workspace_journal(workspace) as journal,
-    ):
+    options = _options(systems, adopt, False, "plan")
+    with open_run(ctx, workspace, options=options) as run:
         for name in names:
             try:
-                plans.append(
-                    plan_project(
-                        workspace,
-                        name,
-                        env=env,
-                        options=_options(systems, adopt, False, "plan"),
-                        counter=counter,
-                        journal=journal,
-                        infisical_config=infisical_config,
-                    )
-                )
+                plans.append(plan_project(run, name))
             except ConvergeError as exc:
-                report_error(name, exc)
+                print_error(exc, name)
                 error_code = max(error_code, exc.exit_code)
     if fmt == "json":
         emit_json(
             {
                 "format_version": 1,
                 "plans": [p.to_json() for p in plans],
-                "requests": counter.total(),
+                "requests": run.counter.total(),
             }
         )
     else:
@@ -196,8 +170,6 @@ def apply(
     jobs: int,
     adopt: bool,
     allow_mass_delete: bool,
-    target: str | None,
-    infisical_config: Path | None,
     commit: bool,
 ) -> None:
     """Bring the vendors to the rendered artifacts, journaled and resumable.
@@ -209,71 +181,34 @@ def apply(
     """
     workspace = workspace_from_context(ctx)
     names = select_projects(workspace, projects, all_projects)
-    json_out = ctx.ensure_object(dict).get("output") == "json"
-    counter = command_counter(ctx.find_root().ensure_object(dict))
-    options = _options(systems, adopt, allow_mass_delete, "apply")
+    json_out = output_format(ctx) == "json"
     results: dict[str, dict[str, Any]] = {}
+    commits: list[CommitResult] = []
     exit_code = 0
-
-    with (
-        vendor_environment(workspace, resolve_target(workspace, target)) as env,
-        workspace_journal(workspace) as journal,
-    ):
-        # Create the workspace's fingerprint key before projects run in parallel, so
-        # every session reads the same complete key (its first creation is not atomic).
-        fingerprint_key(workspace.state_dir, env)
+    options = _options(systems, adopt, allow_mass_delete, "apply")
+    with open_run(ctx, workspace, options=options) as run:
 
         def run_one(name: str) -> tuple[str, int, list[str], dict[str, Any]]:
-            before: str | None = None
             try:
-                before = newest_run_id(journal, name)
                 desired = load_desired(workspace, name)
                 printer = BriefPrinter(desired, dry_run, stream=len(names) == 1 and not json_out)
                 if dry_run:
-                    found = plan_project(
-                        workspace,
-                        name,
-                        env=env,
-                        options=options,
-                        counter=counter,
-                        journal=journal,
-                        infisical_config=infisical_config,
-                    )
+                    found = plan_project(run, name)
                     for system_plan in found.systems:
                         printer.add_block(system_plan, {})
                     return name, 0, printer.lines, {"dry_run": True, "plan": found.to_json()}
-                outcome = apply_project(
-                    workspace,
-                    name,
-                    env=env,
-                    options=options,
-                    counter=counter,
-                    journal=journal,
-                    observer=printer,
-                    infisical_config=infisical_config,
-                    git_revision=project_revision(workspace, name),
-                )
-                return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
             except ConvergeError as exc:
-                message = [f"error: {name}: {exc.render()}"] + (
-                    [f"hint: {exc.hint}"] if exc.hint else []
-                )
-                result: dict[str, Any] = {"error": exc.message, "exit_code": exc.exit_code}
-                failed = None if dry_run else failed_run_of_this_process(journal, name, before)
-                if failed is not None and not no_rollback:
-                    restored = auto_rollback(
-                        workspace,
-                        name,
-                        failed,
-                        env=env,
-                        journal=journal,
-                        counter=counter,
-                        options=options,
-                        infisical_config=infisical_config,
-                    )
-                    message.extend(_rollback_lines(name, restored))
-                    result["rollback"] = restored.to_json()
-                return name, max(exc.exit_code, 1), message, result
+                return _failed(name, exc, None)
+            done = apply_with_rollback(
+                run, name, observer=printer, rollback=not no_rollback, commit=commit
+            )
+            if done.error is not None:
+                return _failed(name, done.error, done.rollback)
+            assert done.outcome is not None
+            if done.commit is not None:
+                commits.append(done.commit)
+            outcome = done.outcome
+            return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for name, code, lines, result in pool.map(run_one, names):
@@ -288,26 +223,29 @@ def apply(
                 if len(names) > 1:
                     state = paint("failed", "red") if code else paint("done", "green")
                     click.echo(f"[{len(results)}/{len(names)}] {name}: {state}", err=True)
-    if commit and not dry_run:
-        for name, result in results.items():
-            if "run_id" in result:
-                _commit_artifacts(workspace, name)
+    for done_commit in sorted(commits, key=lambda c: names.index(c.project)):
+        click.echo(_commit_line(done_commit))
     if json_out:
         emit_json(
             {
                 "projects": results,
-                "requests": counter.total(),
-                "writes": counter.total(writes_only=True),
+                "requests": run.counter.total(),
+                "writes": run.counter.total(writes_only=True),
             }
         )
     sys.exit(exit_code)
 
 
-def project_revision(workspace: Workspace, project: str) -> str | None:
-    """HEAD, recorded with the run only when ``.out/<p>/`` is committed as it is on disk
-    (then the revision alone says what was applied, and rollback can restore it)."""
-    relative = (Path(workspace.settings.out) / project).as_posix()
-    return clean_git_revision(workspace.root, relative)
+def _failed(
+    project: str, exc: ConvergeError, restored: AutoRollback | None
+) -> tuple[str, int, list[str], dict[str, Any]]:
+    """A failed project's lines (the error, then what automatic rollback did) and its JSON."""
+    result: dict[str, Any] = {"error": exc.message, "exit_code": exc.exit_code}
+    lines = error_lines(exc, project)
+    if restored is not None:
+        lines.extend(_rollback_lines(project, restored))
+        result["rollback"] = restored.to_json()
+    return project, max(exc.exit_code, 1), lines, result
 
 
 def _rollback_lines(project: str, restored: AutoRollback) -> list[str]:
@@ -331,28 +269,10 @@ def _rollback_lines(project: str, restored: AutoRollback) -> list[str]:
     return [f"↩️ rollback of {project} to {where} failed: {restored.message}"]
 
 
-def _commit_artifacts(workspace: Workspace, project: str) -> None:
-    import datetime as dt
-
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = workspace.out_dir(project)
-    message = f"chore: Reconciled {project} {stamp}"
-    subprocess.run(["git", "-C", str(workspace.root), "add", "--", str(out)], check=False)
-    done = subprocess.run(
-        ["git", "-C", str(workspace.root), "commit", "-m", message, "--", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode == 0:
-        click.echo(f"committed {out.relative_to(workspace.root)}: {message}")
-    else:
-        click.echo(f"nothing to commit for {project} ({message})")
-
-
-def workspace_journal(workspace: Workspace) -> Journal:
-    """The workspace's run journal (a context manager: closed at the end of the block)."""
-    return open_journal(workspace.settings.state, workspace.root)
+def _commit_line(done: CommitResult) -> str:
+    if done.committed:
+        return f"committed {done.folder}: {done.message}"
+    return f"nothing to commit for {done.project} ({done.message})"
 
 
 @click.command()
@@ -374,7 +294,7 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
     """
     workspace = workspace_from_context(ctx)
     names = select_projects(workspace, projects, all_projects)
-    json_out = ctx.ensure_object(dict).get("output") == "json"
+    json_out = output_format(ctx) == "json"
     report: list[dict[str, Any]] = []
     with workspace_journal(workspace) as journal:
         for name in names:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import os
 import secrets
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from converge.errors import ConfigError
+from converge.util.files import write_atomic
 
 ENV_VARIABLE = "CONVERGE_FINGERPRINT_KEY"
 KEY_FILE = "fingerprint.key"
@@ -48,17 +46,9 @@ def fingerprint_key(state_dir: Path, env: Mapping[str, str]) -> bytes:
     if path.is_file():
         return _read_key(path)
     state_dir.mkdir(parents=True, exist_ok=True)
-    # Write a complete file under a private name, then link it into place: a concurrent
-    # reader sees either no key file or a whole key, never an empty one.
-    handle, staged = tempfile.mkstemp(prefix=".fingerprint.", dir=state_dir)
-    try:
-        with os.fdopen(handle, "w", encoding="ascii") as stream:
-            stream.write(secrets.token_bytes(32).hex() + "\n")
-        os.chmod(staged, 0o600)
-        with contextlib.suppress(FileExistsError):  # another process won: use its key
-            os.link(staged, path)
-    finally:
-        os.unlink(staged)
+    # Created whole under a private name, then linked into place: a concurrent reader
+    # sees either no key file or a whole key; of two creators, the first one wins.
+    write_atomic(path, secrets.token_bytes(32).hex() + "\n", mode=0o600, replace=False)
     return _read_key(path)
 
 

@@ -248,8 +248,10 @@ class Journal:
     def record_intent(self, run: RunRecord | str, change: ChangeLike) -> int:
         """Record, before calling the vendor, that ``change`` is about to be made."""
         run_id = run if isinstance(run, str) else run.id
-        for field in ("system", "kind", "name", "key"):
-            _text(field, getattr(change, field))
+        _text("system", change.system)
+        _text("kind", change.kind)
+        _text("name", change.name)
+        _text("key", change.key)
         if change.action not in ACTIONS:
             raise JournalError(f"unknown change action {change.action!r}")
         now = utc_now()

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from converge.changes import change_key
+
 RunResult = Literal["running", "succeeded", "failed", "interrupted"]
 Action = Literal["create", "update", "delete", "adopt"]
 OpState = Literal["intent", "done", "failed", "deleted", "confirmed", "forgotten"]
@@ -107,6 +109,11 @@ class ManagedObject:
     decision_id: str | None
     run_id: str | None
     updated_at: str
+
+    @property
+    def key(self) -> str:
+        """The change key of this object (``Change.key`` of the change that wrote it)."""
+        return change_key(self.system, self.kind, self.name)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,6 @@ only when everything succeeded (never a half-written ``.out/<p>/``).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -26,6 +24,7 @@ from converge.policies.contract import (
 from converge.render.artifacts import render_artifacts
 from converge.render.manifest import MANIFEST_FILE, build_manifest, verify_artifacts
 from converge.util.canonical import sha256_hex
+from converge.util.files import write_atomic_files
 
 Only = Literal["infisical", "platforms"] | None
 
@@ -186,26 +185,13 @@ def check_render(workspace: Workspace, name: str) -> RenderCheck:
 
 
 def write_files(out_dir: Path, files: dict[str, str], *, remove_others: bool = False) -> None:
-    """Write every file (LF, UTF-8) to a temporary name first, then rename them into place.
+    """Write every file (LF, UTF-8) atomically (``util.files``): all are staged before
+    the first one replaces its old version.
 
     With ``remove_others``, artifacts left over from an earlier render are removed (the
     decision file is kept).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[str, Path]] = []
-    try:
-        for name, text in sorted(files.items()):
-            handle, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(text.encode("utf-8"))
-            staged.append((name, Path(tmp_name)))
-    except BaseException:
-        for _, staged_path in staged:
-            staged_path.unlink(missing_ok=True)
-        raise
-    for name, staged_path in staged:
-        os.chmod(staged_path, 0o644)
-        os.replace(staged_path, out_dir / name)
+    write_atomic_files(out_dir, files)
     if remove_others:
         keep = set(files) | {DECISION_FILE}
         for path in out_dir.iterdir():

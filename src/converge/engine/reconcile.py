@@ -1,5 +1,8 @@
 """Plan and apply one project: the workflow the vendor packages plug into (DESIGN §6).
 
+    RunContext        (engine/context.py) what the command's runs share: workspace,
+                      vendor environment, journal, request counter, options, transports,
+                      credentials
     load_desired      refuse a denied/edited decision or an artifact that differs from
                       the manifest; parse the artifacts (never the workspace YAML)
     Session           (engine/session.py) one client per vendor and the capabilities
@@ -17,26 +20,25 @@ before). Every request is counted in ``RequestCounter``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
-
-import httpx
 
 from converge.changes import Action, Change
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState, parse_desired
 from converge.engine.audit import append_audit, audit_log_path, current_actor
+from converge.engine.context import ReconcileOptions, RunContext
 from converge.engine.journal import Journal
 from converge.engine.locks import acquire_lock
+from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.plan import Plan, SystemPlan
-from converge.engine.session import ReconcileOptions, open_session
+from converge.engine.session import open_session
 from converge.errors import ConvergeError, PolicyDenied, VendorConflictError
 from converge.policies.contract import load_decision
 from converge.render.manifest import MANIFEST_FILE, verify_artifacts
-from converge.vendors.base import AppliedChange, SystemReconciler
-from converge.vendors.http import RequestCounter
+from converge.vendors.base import AppliedChange, BatchResult, SystemReconciler
 
 
 class DeletionBudgetError(ConvergeError):
@@ -102,26 +104,6 @@ def select_regions(desired: DesiredState, regions: tuple[str | None, ...] | None
     return replace(desired, supabase=supabase)
 
 
-def _markers(journal: Journal | None, project: str, system: str) -> dict[str, str]:
-    if journal is None:
-        return {}
-    return {
-        f"{m.system}/{m.kind}/{m.name}": m.marker
-        for m in journal.managed_objects(project, system)
-        if m.marker
-    }
-
-
-def _in_sync_count(desired: DesiredState, system: str, changes: list[Change]) -> int:
-    total = {
-        "infisical": len(desired.roles) + len(desired.identities) + len(desired.bindings),
-        "vercel": len(desired.vercel.variables) if desired.vercel else 0,
-        "supabase": len(desired.supabase.projects) if desired.supabase else 0,
-    }[system]
-    touched = sum(1 for c in changes if c.action is not Action.DELETE)
-    return max(total - touched, 0)
-
-
 def check_deletion_budget(plan: SystemPlan, options: ReconcileOptions, in_sync: int) -> None:
     """Refuse to delete more than a share of the managed objects (or all) without a flag."""
     deletes = sum(1 for c in plan.changes if c.action is Action.DELETE)
@@ -137,89 +119,72 @@ def check_deletion_budget(plan: SystemPlan, options: ReconcileOptions, in_sync: 
         )
 
 
-def _plan_system(
-    reconciler: SystemReconciler, desired: DesiredState, journal: Journal | None
-) -> SystemPlan:
-    reconciler.observe(markers=_markers(journal, desired.project, reconciler.system))
+def plan_system(reconciler: SystemReconciler, project: str, journal: Journal | None) -> SystemPlan:
+    """Observe and diff one system (no write): its changes, its objects in sync (see
+    ``engine.objects``) and what it could not verify."""
+    managed = journal.managed_objects(project, reconciler.system) if journal else []
+    reconciler.observe(markers={m.key: m.marker for m in managed if m.marker})
     changes = list(reconciler.diff())
-    unverifiable = tuple(
-        f"{note.label}: {note.message}" for note in getattr(reconciler, "notes", ())
-    )
-    in_sync = _in_sync_count(desired, reconciler.system, changes)
+    objects = system_objects(reconciler.desired_keys(), managed)
     return SystemPlan(
         system=reconciler.system,
         changes=tuple(changes),
-        in_sync=in_sync,
-        unverifiable=unverifiable,
+        in_sync=count_in_sync(objects, changes),
+        unverifiable=tuple(note.describe() for note in reconciler.notes),
     )
 
 
 def plan_project(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     *,
-    env: Mapping[str, str],
-    options: ReconcileOptions,
-    counter: RequestCounter,
-    journal: Journal | None = None,
-    transports: Mapping[str, httpx.BaseTransport] | None = None,
-    infisical_config: Path | None = None,
+    options: ReconcileOptions | None = None,
     out_dir: Path | None = None,
 ) -> Plan:
     """Observe and diff every system; make no write.
 
     Systems are planned independently against the live state, so a Vercel reference to
     an identity that does not exist yet is planned as a create without being resolved.
-    ``out_dir`` plans other artifacts than ``.out/<p>/`` (see ``load_desired``).
+    ``options`` default to ``context.options``; ``out_dir`` plans other artifacts than
+    ``.out/<p>/`` (see ``load_desired``).
     """
-    desired = select_regions(load_desired(workspace, project, out_dir=out_dir), options.regions)
-    systems: list[SystemPlan] = []
-    with open_session(
-        desired,
-        env,
-        workspace=workspace,
-        options=options,
-        counter=counter,
-        transports=transports,
-        infisical_config=infisical_config,
-    ) as session:
-        for system in session.systems:
-            systems.append(_plan_system(session.reconciler(system), desired, journal))
-    return Plan(project, desired.decision_id, desired.manifest_digest, tuple(systems))
+    options = options or context.options
+    desired = select_regions(
+        load_desired(context.workspace, project, out_dir=out_dir), options.regions
+    )
+    with open_session(context, desired, options) as session:
+        systems = tuple(
+            plan_system(session.reconciler(s), project, context.journal) for s in session.systems
+        )
+    return Plan(project, desired.decision_id, desired.manifest_digest, systems)
 
 
 def apply_project(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     *,
-    env: Mapping[str, str],
-    options: ReconcileOptions,
-    counter: RequestCounter,
-    journal: Journal,
+    options: ReconcileOptions | None = None,
     observer: ApplyObserver | None = None,
-    transports: Mapping[str, httpx.BaseTransport] | None = None,
-    infisical_config: Path | None = None,
     git_revision: str | None = None,
     out_dir: Path | None = None,
 ) -> ApplyOutcome:
     """Apply ``project`` under its lock; every write journaled before and after it runs.
 
-    ``out_dir`` applies other artifacts than ``.out/<p>/`` (rollback: an earlier
-    revision's files, verified exactly like the current ones)."""
+    ``options`` default to ``context.options``; ``git_revision`` is recorded with the run
+    (a restore point for rollback when the run succeeds); ``out_dir`` applies other
+    artifacts than ``.out/<p>/`` (rollback: an earlier revision's files, verified exactly
+    like the current ones). Raises the ConvergeError that stopped the run, after
+    journaling it as failed; ``ops.apply.apply_with_rollback`` adds automatic rollback
+    and the git commit of the artifacts."""
+    options = options or context.options
+    journal = context.require_journal()
+    workspace = context.workspace
     observer = observer or SilentObserver()
     desired = select_regions(load_desired(workspace, project, out_dir=out_dir), options.regions)
-    actor = current_actor(env)
+    actor = current_actor(context.env)
     with (
         acquire_lock(journal, project, command=options.command, actor=actor) as lock,
-        open_session(
-            desired,
-            env,
-            workspace=workspace,
-            options=options,
-            counter=counter,
-            transports=transports,
-            infisical_config=infisical_config,
-        ) as session,
+        open_session(context, desired, options) as session,
     ):
         run = journal.begin_run(
             project,
@@ -241,7 +206,7 @@ def apply_project(
         try:
             for system in session.systems:
                 reconciler = session.reconciler(system)
-                system_plan = _plan_system(reconciler, desired, journal)
+                system_plan = plan_system(reconciler, project, journal)
                 planned.append(system_plan)
                 check_deletion_budget(system_plan, options, system_plan.in_sync)
                 conflicts = [c for c in system_plan.changes if c.action is Action.CONFLICT]
@@ -259,7 +224,7 @@ def apply_project(
                     counts[_COUNT_OF[change.action]] += 1
                     observer.change_applied(project, change, applied)
                 counts["in_sync"] += system_plan.in_sync
-                summary: Mapping[str, Any] = getattr(reconciler, "summary", dict)()
+                summary = reconciler.summary()
                 outcome.summaries[system] = summary
                 observer.system_applied(project, system, summary)
         except ConvergeError:
@@ -291,36 +256,41 @@ def _apply_all(
 ) -> Iterator[tuple[Change, AppliedChange]]:
     """Apply the system's changes in plan order, journaling each before and after.
 
-    A vendor that batches (Vercel: one upsert for many variables) gets its batch in one
-    call; every change of the batch is journaled as intended before the call.
+    A vendor that batches (Vercel: one upsert for many variables) gets all of them in
+    one ``apply_batch`` call, every change journaled as intended before it; the others
+    get one ``apply`` call per change, each journaled as intended just before its call.
     """
-    apply_batch = getattr(reconciler, "apply_batch", None)
-    if apply_batch is None:
-        for change in plan.changes:
-            op = journal.record_intent(run_id, change)
-            try:
-                applied = reconciler.apply(change)
-            except ConvergeError as exc:
-                journal.record_failed(op, exc.message)
-                raise
-            _record_outcome(journal, op, change, applied)
-            yield change, applied
-        return
-    ops = [journal.record_intent(run_id, change) for change in plan.changes]
-    results = apply_batch(list(plan.changes))
-    failure: ConvergeError | None = None
-    for op, change, result in zip(ops, plan.changes, results, strict=True):
-        if isinstance(result, AppliedChange):
-            _record_outcome(journal, op, change, result)
-            yield change, result
+    batches: Sequence[Sequence[Change]] = (
+        [plan.changes] if reconciler.batches else [[c] for c in plan.changes]
+    )
+    for batch in batches:
+        if not batch:
+            continue
+        ops = [journal.record_intent(run_id, change) for change in batch]
+        results: Sequence[BatchResult]
+        if reconciler.batches:
+            results = reconciler.apply_batch(batch)
         else:
-            message = result.message if isinstance(result, ConvergeError) else type(result).__name__
-            journal.record_failed(op, message)
-            failure = failure or (result if isinstance(result, ConvergeError) else None)
-            if failure is None:
-                raise result
-    if failure is not None:
-        raise failure
+            results = [_apply_one(reconciler, batch[0])]
+        failure: ConvergeError | None = None
+        for op, change, result in zip(ops, batch, results, strict=True):
+            if isinstance(result, AppliedChange):
+                _record_outcome(journal, op, change, result)
+                yield change, result
+            else:
+                journal.record_failed(op, result.message)
+                failure = failure or result
+        if failure is not None:
+            raise failure
+
+
+def _apply_one(reconciler: SystemReconciler, change: Change) -> BatchResult:
+    """``apply``'s outcome as a result: a ConvergeError is journaled, then raised; any
+    other exception propagates at once (the run is then recorded as interrupted)."""
+    try:
+        return reconciler.apply(change)
+    except ConvergeError as exc:
+        return exc
 
 
 def _record_outcome(journal: Journal, op: int, change: Change, applied: AppliedChange) -> None:

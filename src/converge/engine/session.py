@@ -8,21 +8,14 @@ Vercel publishes Supabase's URL and anon key. ``open_session`` closes every clie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import httpx
 
 from converge.changes import SYSTEMS
-from converge.config.workspace import Workspace
-from converge.desired import DesiredState, InfisicalTarget
-from converge.engine.fingerprint import fingerprint_key
+from converge.desired import DesiredState
+from converge.engine.context import ReconcileOptions, RunContext
 from converge.policies.secrets import find_secrets
 from converge.vendors.base import SystemReconciler
-from converge.vendors.http import RequestCounter
 from converge.vendors.infisical.client import InfisicalClient
 from converge.vendors.infisical.reconciler import InfisicalReconciler
 from converge.vendors.infisical.resolver import InfisicalResolver
@@ -32,17 +25,7 @@ from converge.vendors.vercel.client import ProjectScope, VercelClient
 from converge.vendors.vercel.publisher import VercelPublisher
 from converge.vendors.vercel.reconciler import VercelReconciler
 
-
-@dataclass(frozen=True)
-class ReconcileOptions:
-    systems: tuple[str, ...] | None = None  # None: every system the project declares
-    adopt: bool = False
-    allow_mass_delete: bool = False
-    max_delete_share: float = 0.5
-    command: str = "apply"
-    # Supabase refs of these regions only (None inside selects the refs without a
-    # region); None: every ref. Used by rollout to apply one wave at a time.
-    regions: tuple[str | None, ...] | None = None
+__all__ = ["Session", "open_session", "public_value_check"]
 
 
 def public_value_check(key: str, value: str) -> str | None:
@@ -54,56 +37,37 @@ def public_value_check(key: str, value: str) -> str | None:
 
 
 class Session:
-    """The vendor clients and reconcilers of one project run."""
+    """The vendor clients and reconcilers of one project run.
 
-    def __init__(
-        self,
-        desired: DesiredState,
-        env: Mapping[str, str],
-        *,
-        workspace: Workspace,
-        options: ReconcileOptions,
-        counter: RequestCounter,
-        transports: Mapping[str, httpx.BaseTransport] | None = None,
-        infisical_config: Path | None = None,
-    ):
+    ``systems`` are the project's systems, in apply order, that ``options`` selects.
+    """
+
+    def __init__(self, context: RunContext, desired: DesiredState, options: ReconcileOptions):
+        self.context = context
         self.desired = desired
-        self.env = env
         self.options = options
-        self.counter = counter
-        self.transports = dict(transports or {})
-        self.infisical_config = infisical_config
-        self.key = fingerprint_key(workspace.state_dir, env)
+        # Read (or create) the fingerprint key up front: a bad CONVERGE_FINGERPRINT_KEY
+        # stops the run before the first request.
+        self.key = context.fingerprint_key
         self.systems = tuple(
             s
             for s in SYSTEMS
             if s in desired.systems and (options.systems is None or s in options.systems)
         )
-        self._closers: list[Callable[[], None]] = []
-        self._infisical: InfisicalClient | None = None
-        self._vercel: VercelClient | None = None
+        self.clients = context.vendor_clients()
+        self._reconcilers: list[SystemReconciler] = []
         self._resolver: InfisicalResolver | None = None
 
     # -- clients, built on first use --------------------------------------------------
 
     def infisical(self) -> InfisicalClient:
-        if self._infisical is None:
-            self._infisical = InfisicalClient.from_environment(
-                self.env,
-                counter=self.counter,
-                transport=self.transports.get("infisical"),
-                config_path=self.infisical_config,
-            )
-            self._closers.append(self._infisical.close)
-        return self._infisical
+        return self.clients.infisical()
 
     def vercel(self) -> VercelClient:
-        if self._vercel is None:
-            self._vercel = VercelClient.from_environment(
-                self.env, counter=self.counter, transport=self.transports.get("vercel")
-            )
-            self._closers.append(self._vercel.close)
-        return self._vercel
+        return self.clients.vercel()
+
+    def supabase(self) -> SupabaseClient:
+        return self.clients.supabase()
 
     def resolver(self) -> InfisicalResolver | None:
         scope = (self.desired.vercel and self.desired.vercel.references) or (
@@ -122,14 +86,15 @@ class Session:
         return self._resolver
 
     def reconciler(self, system: str) -> SystemReconciler:
+        """A new reconciler of ``system``, closed with the session."""
+        built = self._build(system)
+        self._reconcilers.append(built)
+        return built
+
+    def _build(self, system: str) -> SystemReconciler:
         desired = self.desired
         if system == "infisical":
-            return InfisicalReconciler(
-                desired,
-                self.infisical(),
-                adopt=self.options.adopt,
-                target=_infisical_target(desired),
-            )
+            return InfisicalReconciler(desired, self.infisical(), adopt=self.options.adopt)
         if system == "vercel":
             assert desired.vercel is not None
             return VercelReconciler(
@@ -142,10 +107,6 @@ class Session:
                 adopt=self.options.adopt,
             )
         assert desired.supabase is not None
-        client = SupabaseClient.from_environment(
-            self.env, counter=self.counter, transport=self.transports.get("supabase")
-        )
-        self._closers.append(client.close)
         publisher = None
         if desired.supabase.publish_to is not None and desired.supabase.publish:
             team, vproject = desired.supabase.publish_to
@@ -158,37 +119,26 @@ class Session:
             )
         return SupabaseReconciler(
             desired.supabase,
-            client,
+            self.supabase(),
             project=desired.project,
             resolver=self.resolver(),
             publisher=publisher,
         )
 
     def close(self) -> None:
-        for close in reversed(self._closers):
-            close()
-        self._closers.clear()
-
-
-def _infisical_target(desired: DesiredState) -> InfisicalTarget | None:
-    """Where the project's Infisical objects live, even when none is desired any more
-    (so the managed ones left can still be found and deleted)."""
-    targets = [r.target for r in desired.roles] + [i.target for i in desired.identities]
-    if targets:
-        return targets[0]
-    scope = (desired.vercel and desired.vercel.references) or (
-        desired.supabase and desired.supabase.references
-    )
-    if scope and scope.environments:
-        return InfisicalTarget(
-            scope.organization, scope.project, next(iter(scope.environments.values()))
-        )
-    return None
+        """Close the reconcilers built (the contract's last hook), then the clients."""
+        for reconciler in reversed(self._reconcilers):
+            reconciler.close()
+        self._reconcilers.clear()
+        self.clients.close()
 
 
 @contextmanager
-def open_session(desired: DesiredState, env: Mapping[str, str], **kwargs: Any) -> Iterator[Session]:
-    session = Session(desired, env, **kwargs)
+def open_session(
+    context: RunContext, desired: DesiredState, options: ReconcileOptions
+) -> Iterator[Session]:
+    """A ``Session`` closed at the end of the block, whatever happened in it."""
+    session = Session(context, desired, options)
     try:
         yield session
     finally:

@@ -39,21 +39,17 @@ heals it: without that, a universal-auth edit would stay invisible to ``apply``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-import httpx
-
-from converge.changes import Action, Change
-from converge.config.workspace import Workspace
-from converge.desired import DesiredState
-from converge.engine.journal import Journal
+from converge.changes import Action, Change, change_key
+from converge.engine.context import ReconcileOptions, RunContext
+from converge.engine.journal import Journal, ManagedObject
+from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.reconcile import load_desired, select_regions
-from converge.engine.session import ReconcileOptions, Session
+from converge.engine.session import open_session
 from converge.ops.drift_ages import SeenDrift, record_drift
-from converge.vendors.http import RequestCounter
 
 DriftKind = Literal["changed", "missing", "added", "unmanaged"]
 DRIFT_KINDS: tuple[DriftKind, ...] = ("changed", "missing", "added", "unmanaged")
@@ -88,7 +84,7 @@ class DriftItem:
 
     @property
     def key(self) -> str:
-        return f"{self.system}/{self.object_kind}/{self.name}"
+        return change_key(self.system, self.object_kind, self.name)
 
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.field for f in self.fields) or ("",)
@@ -191,50 +187,32 @@ def classify_change(change: Change, *, known: frozenset[str] = frozenset()) -> D
     )
 
 
-def desired_count(desired: DesiredState, system: str) -> int:
-    if system == "infisical":
-        return len(desired.roles) + len(desired.identities) + len(desired.bindings)
-    if system == "vercel":
-        return len(desired.vercel.variables) if desired.vercel else 0
-    supabase = desired.supabase
-    return len(supabase.projects) + len(supabase.publish) if supabase else 0
-
-
 # -- detection (I/O) ---------------------------------------------------------------------
 
 
-def drift_markers(journal: Journal | None, project: str, system: str) -> dict[str, str]:
+def drift_markers(managed: Sequence[ManagedObject], system: str) -> dict[str, str]:
     """The markers observe gets: the journal's, except Infisical, where every key the
     journal knows maps to a marker that never matches (full per-object reads, and managed
     objects stay deletion candidates)."""
-    if journal is None:
-        return {}
-    managed = journal.managed_objects(project, system)
     if system == "infisical":
-        return {f"{m.system}/{m.kind}/{m.name}": FORCED_MARKER for m in managed}
-    return {f"{m.system}/{m.kind}/{m.name}": m.marker for m in managed if m.marker}
+        return {m.key: FORCED_MARKER for m in managed}
+    return {m.key: m.marker for m in managed if m.marker}
 
 
 def detect_drift(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     *,
-    env: Mapping[str, str],
-    journal: Journal | None,
-    counter: RequestCounter | None = None,
     systems: Sequence[str] | None = None,
     record: bool = True,
     regions: tuple[str | None, ...] | None = None,
-    transports: Mapping[str, httpx.BaseTransport] | None = None,
-    infisical_config: Path | None = None,
 ) -> DriftReport:
     """Observe every system of ``project`` (or only ``systems``) and report its drift.
 
-    ``env`` is the vendor environment (``cli.target.vendor_environment``), ``journal``
-    the workspace's journal (its markers make sensitive values verifiable, and drift ages
-    are recorded in its database when ``record``; ``None`` checks without either).
-    ``regions`` limits Supabase to the refs of those regions (a rollout wave; ages are
-    then not recorded, as the check saw only part of the project).
+    ``context.journal`` makes sensitive values verifiable through its markers, and drift
+    ages are recorded in its database when ``record`` (a context without a journal checks
+    without either). ``regions`` limits Supabase to the refs of those regions (a rollout
+    wave; ages are then not recorded, as the check saw only part of the project).
     Infisical is observed with forced markers (``drift_markers``): every role's
     permissions and every identity's metadata and universal auth are read, the reads
     ``plan`` avoids. With ``record`` and a journal, the markers of drifted Infisical
@@ -242,46 +220,30 @@ def detect_drift(
     Raises ConvergeError (stale artifacts, a denied decision, a refused credential).
     No vendor write is made.
     """
-    counter = counter or RequestCounter()
-    before = counter.total()
+    journal = context.journal
+    before = context.counter.total()
     options = ReconcileOptions(
         systems=tuple(systems) if systems else None, command="drift", regions=regions
     )
-    desired = select_regions(load_desired(workspace, project), regions)
-    session = Session(
-        desired,
-        env,
-        workspace=workspace,
-        options=options,
-        counter=counter,
-        transports=transports,
-        infisical_config=infisical_config,
-    )
+    desired = select_regions(load_desired(context.workspace, project), regions)
     found: list[SystemDrift] = []
-    try:
+    with open_session(context, desired, options) as session:
         for system in session.systems:
             reconciler = session.reconciler(system)
-            reconciler.observe(markers=drift_markers(journal, project, system))
+            managed = journal.managed_objects(project, system) if journal else []
+            reconciler.observe(markers=drift_markers(managed, system))
             changes = list(reconciler.diff())
-            known = frozenset(
-                f"{m.system}/{m.kind}/{m.name}"
-                for m in (journal.managed_objects(project, system) if journal else [])
-            )
-            items = tuple(classify_change(c, known=known) for c in changes)
-            notes = tuple(
-                f"{note.label}: {note.message}" for note in getattr(reconciler, "notes", ())
-            )
-            drifted = sum(1 for i in items if i.kind != "added")
+            known = frozenset(m.key for m in managed)
             found.append(
                 SystemDrift(
                     system=system,
-                    items=items,
-                    in_sync=max(desired_count(desired, system) - drifted, 0),
-                    unverifiable=notes,
+                    items=tuple(classify_change(c, known=known) for c in changes),
+                    in_sync=count_in_sync(
+                        system_objects(reconciler.desired_keys(), managed), changes
+                    ),
+                    unverifiable=tuple(note.describe() for note in reconciler.notes),
                 )
             )
-    finally:
-        session.close()
     if record and journal is not None:
         forget_stale_markers(journal, project, found)
         if regions is None:
@@ -290,7 +252,7 @@ def detect_drift(
         project=project,
         decision_id=desired.decision_id,
         systems=tuple(found),
-        requests=counter.total() - before,
+        requests=context.counter.total() - before,
     )
 
 
@@ -305,7 +267,7 @@ def forget_stale_markers(journal: Journal, project: str, found: Sequence[SystemD
     if not keys:
         return
     for managed in journal.managed_objects(project, "infisical"):
-        if managed.marker and f"{managed.system}/{managed.kind}/{managed.name}" in keys:
+        if managed.marker and managed.key in keys:
             journal.upsert_managed(
                 project,
                 managed.system,

@@ -21,20 +21,14 @@ a refused credential raises ``VendorAuthError`` (exit 4) like every other comman
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-import httpx
-
-from converge.config.workspace import Workspace
-from converge.engine.journal import Journal
+from converge.engine.context import ReconcileOptions, RunContext
 from converge.engine.reconcile import load_desired, select_regions
-from converge.engine.session import ReconcileOptions, Session
+from converge.engine.session import open_session
 from converge.errors import ConvergeError, VendorAuthError
-from converge.vendors.http import RequestCounter
-from converge.vendors.supabase.client import SupabaseClient
 
 Status = Literal["pass", "fail", "skip"]
 
@@ -115,24 +109,17 @@ def guarded(system: str, run: Callable[[], list[HealthCheck]]) -> list[HealthChe
 
 
 def check_health(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     *,
-    env: Mapping[str, str],
-    counter: RequestCounter | None = None,
-    journal: Journal | None = None,
     vendor_cli: bool = False,
     regions: tuple[str | None, ...] | None = None,
-    transports: Mapping[str, httpx.BaseTransport] | None = None,
-    infisical_config: Path | None = None,
 ) -> HealthReport:
     """Check ``project`` live against its verified artifacts (``.out/<project>/``).
 
-    ``env`` is the vendor environment (``cli.target.vendor_environment``);
-    ``regions`` limits Supabase to the refs of those regions (a rollout wave);
-    ``journal`` is accepted for a uniform call with ``detect_drift`` (health reads only
-    the vendors). Raises
-    ConvergeError when the artifacts cannot be trusted or a credential is refused.
+    Reads only the vendors (never the journal); ``regions`` limits Supabase to the refs
+    of those regions (a rollout wave). Raises ConvergeError when the artifacts cannot be
+    trusted or a credential is refused.
     """
     from converge.ops.health_checks import (
         VercelView,
@@ -142,20 +129,10 @@ def check_health(
     )
     from converge.ops.health_vendor_cli import vendor_cli_checks
 
-    counter = counter or RequestCounter()
-    before = counter.total()
-    desired = select_regions(load_desired(workspace, project), regions)
-    session = Session(
-        desired,
-        env,
-        workspace=workspace,
-        options=ReconcileOptions(command="health"),
-        counter=counter,
-        transports=transports,
-        infisical_config=infisical_config,
-    )
+    before = context.counter.total()
+    desired = select_regions(load_desired(context.workspace, project), regions)
     checks: list[HealthCheck] = []
-    try:
+    with open_session(context, desired, ReconcileOptions(command="health")) as session:
         systems = desired.systems
         if "infisical" in systems:
             checks += guarded("infisical", lambda: check_infisical(session.infisical(), desired))
@@ -165,15 +142,9 @@ def check_health(
         if "vercel" in systems and view is not None:
             checks += guarded("vercel", lambda: check_vercel(view, desired))
         if "supabase" in systems:
-            client = SupabaseClient.from_environment(
-                env, counter=counter, transport=(transports or {}).get("supabase")
-            )
-            try:
-                checks += guarded("supabase", lambda: check_supabase(client, desired, view))
-            finally:
-                client.close()
+            checks += guarded("supabase", lambda: check_supabase(session.supabase(), desired, view))
         if vendor_cli:
-            checks += vendor_cli_checks(desired, env, view)
-    finally:
-        session.close()
-    return HealthReport(project=project, checks=tuple(checks), requests=counter.total() - before)
+            checks += vendor_cli_checks(desired, context.env, view)
+    return HealthReport(
+        project=project, checks=tuple(checks), requests=context.counter.total() - before
+    )

@@ -14,7 +14,7 @@ from converge.ops.health import HealthCheck, failed, passed, skipped
 from converge.policies.rules_supabase import MAX_JWT_EXP
 from converge.policies.secrets import find_secrets, jwt_role
 from converge.vendors.infisical.client import InfisicalClient
-from converge.vendors.infisical.reconciler import desired_target
+from converge.vendors.infisical.reconciler import infisical_target
 from converge.vendors.supabase.client import SupabaseClient
 from converge.vendors.supabase.diff import publish_items
 from converge.vendors.supabase.keys import PUBLISHABLE_PREFIX
@@ -31,7 +31,7 @@ INFISICAL, VERCEL, SUPABASE = "infisical", "vercel", "supabase"
 
 def check_infisical(client: InfisicalClient, desired: DesiredState) -> list[HealthCheck]:
     """Roles exist; identities exist with Universal Auth; bindings are held."""
-    target = desired_target(desired)
+    target = infisical_target(desired)
     if target is None:
         return []
     project = client.get_project(target.project)

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -57,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -391,22 +390,14 @@ def command_counter(state: MutableMapping[str, Any]) -> RequestCounter:
 
 
 def write_textfile(metrics: ConvergeMetrics, path: Path) -> None:
-    """Write the metrics for node_exporter's textfile collector, atomically: a temporary
-    file in the same folder, fsynced, then renamed over ``path``."""
+    """Write the metrics for node_exporter's textfile collector, atomically
+    (``prometheus_client.write_to_textfile``: a temporary file beside ``path``, renamed
+    over it), then readable by all (0644), as the collector usually runs as another user.
+    """
     path = Path(path)
-    body = metrics.render()
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_to_textfile(str(path), metrics.registry)
+        os.chmod(path, 0o644)
     except OSError as exc:
         raise ConvergeError(
             f"cannot write the metrics file {path} ({exc.strerror or type(exc).__name__})",

@@ -30,12 +30,11 @@ from typing import Any
 
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
+from converge.engine.context import ReconcileOptions, RunContext
 from converge.engine.journal import Journal, RunRecord
 from converge.engine.reconcile import ApplyObserver, ApplyOutcome, apply_project, load_desired
-from converge.engine.session import ReconcileOptions
 from converge.errors import ConvergeError, PolicyDenied, StaleArtifactError
 from converge.ops.rollback_git import RevisionError, read_folder_at, resolve_commit
-from converge.vendors.http import RequestCounter
 
 ROLLBACK_COMMAND = "rollback"
 RESTORE_COMMANDS = frozenset({"apply", "rollback", "rollout"})
@@ -209,26 +208,19 @@ def revision_artifacts(
 
 
 def apply_revision(
-    workspace: Workspace,
+    context: RunContext,
     artifacts: RevisionArtifacts,
     *,
-    env: Mapping[str, str],
-    journal: Journal,
-    counter: RequestCounter,
-    options: ReconcileOptions,
+    options: ReconcileOptions | None = None,
     observer: ApplyObserver | None = None,
-    infisical_config: Path | None = None,
 ) -> RollbackOutcome:
-    """Apply already verified revision artifacts as a ``rollback`` run."""
+    """Apply already verified revision artifacts as a ``rollback`` run (``options``
+    default to ``context.options``; never adopting)."""
     outcome = apply_project(
-        workspace,
+        context,
         artifacts.desired.project,
-        env=env,
-        options=replace(options, command=ROLLBACK_COMMAND, adopt=False),
-        counter=counter,
-        journal=journal,
+        options=replace(options or context.options, command=ROLLBACK_COMMAND, adopt=False),
         observer=observer,
-        infisical_config=infisical_config,
         git_revision=artifacts.point.revision,
         out_dir=artifacts.out_dir,
     )
@@ -236,29 +228,16 @@ def apply_revision(
 
 
 def rollback_project(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     point: RestorePoint,
     *,
-    env: Mapping[str, str],
-    journal: Journal,
-    counter: RequestCounter,
     options: ReconcileOptions | None = None,
     observer: ApplyObserver | None = None,
-    infisical_config: Path | None = None,
 ) -> RollbackOutcome:
     """Re-apply ``point``'s artifacts of ``project``."""
-    with revision_artifacts(workspace, project, point) as artifacts:
-        return apply_revision(
-            workspace,
-            artifacts,
-            env=env,
-            journal=journal,
-            counter=counter,
-            options=options or ReconcileOptions(),
-            observer=observer,
-            infisical_config=infisical_config,
-        )
+    with revision_artifacts(context.workspace, project, point) as artifacts:
+        return apply_revision(context, artifacts, options=options, observer=observer)
 
 
 # -- automatic rollback after a failed apply ------------------------------------------------
@@ -307,19 +286,17 @@ def newest_run_id(journal: Journal, project: str) -> str | None:
 
 
 def auto_rollback(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     failed: RunRecord,
     *,
-    env: Mapping[str, str],
-    journal: Journal,
-    counter: RequestCounter,
-    options: ReconcileOptions,
+    options: ReconcileOptions | None = None,
     observer: ApplyObserver | None = None,
-    infisical_config: Path | None = None,
 ) -> AutoRollback:
     """After ``failed`` (an apply that stopped part-way), re-apply the last revision that
     applied cleanly, limited to the systems the failed apply touched."""
+    journal = context.require_journal()
+    options = options or context.options
     if not journal.operations(failed):
         return AutoRollback("nothing_written", message="the failed apply made no write")
     point = last_clean_point(journal, project)
@@ -330,15 +307,11 @@ def auto_rollback(
         )
     try:
         done = rollback_project(
-            workspace,
+            context,
             project,
             point,
-            env=env,
-            journal=journal,
-            counter=counter,
             options=replace(options, systems=tuple(failed.systems) or options.systems),
             observer=observer,
-            infisical_config=infisical_config,
         )
     except ConvergeError as exc:
         return AutoRollback("failed", point=point, message=exc.message)

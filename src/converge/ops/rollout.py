@@ -28,26 +28,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from converge.config.models import Gate, Project
-from converge.config.workspace import Workspace
 from converge.desired import DesiredState
 from converge.engine.audit import append_audit, audit_log_path, current_actor
-from converge.engine.journal import Journal
+from converge.engine.context import ReconcileOptions, RunContext
 from converge.engine.locks import acquire_lock
 from converge.engine.reconcile import ApplyObserver, apply_project, load_desired
-from converge.engine.session import ReconcileOptions
 from converge.errors import ConvergeError
 from converge.ops.rollback import (
+    ROLLBACK_COMMAND,
     RestorePoint,
     apply_revision,
     last_clean_point,
     revision_artifacts,
 )
 from converge.ops.rollout_gates import GateContext, GateResult, run_gate
-from converge.vendors.http import RequestCounter
 
 WAVE_COMMAND = "rollout-wave"
 DONE_COMMAND = "rollout"
@@ -71,6 +68,10 @@ class Wave:
         if not self.regions:
             return None
         return (*self.regions, None) if self.first else self.regions
+
+    def options(self, command: str) -> ReconcileOptions:
+        """What the engine applies for this wave (its systems and regions only)."""
+        return ReconcileOptions(systems=self.systems, regions=self.selection, command=command)
 
     def describe(self) -> str:
         where = ", ".join(self.regions) if self.regions else "all regions"
@@ -164,21 +165,20 @@ class RolloutReport:
 
 
 def rollout_project(
-    workspace: Workspace,
+    context: RunContext,
     project: str,
     *,
-    env: Mapping[str, str],
-    journal: Journal,
-    counter: RequestCounter,
     revision: str | None = None,
     observer: ApplyObserver | None = None,
-    infisical_config: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
     on_wave: Callable[[WaveReport], None] | None = None,
 ) -> RolloutReport:
     """Roll ``project``'s current artifacts out wave by wave; never raises for a failed
     wave or gate (the report says what happened), only for what stops it from starting
-    (stale artifacts, invalid project.yaml)."""
+    (stale artifacts, invalid project.yaml). ``revision`` is the git revision recorded
+    with each run (``ops.apply.project_revision``)."""
+    workspace = context.workspace
+    journal = context.require_journal()
     config = workspace.load_project(project).project
     desired = load_desired(workspace, project)
     waves = plan_waves(config, desired)
@@ -194,65 +194,48 @@ def rollout_project(
     )
     for wave_report in report.waves:
         wave = wave_report.wave
-        options = ReconcileOptions(
-            systems=wave.systems, regions=wave.selection, command=WAVE_COMMAND
-        )
         try:
             outcome = apply_project(
-                workspace,
+                context,
                 project,
-                env=env,
-                options=options,
-                counter=counter,
-                journal=journal,
+                options=wave.options(WAVE_COMMAND),
                 observer=observer,
-                infisical_config=infisical_config,
                 git_revision=revision,
             )
         except ConvergeError as exc:
             wave_report.status, wave_report.error = "failed", exc.message
             if on_wave:
                 on_wave(wave_report)
-            _on_failure(workspace, report, wave_report, env, journal, counter, infisical_config)
+            _on_failure(context, report, wave_report)
             return report
         wave_report.status, wave_report.run_id = "applied", outcome.run_id
         wave_report.counts = dict(outcome.counts)
         wave_report.gate = run_gate(
             gate,
             GateContext(
-                workspace=workspace,
-                project=project,
-                env=env,
-                journal=journal,
-                counter=counter,
+                context,
+                project,
                 regions=_rolled_out(waves[: wave.number]),
                 pending_refs=_refs_of(desired, waves[wave.number :]),
-                infisical_config=infisical_config,
             ),
             sleep=sleep,
         )
         if on_wave:
             on_wave(wave_report)
         if not wave_report.gate.passed:
-            _on_failure(workspace, report, wave_report, env, journal, counter, infisical_config)
+            _on_failure(context, report, wave_report)
             return report
-    _record_completed(workspace, desired, env=env, journal=journal, revision=revision)
+    _record_completed(context, desired, revision=revision)
     report.outcome = "completed"
     report.message = f"all {len(waves)} wave(s) of {project} rolled out"
     return report
 
 
-def _record_completed(
-    workspace: Workspace,
-    desired: DesiredState,
-    *,
-    env: Mapping[str, str],
-    journal: Journal,
-    revision: str | None,
-) -> None:
+def _record_completed(context: RunContext, desired: DesiredState, *, revision: str | None) -> None:
     """A ``rollout`` run without operations: the whole revision is out and passed its
     gates (a restore point, unlike the partial wave runs)."""
-    actor = current_actor(env)
+    journal = context.require_journal()
+    actor = current_actor(context.env)
     with acquire_lock(journal, desired.project, command=DONE_COMMAND, actor=actor) as lock:
         run = journal.begin_run(
             desired.project,
@@ -265,18 +248,11 @@ def _record_completed(
         )
         lock.set_run_id(run.id)
         finished = journal.finish_run(run, "succeeded", {})
-    append_audit(audit_log_path(workspace.root, workspace.settings.audit_log), finished)
+    settings = context.workspace.settings
+    append_audit(audit_log_path(context.workspace.root, settings.audit_log), finished)
 
 
-def _on_failure(
-    workspace: Workspace,
-    report: RolloutReport,
-    failing: WaveReport,
-    env: Mapping[str, str],
-    journal: Journal,
-    counter: RequestCounter,
-    infisical_config: Path | None,
-) -> None:
+def _on_failure(context: RunContext, report: RolloutReport, failing: WaveReport) -> None:
     why = (
         f"wave {failing.wave.number} failed to apply"
         if failing.status == "failed"
@@ -293,17 +269,10 @@ def _on_failure(
         return
     done = [w for w in report.waves if w.status in ("applied", "failed")]
     try:
-        with revision_artifacts(workspace, report.project, point) as artifacts:
+        with revision_artifacts(context.workspace, report.project, point) as artifacts:
             for wave_report in reversed(done):
-                wave = wave_report.wave
                 restored = apply_revision(
-                    workspace,
-                    artifacts,
-                    env=env,
-                    journal=journal,
-                    counter=counter,
-                    options=ReconcileOptions(systems=wave.systems, regions=wave.selection),
-                    infisical_config=infisical_config,
+                    context, artifacts, options=wave_report.wave.options(ROLLBACK_COMMAND)
                 )
                 wave_report.rollback = restored.to_json()
     except ConvergeError as exc:

@@ -8,7 +8,7 @@ Checks, in this order, each reported whatever the others gave:
 ``drift``   no drift in what is out so far: the non-regional systems through
             ``converge.ops.drift.detect_drift``; Supabase through the engine's plan limited
             to the regions rolled out (the others are expected to differ still)
-``probe``   an HTTP GET of ``probe.url`` answers ``expect_status``
+``probe``   an HTTP GET of ``probe.url`` (``vendors.probe``) answers ``expect_status``
 
 The gate after wave N covers waves 1..N: a later wave must not break an earlier one.
 Health and drift are other modules' work, called through the small adapters below.
@@ -17,22 +17,15 @@ Health and drift are other modules' work, called through the small adapters belo
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from converge.config.models import Gate
-from converge.config.workspace import Workspace
-from converge.engine.journal import Journal
+from converge.engine.context import ReconcileOptions, RunContext
 from converge.engine.reconcile import plan_project
-from converge.engine.session import ReconcileOptions
 from converge.errors import ConvergeError
-from converge.vendors.http import RequestCounter
-
-_PROBE_TIMEOUT_S = 10.0
+from converge.vendors.probe import probe_url
 
 
 @dataclass(frozen=True)
@@ -62,16 +55,13 @@ class GateResult:
 
 @dataclass(frozen=True)
 class GateContext:
-    """What the checks need to observe the project."""
+    """What the checks observe: the rollout's run context, its project and how far the
+    rollout has come."""
 
-    workspace: Workspace
+    run: RunContext
     project: str
-    env: Mapping[str, str]
-    journal: Journal
-    counter: RequestCounter
     regions: tuple[str | None, ...] | None  # Supabase regions rolled out (None: all)
     pending_refs: frozenset[str] = frozenset()  # Supabase refs of regions still to come
-    infisical_config: Path | None = None
 
 
 def run_gate(
@@ -97,13 +87,7 @@ def check_health_gate(context: GateContext) -> CheckResult:
     except ImportError:
         return CheckResult("health", False, "health checks are not available in this build")
     try:
-        report = health.check_health(
-            context.workspace,
-            context.project,
-            env=context.env,
-            counter=context.counter,
-            infisical_config=context.infisical_config,
-        )
+        report = health.check_health(context.run, context.project)
     except ConvergeError as exc:
         return CheckResult("health", False, f"could not check: {exc.message}")
     counted = [c for c in report.checks if not _pending(c.system, c.name, context.pending_refs)]
@@ -126,15 +110,11 @@ def check_drift_gate(context: GateContext) -> CheckResult:
     try:
         drifted += _detect_drift(context, ("infisical", "vercel"))
         plan = plan_project(
-            context.workspace,
+            context.run,
             context.project,
-            env=context.env,
             options=ReconcileOptions(
                 systems=("supabase",), regions=context.regions, command="plan"
             ),
-            counter=context.counter,
-            journal=context.journal,
-            infisical_config=context.infisical_config,
         )
         drifted += [f"{c.system} {c.kind} {c.label or c.name}" for c in plan.changes]
     except ConvergeError as exc:
@@ -150,16 +130,7 @@ def _detect_drift(context: GateContext, systems: tuple[str, ...]) -> list[str]:
     """Drifted objects of the non-regional ``systems`` (the project's artifacts)."""
     from converge.ops.drift import detect_drift
 
-    report = detect_drift(
-        context.workspace,
-        context.project,
-        env=context.env,
-        journal=context.journal,
-        counter=context.counter,
-        systems=systems,
-        record=False,
-        infisical_config=context.infisical_config,
-    )
+    report = detect_drift(context.run, context.project, systems=systems, record=False)
     return [f"{i.system} {i.object_kind} {i.label or i.name}" for i in report.items]
 
 
@@ -167,15 +138,10 @@ def check_probe(url: str, expect_status: int) -> CheckResult:
     """One GET of ``url``; passes when it answers ``expect_status``."""
     if not url.startswith(("http://", "https://")):
         return CheckResult("probe", False, f"{url} is not an http(s) URL")
-    request = urllib.request.Request(url, method="GET")  # noqa: S310 - scheme checked above
-    try:
-        with urllib.request.urlopen(request, timeout=_PROBE_TIMEOUT_S) as answer:  # noqa: S310
-            status = int(answer.status)
-    except urllib.error.HTTPError as exc:
-        status = int(exc.code)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return CheckResult("probe", False, f"{url} did not answer ({type(reason).__name__})")
+    answer = probe_url(url)
+    if answer.status is None:
+        return CheckResult("probe", False, f"{url} did not answer ({answer.failure})")
+    status = answer.status
     passed = status == expect_status
     detail = f"{url} answered {status}" + ("" if passed else f" (expected {expect_status})")
     return CheckResult("probe", passed, detail)

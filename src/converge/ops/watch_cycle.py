@@ -14,38 +14,36 @@ check releases the lock before the heal takes it again: the engine's apply holds
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from converge.config.workspace import Workspace
 from converge.engine.audit import current_actor
+from converge.engine.context import RunContext
 from converge.engine.journal import Journal
 from converge.engine.locks import acquire_lock
 from converge.engine.reconcile import apply_project
-from converge.engine.session import ReconcileOptions
 from converge.errors import ConvergeError, LockHeldError
 from converge.ops.drift import DriftReport, detect_drift
 from converge.ops.metrics import ConvergeMetrics
 from converge.ops.metrics_journal import refresh_from_journal
 from converge.ops.watch import CycleReport, Outcome
-from converge.vendors.http import RequestCounter
 
 WATCH_COMMAND = "watch"
 
 
 @dataclass
 class EngineCycle:
-    """The ``Cycle`` of ``converge watch``: real vendors (or the sandbox) and journal."""
+    """The ``Cycle`` of ``converge watch``: real vendors (or the sandbox) and journal.
 
-    workspace: Workspace
-    env: Mapping[str, str]
-    journal: Journal
-    counter: RequestCounter
+    ``context.options`` is what a heal applies (its ``systems`` are also the systems
+    checked); the context must hold the journal."""
+
+    context: RunContext
     metrics: ConvergeMetrics
     heal: bool = False
-    infisical_config: Path | None = None
-    options: ReconcileOptions = field(default_factory=ReconcileOptions)
+
+    @property
+    def journal(self) -> Journal:
+        return self.context.require_journal()
 
     def __call__(self, project: str) -> CycleReport:
         try:
@@ -69,15 +67,7 @@ class EngineCycle:
         found = len(report.items)
         if not self.heal:
             return CycleReport(project, Outcome.DRIFT, _describe(report), changes=found)
-        outcome = apply_project(
-            self.workspace,
-            project,
-            env=self.env,
-            options=self.options,
-            counter=self.counter,
-            journal=self.journal,
-            infisical_config=self.infisical_config,
-        )
+        outcome = apply_project(self.context, project)
         self.metrics.mark_in_sync(project, self.journal.managed_objects(project))
         after = self._check(project)
         applied = len(outcome.applied)
@@ -95,17 +85,9 @@ class EngineCycle:
 
     def _check(self, project: str) -> DriftReport:
         with acquire_lock(
-            self.journal, project, command=WATCH_COMMAND, actor=current_actor(self.env)
+            self.journal, project, command=WATCH_COMMAND, actor=current_actor(self.context.env)
         ):
-            report = detect_drift(
-                self.workspace,
-                project,
-                env=self.env,
-                journal=self.journal,
-                counter=self.counter,
-                systems=self.options.systems,
-                infisical_config=self.infisical_config,
-            )
+            report = detect_drift(self.context, project, systems=self.context.options.systems)
             self.metrics.observe_drift(report, self.journal.managed_objects(project))
         return report
 

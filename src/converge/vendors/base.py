@@ -1,20 +1,26 @@
 """The hooks a vendor package fills for the engine (DESIGN §6, STYLE "engine owns the workflow").
 
 Each vendor package (``vendors/infisical``, ``vendors/vercel``, ``vendors/supabase``) offers a
-``SystemReconciler``: the engine calls ``observe`` (I/O, list calls only), then ``diff``
-(pure), then ``apply`` once per change in the plan's order, journaling before and after
-each call. Vendor packages never import each other: what one needs from another (a client
-secret minted in Infisical for a Vercel variable, a Supabase anon key published to Vercel)
+``SystemReconciler`` (a subclass of ``BaseReconciler``, which gives the optional hooks their
+defaults): the engine calls ``observe`` (I/O, list calls only), then ``diff`` (pure), then
+``apply`` once per change in the plan's order (or ``apply_batch`` once, for a vendor that
+batches), journaling before and after each call. The Protocol lists every hook the
+engine calls, so mypy checks them all; nothing is looked up with ``getattr``.
+
+Vendor packages never import each other: what one needs from another (a client secret
+minted in Infisical for a Vercel variable, a Supabase anon key published to Vercel)
 arrives through the small capability protocols below, which the engine wires together.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from converge.changes import Change
+from converge.errors import ConvergeError
 
 
 @dataclass(frozen=True)
@@ -40,27 +46,133 @@ class Note:
     label: str
     message: str
 
+    def describe(self) -> str:
+        """``label: message``: how plan and drift list it."""
+        return f"{self.label}: {self.message}"
+
+
+BatchResult = AppliedChange | ConvergeError
+"""What ``apply_batch`` gives for one change: what was written, or the error it met."""
+
 
 class SystemReconciler(Protocol):
-    """One vendor system of one project."""
+    """One vendor system of one project: every hook the engine calls, and when.
+
+    Per run, the engine calls ``desired_keys`` (any time), then ``observe`` once, ``diff``
+    once, reads ``notes``, then writes the plan's changes (in ``order_changes`` order)
+    with ``apply`` one at a time, or, when ``batches`` is true, with one ``apply_batch``
+    call for all of them; after the writes it reads ``summary``. ``close`` is called
+    last, whatever happened. ``BaseReconciler`` gives every optional hook its default.
+    """
 
     system: str
+    batches: bool
+
+    def desired_keys(self) -> frozenset[str]:
+        """Pure: the change keys of the objects the desired state declares to this system.
+
+        With the objects the journal records as managed (``ManagedObject.key``), they are
+        the system's objects: what plan, drift, status and the brief count (see
+        ``converge.engine.objects``). Objects found only by observing (a table without
+        row-level security) are not declared: they become objects once converge writes
+        them."""
+        ...
 
     def observe(self, *, markers: Mapping[str, str]) -> None:
         """Read the live state with list calls (one per kind of object). ``markers`` maps a
         change key to the change marker the journal recorded at the last apply, so objects
         whose marker did not move need not be read one by one. Idempotent."""
+        ...
 
     def diff(self) -> Sequence[Change]:
         """Pure: the changes that bring the observed state to the desired state. An empty
         result right after a successful apply (normalisation on both sides)."""
+        ...
+
+    @property
+    def notes(self) -> Sequence[Note]:
+        """What the last ``diff`` could not verify (a write-only value with no journal
+        marker): shown to people, never a change. Empty before ``diff``."""
+        ...
 
     def apply(self, change: Change) -> AppliedChange:
         """Perform one change. Must be safe to call again after a crash: a create first
         looks for an object it may already have made. Raises a ConvergeError on failure."""
+        ...
+
+    def apply_batch(self, changes: Sequence[Change]) -> Sequence[BatchResult]:
+        """Perform several changes in as few requests as the vendor allows; one result per
+        change, in order (the error a change met, instead of raising, so the journal can
+        record each). Called only when ``batches`` is true; the engine journals every
+        change as intended before the call. Same crash safety as ``apply``; a refused
+        credential may raise."""
+        ...
+
+    def summary(self) -> Mapping[str, Any]:
+        """JSON-ready facts for the CLI's closing lines after the writes (Supabase: JWT
+        expiry, whether RLS covers every table). Never a secret; empty when there is none."""
+        ...
 
     def close(self) -> None:
-        """Release HTTP connections."""
+        """Release what the reconciler holds (its HTTP connections). Idempotent."""
+        ...
+
+
+class BaseReconciler(ABC):
+    """The defaults of ``SystemReconciler``'s optional hooks (as octodns' BaseProvider):
+    a vendor package subclasses it and fills ``desired_keys``, ``observe``, ``diff`` and
+    ``apply``; it overrides ``notes``, ``summary``, ``apply_batch`` (with ``batches =
+    True``) and ``close`` only when it has something to say or to batch."""
+
+    system: str
+    batches: bool = False
+
+    @abstractmethod
+    def desired_keys(self) -> frozenset[str]:
+        """See ``SystemReconciler.desired_keys``."""
+
+    @abstractmethod
+    def observe(self, *, markers: Mapping[str, str]) -> None:
+        """See ``SystemReconciler.observe``."""
+
+    @abstractmethod
+    def diff(self) -> Sequence[Change]:
+        """See ``SystemReconciler.diff``."""
+
+    @property
+    def notes(self) -> Sequence[Note]:
+        """Nothing unverifiable by default."""
+        return ()
+
+    @abstractmethod
+    def apply(self, change: Change) -> AppliedChange:
+        """See ``SystemReconciler.apply``."""
+
+    def apply_batch(self, changes: Sequence[Change]) -> Sequence[BatchResult]:
+        """One ``apply`` after the other; after the first error, the remaining changes
+        are not attempted (each gets a ConvergeError saying so)."""
+        results: list[BatchResult] = []
+        failed: ConvergeError | None = None
+        for change in changes:
+            if failed is not None:
+                results.append(
+                    ConvergeError(f"{change.key} not attempted: {failed.message}")
+                )
+                continue
+            try:
+                results.append(self.apply(change))
+            except ConvergeError as exc:
+                failed = exc
+                results.append(exc)
+        return results
+
+    def summary(self) -> Mapping[str, Any]:
+        """No closing facts by default."""
+        return {}
+
+    def close(self) -> None:
+        """Nothing to release by default."""
+        return None
 
 
 class ReferenceResolver(Protocol):

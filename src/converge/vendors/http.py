@@ -28,12 +28,16 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import httpx
 import stamina
 
 from converge.errors import RateLimitedError, VendorAuthError, VendorError
+
+Transport: TypeAlias = httpx.BaseTransport
+"""What a test injects to drive a vendor in-process (``tests/support/asgi.py``). The
+engine, ops and CLI name it through this alias, so only the vendor layer imports httpx."""
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})  # a write may or may not have happened
@@ -183,7 +187,7 @@ class VendorHttp:
     budget: RateBudget
     error_message: ErrorMessage = field(default=lambda r: "")
     auth_failure: AuthFailure = field(default=is_unauthorized)
-    transport: httpx.BaseTransport | None = None
+    transport: Transport | None = None
     timeout: float = 30.0
     policy: RetryPolicy = field(default_factory=retry_policy_from_env)
     cache_reads: bool = True
@@ -346,7 +350,7 @@ def bearer_http_from_environment(
     counter: RequestCounter,
     error_message: ErrorMessage,
     auth_failure: AuthFailure = is_unauthorized,
-    transport: httpx.BaseTransport | None = None,
+    transport: Transport | None = None,
 ) -> VendorHttp:
     """A ``VendorHttp`` for ``env[url_variable]`` (else ``default_url``) that sends the bearer
     token in ``env[token_variable]``; a missing token is refused like a wrong one

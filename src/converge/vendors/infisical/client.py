@@ -35,6 +35,7 @@ from converge.errors import ConvergeError, VendorAuthError
 from converge.vendors.http import (
     RateBudget,
     RequestCounter,
+    Transport,
     VendorHttp,
     is_unauthorized,
     json_object,
@@ -151,7 +152,7 @@ class InfisicalClient:
         env: Mapping[str, str],
         *,
         counter: RequestCounter,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
         config_path: str | Path | None = None,
     ) -> InfisicalClient:
         creds = load_credentials(env, config_path)

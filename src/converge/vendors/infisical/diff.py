@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from converge.changes import Action, Change, FieldDiff
+from converge.changes import Action, Change, FieldDiff, change_key
 from converge.desired import DesiredBinding, DesiredIdentity, DesiredRole
 from converge.vendors.infisical.normalise import (
     BUILT_IN_ROLES,
@@ -44,11 +44,24 @@ ROLE_STAGE, IDENTITY_STAGE, BINDING_STAGE = 0, 1, 2
 
 
 def role_key(slug: str) -> str:
-    return f"{SYSTEM}/role/{slug}"
+    return change_key(SYSTEM, "role", slug)
 
 
 def identity_key(name: str) -> str:
-    return f"{SYSTEM}/identity/{name}"
+    return change_key(SYSTEM, "identity", name)
+
+
+def desired_keys(
+    roles: Sequence[DesiredRole],
+    identities: Sequence[DesiredIdentity],
+    bindings: Sequence[DesiredBinding],
+) -> frozenset[str]:
+    """The change keys of the declared roles (by slug), identities and bindings."""
+    return frozenset(
+        [role_key(r.slug) for r in roles]
+        + [identity_key(i.name) for i in identities]
+        + [change_key(SYSTEM, "binding", b.name) for b in bindings]
+    )
 
 
 def role_payload(role: DesiredRole, owner: str) -> dict[str, Any]:

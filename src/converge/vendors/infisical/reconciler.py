@@ -5,9 +5,9 @@ The engine constructs it with the project's ``DesiredState`` and an ``InfisicalC
 ``apply(change)`` for each planned change in ``order_changes`` order, journaling the
 ``AppliedChange`` (its ``marker`` feeds the next observe's ``markers``).
 
-The Infisical project and organisation come from the artifacts' ``spec.infisical``
-target; pass ``target`` when the desired state holds no Infisical object any more (so its
-managed objects can still be found and deleted).
+The Infisical project and organisation come from ``infisical_target``: the artifacts'
+``spec.infisical`` target, else the project the references resolve in (so managed
+objects can still be found and deleted when none is desired any more).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from collections.abc import Mapping, Sequence
 from converge.changes import Change
 from converge.desired import DesiredState, InfisicalTarget
 from converge.errors import ConvergeError
-from converge.vendors.base import AppliedChange
+from converge.vendors.base import AppliedChange, BaseReconciler
 from converge.vendors.infisical import wire
 from converge.vendors.infisical.apply import InfisicalApplier
 from converge.vendors.infisical.client import InfisicalClient
-from converge.vendors.infisical.diff import diff_infisical
+from converge.vendors.infisical.diff import SYSTEM, desired_keys, diff_infisical
 from converge.vendors.infisical.observe import observe_infisical
 from converge.vendors.infisical.observed import ObservedState
 
@@ -31,14 +31,27 @@ def owner_marker(organization: str, project: str) -> str:
     return f"{organization}/{project}"
 
 
-def desired_target(desired: DesiredState) -> InfisicalTarget | None:
+def infisical_target(desired: DesiredState) -> InfisicalTarget | None:
+    """Where the project's Infisical objects live: the target of its roles, identities and
+    bindings (the first declared); when it declares none any more, the Infisical project
+    its Vercel or Supabase references resolve in, so the managed objects left there can
+    still be found and deleted. None when neither says."""
     targets = [r.target for r in desired.roles] + [i.target for i in desired.identities]
     targets += [b.target for b in desired.bindings]
-    return targets[0] if targets else None
+    if targets:
+        return targets[0]
+    scope = (desired.vercel and desired.vercel.references) or (
+        desired.supabase and desired.supabase.references
+    )
+    if scope and scope.environments:
+        return InfisicalTarget(
+            scope.organization, scope.project, next(iter(scope.environments.values()))
+        )
+    return None
 
 
-class InfisicalReconciler:
-    system = "infisical"
+class InfisicalReconciler(BaseReconciler):
+    system = SYSTEM
 
     def __init__(
         self,
@@ -51,7 +64,7 @@ class InfisicalReconciler:
         self.desired = desired
         self.client = client
         self.adopt = adopt
-        found = target or desired_target(desired)
+        found = target or infisical_target(desired)
         if found is None:
             raise ConvergeError(f"project {desired.project} declares no Infisical target")
         self.target = found
@@ -59,6 +72,10 @@ class InfisicalReconciler:
         self._project: wire.Project | None = None
         self._observed: ObservedState | None = None
         self._identity_ids: dict[str, str] = {}
+
+    def desired_keys(self) -> frozenset[str]:
+        """Each desired role (by slug), identity and binding (by name)."""
+        return desired_keys(self.desired.roles, self.desired.identities, self.desired.bindings)
 
     @property
     def project(self) -> wire.Project:

@@ -28,6 +28,7 @@ from converge.errors import ConvergeError, VendorAuthError, VendorError
 from converge.vendors.http import (
     RateBudget,
     RequestCounter,
+    Transport,
     VendorHttp,
     bearer_http_from_environment,
     json_object,
@@ -128,7 +129,7 @@ class SupabaseClient:
         env: Mapping[str, str],
         *,
         counter: RequestCounter,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
     ) -> SupabaseClient:
         """A client for ``SUPABASE_API_URL`` with ``SUPABASE_ACCESS_TOKEN``; a missing token is
         refused like a wrong one (exit 4, naming the variable)."""

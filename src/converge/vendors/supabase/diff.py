@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from converge.changes import SENSITIVE, Action, Change, FieldDiff, order_changes
+from converge.changes import change_key as object_key
 from converge.desired import DesiredSupabase, SupabaseProjectRef
 from converge.errors import ConvergeError
 from converge.vendors.base import Note
@@ -63,7 +64,7 @@ class PublishItem:
 
 
 def change_key(kind: str, name: str) -> str:
-    return f"{SYSTEM}/{kind}/{name}"
+    return object_key(SYSTEM, kind, name)
 
 
 def where(project: SupabaseProjectRef) -> str:
@@ -90,6 +91,17 @@ def publish_items(desired: DesiredSupabase) -> tuple[PublishItem, ...]:
             )
         items.append(PublishItem(key, source, refs[0], tuple(sorted(entry["targets"]))))
     return tuple(items)
+
+
+def desired_keys(desired: DesiredSupabase, publish: Sequence[PublishItem]) -> frozenset[str]:
+    """The change keys of the declared objects: each ref's auth settings and exposed
+    schemas, each published key (tables are found by observing, see the reconciler)."""
+    refs = [p.ref for p in desired.projects]
+    return frozenset(
+        [change_key(AUTH, ref) for ref in refs]
+        + [change_key(POSTGREST, ref) for ref in refs]
+        + [change_key(PUBLISH, item.key) for item in publish]
+    )
 
 
 def parse_rotations(marker: str | None) -> dict[str, int] | None:

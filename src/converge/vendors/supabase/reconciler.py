@@ -23,13 +23,20 @@ from typing import Any
 from converge.changes import Change
 from converge.desired import DesiredSupabase
 from converge.errors import ConvergeError
-from converge.vendors.base import AppliedChange, Note, ReferenceResolver, VariablePublisher
+from converge.vendors.base import (
+    AppliedChange,
+    BaseReconciler,
+    Note,
+    ReferenceResolver,
+    VariablePublisher,
+)
 from converge.vendors.supabase.apply import ApplyContext, apply_change, publish_value
 from converge.vendors.supabase.auth_fields import translate_auth
 from converge.vendors.supabase.client import SupabaseClient
 from converge.vendors.supabase.diff import (
     SYSTEM,
     SupabaseDiff,
+    desired_keys,
     diff_supabase,
     publish_items,
 )
@@ -60,7 +67,7 @@ class ProjectSummary:
     tables_without_rls: tuple[str, ...]
 
 
-class SupabaseReconciler:
+class SupabaseReconciler(BaseReconciler):
     """Reconciles ``desired`` (one project's ``supabase-config.json``) with Supabase.
 
     ``resolver`` reads secret references (plan time: to compare HMACs; apply time: to
@@ -107,6 +114,12 @@ class SupabaseReconciler:
     @property
     def refs(self) -> tuple[str, ...]:
         return tuple(p.ref for p in self.desired.projects)
+
+    def desired_keys(self) -> frozenset[str]:
+        """Per project ref its auth settings and its exposed schemas, and each published
+        variable. A table's row-level security is not declared one by one: a table
+        becomes an object once converge has enabled its RLS (the journal then has it)."""
+        return desired_keys(self.desired, self.publish)
 
     def observe(self, *, markers: Mapping[str, str]) -> None:
         """Read every project's auth config and PostgREST settings (and tables, and anon

@@ -30,6 +30,7 @@ from converge.errors import VendorAuthError, VendorError
 from converge.vendors.http import (
     RateBudget,
     RequestCounter,
+    Transport,
     VendorHttp,
     bearer_http_from_environment,
     is_unauthorized,
@@ -123,7 +124,7 @@ class VercelClient:
         env: Mapping[str, str],
         *,
         counter: RequestCounter,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
     ) -> VercelClient:
         """A client for ``VERCEL_API_URL`` with ``VERCEL_TOKEN``; a missing token is refused
         like a wrong one (exit 4, naming the variable)."""

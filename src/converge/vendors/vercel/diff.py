@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from converge.changes import SENSITIVE, Action, Change, FieldDiff, order_changes
+from converge.changes import change_key as object_key
 from converge.desired import DesiredVariable, DesiredVercel
 from converge.vendors.base import Note
 from converge.vendors.vercel.observe import (
@@ -56,7 +57,7 @@ class EnvDiff:
 
 
 def change_key(name: str) -> str:
-    return f"{SYSTEM}/{KIND}/{name}"
+    return object_key(SYSTEM, KIND, name)
 
 
 def label_for(key: str, targets: Sequence[str], *, public: bool) -> str:

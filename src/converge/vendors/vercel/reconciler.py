@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from converge.changes import Change
 from converge.desired import DesiredVercel
 from converge.errors import ConvergeError
-from converge.vendors.base import AppliedChange, Note, ReferenceResolver
+from converge.vendors.base import AppliedChange, BaseReconciler, Note, ReferenceResolver
 from converge.vendors.vercel.apply import (
     ApplyContext,
     Outcome,
@@ -24,7 +24,7 @@ from converge.vendors.vercel.apply import (
     check_public_values,
 )
 from converge.vendors.vercel.client import ProjectScope, VercelClient
-from converge.vendors.vercel.diff import OWNER, SYSTEM, EnvDiff, diff_env_vars
+from converge.vendors.vercel.diff import OWNER, SYSTEM, EnvDiff, change_key, diff_env_vars
 from converge.vendors.vercel.observe import (
     ObservedVariable,
     desired_fingerprints,
@@ -34,7 +34,7 @@ from converge.vendors.vercel.observe import (
 )
 
 
-class VercelReconciler:
+class VercelReconciler(BaseReconciler):
     """Reconciles ``desired`` (one project's ``vercel-env.json``) with Vercel.
 
     ``project`` is the converge project (it goes in every ownership marker and
@@ -46,6 +46,7 @@ class VercelReconciler:
     """
 
     system = SYSTEM
+    batches = True
 
     def __init__(
         self,
@@ -71,6 +72,10 @@ class VercelReconciler:
         self._fingerprints: Mapping[str, str] = {}
         self._last: EnvDiff | None = None
         self._context: ApplyContext | None = None
+
+    def desired_keys(self) -> frozenset[str]:
+        """One object per declared variable record (a key and its set of targets)."""
+        return frozenset(change_key(record_name(v.key, v.targets)) for v in self.desired.variables)
 
     def observe(self, *, markers: Mapping[str, str]) -> None:
         """List the project's env vars once; fingerprint the knowable server values of the
@@ -126,7 +131,7 @@ class VercelReconciler:
         check_public_values([change], self.public_value_check)
         return apply_one(self._ctx(), change)
 
-    def apply_batch(self, changes: Sequence[Change]) -> list[Outcome]:
+    def apply_batch(self, changes: Sequence[Change]) -> Sequence[Outcome]:
         """Perform several changes of this project with one POST for all creates and one for
         all exact upserts; one outcome (AppliedChange or the ConvergeError met) per change.
         Public values are all checked before the first write; a refused credential raises."""
