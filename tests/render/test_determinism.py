@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,8 +31,10 @@ def _write_vercel(workspace: Path, public: dict[str, str], *, reverse: bool) -> 
             },
         },
     }
-    with (workspace / "data/platforms/vercel/journal.yaml").open("w") as stream:
-        yaml.safe_dump(doc, stream)
+    # JSON is YAML 1.2 with every string quoted: PyYAML's YAML 1.1 dumper leaves strings
+    # such as "0E0" plain, which converge's YAML 1.2 loader rightly reads as numbers.
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    (workspace / "data/platforms/vercel/journal.yaml").write_text(text, encoding="utf-8")
 
 
 @settings(
