@@ -1,5 +1,6 @@
-"""Vercel's rate limits are per owner (team or user): a refused token spends no one's quota,
-and one team's quota is the same whether it is named by id or by slug."""
+"""Vercel through the whole sandbox: rate limits per owner (team or user), where a refused
+token spends no one's quota and one team's quota is the same by id or slug; and a create
+whose response is lost (the lost-response fault) is stored all the same."""
 
 from __future__ import annotations
 
@@ -57,3 +58,21 @@ def test_a_team_has_one_quota_by_id_or_slug_and_the_user_another(
     assert by_slug.headers["x-ratelimit-remaining"] == "0"
     assert personal.status_code == 404
     assert personal.headers["x-ratelimit-remaining"] == "1"
+
+
+def test_a_lost_response_create_is_stored_while_the_client_sees_a_dropped_connection(
+    tmp_path: Path,
+) -> None:
+    faults = "lost_response_after=1,vendor=vercel"
+    with start_sandbox(tmp_path, faults=faults, rate_limits="", start_database=None,
+                       record=False) as running:
+        running.wait_seeded()
+        token = running.world.credentials.vercel_token
+        with httpx.Client(base_url=running.url("vercel"),
+                          headers={"Authorization": f"Bearer {token}"},
+                          params={"teamId": vercel_seed.team_id()}) as client:
+            with pytest.raises(httpx.RemoteProtocolError):
+                client.post(ENV_PATH, json={"key": "LOST_ANSWER", "value": "v",
+                                            "type": "encrypted", "target": ["production"]})
+            listed = client.get(ENV_PATH).json()["envs"]
+    assert [e["key"] for e in listed] == ["LOST_ANSWER"]
