@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from converge.errors import SandboxError
 from converge_sandbox.faults import FaultSpec, parse_faults
 from converge_sandbox.gate import ReadyGate
-from converge_sandbox.middleware import SandboxMiddleware
+from converge_sandbox.middleware import QuotaOwner, SandboxMiddleware
 from converge_sandbox.ratelimits import RateLimitSpec, parse_rate_limits
 from converge_sandbox.registry import (
     PG_DIR,
@@ -60,10 +60,18 @@ StartDatabase = Callable[[Path], DatabaseServer]
 
 @dataclass(frozen=True)
 class VendorParts:
-    """One emulator: its app factory and its seeding function."""
+    """One emulator: its app factory, its seeding function and, for a vendor that limits
+    requests per account, the factory of the hook naming the account a request is charged
+    to (see ``middleware``; None charges every request to one shared account)."""
 
     create_app: Callable[[SandboxWorld], Any]
     seed: Callable[[SandboxWorld], None]
+    quota_owner: Callable[[SandboxWorld], QuotaOwner] | None = None
+
+
+# Vendors whose rate limits belong to the authenticated account (module with ``quota_owner``).
+# Infisical counts per client IP, so a request is charged whoever sends it.
+ACCOUNT_QUOTAS = {"vercel": "converge_sandbox.vercel.quota"}
 
 
 def default_vendor_parts() -> dict[str, VendorParts]:
@@ -73,7 +81,9 @@ def default_vendor_parts() -> dict[str, VendorParts]:
     for vendor in VENDORS:
         app_module = importlib.import_module(f"converge_sandbox.{vendor}.app")
         seed_module = importlib.import_module(f"converge_sandbox.{vendor}.seed")
-        parts[vendor] = VendorParts(app_module.create_app, seed_module.seed)
+        quota = ACCOUNT_QUOTAS.get(vendor)
+        owner = importlib.import_module(quota).quota_owner if quota else None
+        parts[vendor] = VendorParts(app_module.create_app, seed_module.seed, owner)
     return parts
 
 
@@ -224,6 +234,11 @@ def _ports(port_base: int | None) -> dict[str, int]:
     return {vendor: port_base + i for i, vendor in enumerate(VENDORS)}
 
 
+def _quota_owner(parts: VendorParts, world: SandboxWorld) -> QuotaOwner | None:
+    factory = parts.quota_owner
+    return factory(world) if factory is not None else None
+
+
 def _seed_all(
     world: SandboxWorld, parts: Mapping[str, VendorParts], gates: Mapping[str, ReadyGate]
 ) -> None:
@@ -280,6 +295,7 @@ def start_sandbox(
                 faults=fault_spec,
                 rate_limits=limit_spec,
                 gate=gates[vendor],
+                quota_owner=_quota_owner(parts[vendor], world),
             )
             for vendor in VENDORS
         }

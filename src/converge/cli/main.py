@@ -45,6 +45,7 @@ from converge.engine.pipeline import (
     validate_project,
 )
 from converge.errors import ConfigError, ConfigErrors, ConvergeError
+from converge.vendors.http import report_retries
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,8 +100,17 @@ def _json_output() -> bool:
     envvar="CONVERGE_METRICS_FILE",
     help="At exit, write Prometheus metrics here (node_exporter textfile format, atomic).",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    envvar="CONVERGE_VERBOSE",
+    help="Print one line per retried vendor request (vendor, method, path, attempt) to stderr.",
+)
 @click.pass_context
-def cli(ctx: click.Context, workspace_dir: Path | None, metrics_file: Path | None) -> None:
+def cli(
+    ctx: click.Context, workspace_dir: Path | None, metrics_file: Path | None, verbose: bool
+) -> None:
     """Keep Infisical, Vercel and Supabase exactly as the workspace says.
 
     \b
@@ -110,6 +120,7 @@ def cli(ctx: click.Context, workspace_dir: Path | None, metrics_file: Path | Non
     """
     state = ctx.ensure_object(dict)
     state["workspace_dir"] = workspace_dir
+    report_retries(functools.partial(click.echo, err=True) if verbose else None)
     if metrics_file is not None:
         state["metrics_file"] = metrics_file
     ctx.call_on_close(functools.partial(write_command_metrics, state))
