@@ -1,7 +1,10 @@
 """Input models: ``converge.yaml`` and the five per-project input files.
 
 Field names and nesting follow ``shared/example-workspace``; every model forbids unknown
-keys so a typo is an error at its line, not a silently ignored setting. Security rules
+keys so a typo is an error at its line, not a silently ignored setting, and every model is
+strict: a value is taken as the type it is written in, never coerced (``jwt_exp: true`` is
+not a one-second expiry, ``"3600"`` is not a number, ``enforce: "false"`` is not false).
+Dates are the one text form: ``YYYY-MM-DD``, nothing else. Security rules
 (prefixes, secrets, TTL bounds) are *policies*, not schema: the schema accepts a public
 variable without ``NEXT_PUBLIC_`` so the policy can name the rule that refuses it.
 """
@@ -9,9 +12,17 @@ variable without ``NEXT_PUBLIC_`` so the policy can name the rule that refuses i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 ENV_PATTERN = r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$"
@@ -24,7 +35,30 @@ VercelTarget = Literal["production", "preview", "development"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """``2027-06-30`` (YAML gives text) → a date; numbers, booleans, datetimes are refused
+    (pydantic's lax dates would read ``1782777600`` as a Unix time)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("expected a calendar date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[
+    dt.date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date"}),
+]
 
 
 def _one_or_many(value: Any) -> Any:
@@ -301,7 +335,7 @@ class Waiver(Strict):
     rule: str
     resource: str
     reason: Annotated[str, Field(min_length=3)]
-    expires: dt.date
+    expires: IsoDate
 
 
 class WaiversFile(Strict):
