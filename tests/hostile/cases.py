@@ -83,4 +83,69 @@ POLICIES = [
                 "policies/owners.rego", ESCAPES, command=("decide", "journal")),
 ]
 
-CASES: list[HostileCase] = [*PATHS, *POLICIES]
+# --- issue 8 item 2: names that reach URL paths or comma-joined fields ------------------------
+
+SUPA = "data/platforms/supabase/journal.yaml"
+PROJECT = "projects/journal/project.yaml"
+RLS = "    schemas: [public]"
+PG_IDENT = "PostgreSQL identifier"
+VERCEL_TARGET = "  vercel: {team: acme, project: journal-web}"
+INFISICAL_TARGET = "{organization: acme, project: journal}"
+
+
+def _schema(name: str, value: str, *, where: str = f"{SUPA}:16:15") -> HostileCase:
+    return HostileCase(name, "8.2", (Replace(SUPA, RLS, f"    schemas: [{value}]"),),
+                       where, PG_IDENT)
+
+
+def _vercel(name: str, target: str, where: str, says: str) -> HostileCase:
+    return HostileCase(name, "8.2", (Replace(PROJECT, VERCEL_TARGET, f"  vercel: {target}"),),
+                       f"{PROJECT}:{where}", says)
+
+
+NAMES = [
+    HostileCase("supabase-schema-comma-rls-bypass", "8.2",
+                (Replace(SUPA, RLS, '    schemas: ["public,auth"]\n'
+                         'api:\n  schemas: ["public,auth"]'),),
+                f"{SUPA}:18:13", PG_IDENT, command=("decide", "journal")),
+    _schema("supabase-schema-comma-rls-only", '"public,auth"'),
+    _schema("supabase-schema-space", '"public auth"'),
+    _schema("supabase-schema-leading-space", '" public"'),
+    _schema("supabase-schema-quote", "'pub\"lic'"),
+    _schema("supabase-schema-semicolon", '"public;drop schema auth"'),
+    _schema("supabase-schema-empty", '""'),
+    _schema("supabase-schema-newline", '"a\\nb"'),
+    _schema("supabase-schema-too-long", "s" * 64),
+    _schema("supabase-schema-non-ascii", '"pùblic"'),
+    HostileCase("supabase-redirect-comma", "8.2",
+                (Replace(SUPA, "uri_allow_list: [https://journal.acme.example/auth/callback]",
+                         'uri_allow_list: ["https://journal.acme.example/cb,'
+                         'http://evil.example"]'),),
+                f"{SUPA}:4:20", "comma"),
+    _vercel("vercel-project-traversal", "{team: acme, project: a/../../v2/teams}", "6:24",
+            "Vercel project"),
+    _vercel("vercel-project-dotdot", "{team: acme, project: ..}", "6:24", "Vercel project"),
+    _vercel("vercel-project-query", "{team: acme, project: 'web?teamId=x'}", "6:24",
+            "Vercel project"),
+    _vercel("vercel-project-encoded", "{team: acme, project: a%2F..%2Fb}", "6:24",
+            "Vercel project"),
+    _vercel("vercel-team-traversal", "{team: acme/../x, project: journal-web}", "6:12",
+            "Vercel team"),
+    _vercel("vercel-team-space", "{team: 'ac me', project: journal-web}", "6:12", "Vercel team"),
+    HostileCase("infisical-project-traversal", "8.2",
+                (Replace(PROJECT, INFISICAL_TARGET, "{organization: acme, project: ../x}"),),
+                f"{PROJECT}:5:35", "slug"),
+    HostileCase("infisical-organization-slash", "8.2",
+                (Replace(PROJECT, INFISICAL_TARGET, "{organization: a/b, project: journal}"),),
+                f"{PROJECT}:5:15", "slug"),
+    HostileCase("supabase-organization-traversal", "8.2",
+                (Replace(PROJECT, "supabase: {organization: acme}",
+                         "supabase: {organization: ../acme}"),),
+                f"{PROJECT}:7:14", "slug"),
+    HostileCase("supabase-ref-traversal", "8.2",
+                (Replace(PROJECT, "supabase: journalprodqzvtkwmrx",
+                         "supabase: ../journalprodqzvtkw"),),
+                f"{PROJECT}:12:5", "pattern"),
+]
+
+CASES: list[HostileCase] = [*PATHS, *POLICIES, *NAMES]

@@ -15,7 +15,11 @@ calls ``request()``. Here, and only here:
 - every request is counted by vendor, method and status (benchmarks and metrics read
   ``RequestCounter``), and paced by a token bucket sized from the vendor's documented limit;
 - errors become ConvergeErrors naming the vendor and the request, never the body sent
-  (bodies may hold secrets) and never the token.
+  (bodies may hold secrets) and never the token;
+- request paths are built with ``api_path``, which percent-encodes every value put into
+  a path segment, and list fields the vendor splits on commas with ``comma_list``: a value
+  from the workspace or from a vendor answer cannot change where a request goes
+  (``a/../../v2/teams``) or how a list is read (``public,auth``).
 """
 
 from __future__ import annotations
@@ -26,19 +30,53 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import stamina
 
-from converge.errors import RateLimitedError, VendorAuthError, VendorError
+from converge.errors import RateLimitedError, UnsafeRequestError, VendorAuthError, VendorError
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})  # a write may or may not have happened
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 MAX_RETRY_AFTER = 60.0
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one URL path segment: every reserved character percent-encoded ('/'
+    too), and ``.``, ``..`` or an empty value refused, since clients and servers read those
+    as directory steps whatever their encoding."""
+    if value in ("", ".", ".."):
+        raise UnsafeRequestError(
+            f"refusing to send a request whose path segment would be {value!r}",
+            hint="check the names and ids in the workspace's project targets",
+        )
+    return quote(value, safe="")
+
+
+def api_path(template: str, *values: str) -> str:
+    """``template`` with each ``{}`` replaced by one encoded path segment:
+    ``api_path("/v9/projects/{}/env/{}", project, env_id)``."""
+    return template.format(*(path_segment(value) for value in values))
+
+
+def comma_list(values: Iterable[str], *, field: str) -> str:
+    """The entries joined by commas, for a field the vendor splits on commas; an entry
+    holding a comma is refused (it would be read as two), and so is one with whitespace
+    at its ends (the vendor trims it, so it would not round-trip)."""
+    entries = list(values)
+    for entry in entries:
+        if "," in entry or entry != entry.strip() or not entry:
+            raise UnsafeRequestError(
+                f"refusing to send {field}: an entry is empty, holds a comma or starts or "
+                "ends with a space, so the vendor would not read it as one entry",
+                hint=f"fix the entries of {field} in the workspace",
+            )
+    return ",".join(entries)
 
 
 class TransientHttpError(Exception):
