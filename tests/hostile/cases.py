@@ -148,4 +148,62 @@ NAMES = [
                 f"{PROJECT}:12:5", "pattern"),
 ]
 
-CASES: list[HostileCase] = [*PATHS, *POLICIES, *NAMES]
+# --- issue 8 item 5: strict types ------------------------------------------------------------
+
+IDS = "projects/journal/identities.yaml"
+
+
+def _typed(name: str, rel: str, old: str, new: str, where: str, says: str) -> HostileCase:
+    return HostileCase(name, "8.5", (Replace(rel, old, new),), f"{rel}:{where}", says)
+
+
+TYPES = [
+    _typed("jwt-exp-boolean", SUPA, "jwt_exp: 3600", "jwt_exp: true", "2:3", "valid integer"),
+    _typed("jwt-exp-quoted", SUPA, "jwt_exp: 3600", 'jwt_exp: "3600"', "2:3", "valid integer"),
+    _typed("jwt-exp-float", SUPA, "jwt_exp: 3600", "jwt_exp: 3600.5", "2:3", "valid integer"),
+    _typed("rls-enforce-quoted-false", SUPA, "enforce: true", 'enforce: "false"', "15:5",
+           "valid boolean"),
+    _typed("rls-enforce-zero", SUPA, "enforce: true", "enforce: 0", "15:5", "valid boolean"),
+    _typed("signup-yes-string", SUPA, "disable_signup: false", "disable_signup: 'yes'", "5:3",
+           "valid boolean"),
+    _typed("ttl-quoted", IDS, "access_token_ttl: 3600", 'access_token_ttl: "3600"', "8:9",
+           "valid integer"),
+    _typed("waiver-expiry-unix-time", "projects/journal/waivers.yaml", "expires: 2027-06-30",
+           "expires: 1782777600", "5:5", "YYYY-MM-DD"),
+]
+
+# --- issue 8 item 6: public values -----------------------------------------------------------
+
+VERCEL = "data/platforms/vercel/journal.yaml"
+APP_NAME_VALUE = f"{VERCEL}:6:5"
+FAKE_STRIPE = "sk_live_" + "cd7pdz1TtjraDWjyLqH93Ce4"  # made up, never a real key
+
+
+def _public(name: str, value: str, rule: str) -> HostileCase:
+    """NEXT_PUBLIC_APP_NAME set to ``value`` (YAML double-quoted escapes allowed)."""
+    return HostileCase(name, "8.6", (Replace(VERCEL, "value: Journal", f'value: "{value}"'),),
+                       APP_NAME_VALUE, rule, command=("decide", "journal"))
+
+
+SECRET = "vercel.public-secret"
+CHARS = "vercel.public-characters"
+PUBLIC_VALUES = [
+    _public("stripe-split-by-space", FAKE_STRIPE[:16] + " " + FAKE_STRIPE[16:], SECRET),
+    _public("stripe-split-by-zwsp", FAKE_STRIPE[:16] + "\\u200b" + FAKE_STRIPE[16:], SECRET),
+    _public("stripe-split-by-word-joiner", FAKE_STRIPE[:15] + "\\u2060" + FAKE_STRIPE[15:],
+            SECRET),
+    _public("stripe-split-by-soft-hyphen", FAKE_STRIPE[:17] + "\\u00ad" + FAKE_STRIPE[17:],
+            SECRET),
+    _public("stripe-split-by-newline", FAKE_STRIPE[:16] + "\\n" + FAKE_STRIPE[16:], SECRET),
+    _public("forty-hex-not-a-commit", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b", SECRET),
+    _public("nul-in-public-value", "Journal\\0", CHARS),
+    _public("crlf-in-public-value", "Journal\\r\\nSet-Cookie: a=b", CHARS),
+    _public("rlo-in-public-value", "Journal\\u202egnp.exe", CHARS),
+    _public("lri-in-public-value", "\\u2066Journal\\u2069", CHARS),
+    _public("bell-in-public-value", "Journal\\a", CHARS),
+    _public("line-separator-in-public-value", "Jour\\Lnal", CHARS),
+    _public("zwsp-in-public-value", "Jour\\u200bnal", CHARS),
+    _public("escape-sequence-in-public-value", "\\e[31mJournal", CHARS),
+]
+
+CASES: list[HostileCase] = [*PATHS, *POLICIES, *NAMES, *TYPES, *PUBLIC_VALUES]

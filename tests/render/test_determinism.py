@@ -31,8 +31,10 @@ def _write_vercel(workspace: Path, public: dict[str, str], *, reverse: bool) -> 
             },
         },
     }
+    # Every scalar double-quoted: PyYAML writes YAML 1.1, where '0E0' is text and may stay
+    # plain, while converge reads YAML 1.2, where plain 0E0 is a number (refused as a value).
     with (workspace / "data/platforms/vercel/journal.yaml").open("w") as stream:
-        yaml.safe_dump(doc, stream)
+        yaml.safe_dump(doc, stream, default_style='"')
 
 
 @settings(

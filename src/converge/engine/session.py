@@ -20,7 +20,7 @@ from converge.changes import SYSTEMS
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState, InfisicalTarget
 from converge.engine.fingerprint import fingerprint_key
-from converge.policies.secrets import find_secrets
+from converge.policies.secrets import public_value_problem
 from converge.vendors.base import SystemReconciler
 from converge.vendors.http import RequestCounter
 from converge.vendors.infisical.client import InfisicalClient
@@ -46,11 +46,9 @@ class ReconcileOptions:
 
 
 def public_value_check(key: str, value: str) -> str | None:
-    """The policies' secret detector, run again on every public value on its way out."""
-    findings = find_secrets(value)
-    if not findings:
-        return None
-    return f"{key} looks like a secret ({findings[0].kind})"
+    """The policies' check (secrets, unsafe characters), run again on every public value
+    on its way out."""
+    return public_value_problem(key, value)
 
 
 class Session:
