@@ -12,6 +12,7 @@ from tests.hostile.corpus import (
     Remove,
     Replace,
     Symlink,
+    Write,
 )
 
 SETTINGS = "converge.yaml"
@@ -81,6 +82,17 @@ POLICIES = [
     HostileCase("rego-symlink-absolute", "8.8b",
                 (Symlink("policies/owners.rego", f"{OUTSIDE}/evil.rego"),),
                 "policies/owners.rego", ESCAPES, command=("decide", "journal")),
+    HostileCase("rego-endless-loop", "8.8c",
+                (Write("policies/slow.rego",
+                       "package slow\n\nimport rego.v1\n\ndeny contains msg if {\n"
+                       "  some n in numbers.range(1, 100000000)\n  n < 0\n"
+                       "  msg := \"never\"\n}\n"),),
+                "policies/slow.rego:5:1", "did not finish within 1 s",
+                command=("decide", "journal"), settings=(("policy_timeout_seconds", "1"),)),
+    HostileCase("rego-timeout-zero", "8.8c", (), f"{SETTINGS}:7:1", "policy_timeout_seconds",
+                settings=(("policy_timeout_seconds", "0"),)),
+    HostileCase("rego-timeout-text", "8.8c", (), f"{SETTINGS}:7:1", "valid integer",
+                settings=(("policy_timeout_seconds", '"10"'),)),
 ]
 
 # --- issue 8 item 2: names that reach URL paths or comma-joined fields ------------------------

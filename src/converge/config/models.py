@@ -148,6 +148,8 @@ class WorkspaceSettings(Strict):
     out: str = ".out"
     policies: str = "policies"
     audit_log: str = "reconciliation.log"
+    # Seconds each user-policy query may run before decide stops it (a rule can loop).
+    policy_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 10
 
 
 # --- projects/<p>/project.yaml -------------------------------------------------------
