@@ -129,3 +129,13 @@ def test_an_out_folder_linked_from_outside_is_refused(workspace: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         open_workspace(workspace).out_dir("journal")
     assert caught.value.render() == ".out/journal: symlink leads outside the workspace"
+
+
+def test_the_state_folder_may_not_lead_outside_even_with_a_postgres_state(
+    workspace: Path,
+) -> None:
+    """.converge holds locks and the fingerprint key whatever ``state`` says."""
+    _set(workspace, "state", "postgresql://converge@db.acme.example/converge")
+    (workspace.parent / "elsewhere").mkdir()
+    os.symlink("../elsewhere", workspace / ".converge")
+    assert _refusal(workspace) == [".converge: symlink leads outside the workspace"]

@@ -27,6 +27,7 @@ POSTGRES_URL = re.compile(r"postgres(ql)?://")
 # Folders whose files are inputs (or git's own): nothing converge writes may go there.
 INPUT_FOLDERS = ("projects", "data", ".git")
 WRITTEN = ("out", "state", "audit_log")
+STATE_FOLDER = ".converge"  # locks, fingerprint key, sandbox state: whatever ``state`` says
 
 
 def checked_settings(
@@ -53,6 +54,11 @@ def checked_settings(
         normal[key] = relative
         if key in WRITTEN:
             written[key] = relative
+    if not _resolves_inside(root, STATE_FOLDER):
+        errors.append(ConfigError(
+            "symlink leads outside the workspace", location=Location(STATE_FOLDER),
+            hint=f"{STATE_FOLDER} holds locks and keys; remove the symlink",
+        ))
     if "policies" in normal:
         errors += _check_policies(root, normal["policies"], source, settings.policies)
     for key, relative in written.items():
