@@ -44,8 +44,10 @@ def checked_settings(
         where = _where(source, key, value)
         relative = _relative(root, value)
         if relative is None or not _resolves_inside(root, value):
+            # The state value is never echoed: a mistyped database URL may hold a password.
+            shown = "the path" if key == "state" else repr(value)
             errors.append(ConfigError(
-                f"{key}: {value!r} leads outside the workspace (through '..', an absolute "
+                f"{key}: {shown} leads outside the workspace (through '..', an absolute "
                 "path or a symlink)",
                 location=where,
                 hint="every path in converge.yaml must stay inside the workspace folder",
@@ -142,14 +144,15 @@ def _check_policies(
 
 def _written_problem(key: str, relative: str, policies: str | None) -> str | None:
     parts = PurePosixPath(relative).parts
+    shown = "the path" if key == "state" else repr(relative)  # never echo a state URL
     what = "rendered files need a folder of its own" if key == "out" else (
         f"{key} needs a place of its own")
     if relative == ".":
         return f"{key}: '.' is the workspace itself; {what} such as .out"
     if parts and parts[0] in INPUT_FOLDERS:
-        return f"{key}: {relative!r} is inside {parts[0]}/, where the inputs live; {what}"
+        return f"{key}: {shown} is inside {parts[0]}/, where the inputs live; {what}"
     if policies is not None and policies != "." and (
         relative == policies or relative.startswith(policies + "/")
     ):
-        return f"{key}: {relative!r} is inside the policies folder; {what}"
+        return f"{key}: {shown} is inside the policies folder; {what}"
     return None
