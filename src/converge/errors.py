@@ -14,6 +14,7 @@ contain secret values; callers pass names and locations, never payloads.
     │   ├── VendorAuthError            exit 4: credentials refused
     │   ├── VendorConflictError        an unmanaged object is in the way
     │   └── RateLimitedError           429 after retries
+    ├── UnsafeRequestError             a value would change a request's path or list field
     ├── LockHeldError                  exit 3: another run holds the project lock
     ├── JournalError                   the run journal cannot be read or written
     └── SandboxError                   the local sandbox could not start or answer
@@ -116,6 +117,11 @@ class VendorConflictError(VendorError):
 
 class RateLimitedError(VendorError):
     """The vendor kept answering 429 after every retry."""
+
+
+class UnsafeRequestError(ConvergeError):
+    """A value would change where a request goes or how a list field splits; refused
+    before anything is sent (input validation should have caught it first)."""
 
 
 class LockHeldError(ConvergeError):

@@ -93,12 +93,13 @@ def validate_project(workspace: Workspace, name: str, *, only: Only = None) -> P
 
 def decide_project(workspace: Workspace, name: str, *, today: dt.date | None = None) -> Decision:
     """Evaluate every policy and write ``.out/<p>/decision.json`` (also on deny)."""
-    from converge.policies.evaluate import evaluate_policies  # regopy loads only when deciding
+    from converge.policies.evaluate import evaluate_policies
 
     inputs = load_valid_project(workspace, name)
     files = workspace.policy_files()
     report = evaluate_policies(
-        inputs, policy_files=files, workspace_root=workspace.root, today=today or dt.date.today()
+        inputs, policy_files=files, workspace_root=workspace.root, today=today or dt.date.today(),
+        policy_timeout=workspace.settings.policy_timeout_seconds,
     )
     decision = build_decision(
         project=name,

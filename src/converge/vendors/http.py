@@ -20,6 +20,10 @@ calls ``request()``. Here, and only here:
   a header), the attempt and the wait (``report_retries``; the CLI's ``--verbose``).
   stamina's own instrumentation (a bare ``stamina.retry_scheduled`` log line per retry,
   naming no request) is replaced by that hook, so nothing is printed otherwise.
+- request paths are built with ``api_path``, which percent-encodes every value put into
+  a path segment, and list fields the vendor splits on commas with ``comma_list``: a value
+  from the workspace or from a vendor answer cannot change where a request goes
+  (``a/../../v2/teams``) or how a list is read (``public,auth``).
 """
 
 from __future__ import annotations
@@ -31,16 +35,17 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
+from urllib.parse import quote
 
 import httpx
 import stamina
 import stamina.instrumentation
 
-from converge.errors import RateLimitedError, VendorAuthError, VendorError
+from converge.errors import RateLimitedError, UnsafeRequestError, VendorAuthError, VendorError
 
 Transport: TypeAlias = httpx.BaseTransport
 """What a test injects to drive a vendor in-process (``tests/support/asgi.py``). The
@@ -50,6 +55,39 @@ TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})  # a write may or may not have happened
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 MAX_RETRY_AFTER = 60.0
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one URL path segment: every reserved character percent-encoded ('/'
+    too), and ``.``, ``..`` or an empty value refused, since clients and servers read those
+    as directory steps whatever their encoding."""
+    if value in ("", ".", ".."):
+        raise UnsafeRequestError(
+            f"refusing to send a request whose path segment would be {value!r}",
+            hint="check the names and ids in the workspace's project targets",
+        )
+    return quote(value, safe="")
+
+
+def api_path(template: str, *values: str) -> str:
+    """``template`` with each ``{}`` replaced by one encoded path segment:
+    ``api_path("/v9/projects/{}/env/{}", project, env_id)``."""
+    return template.format(*(path_segment(value) for value in values))
+
+
+def comma_list(values: Iterable[str], *, field: str) -> str:
+    """The entries joined by commas, for a field the vendor splits on commas; an entry
+    holding a comma is refused (it would be read as two), and so is one with whitespace
+    at its ends (the vendor trims it, so it would not round-trip)."""
+    entries = list(values)
+    for entry in entries:
+        if "," in entry or entry != entry.strip() or not entry:
+            raise UnsafeRequestError(
+                f"refusing to send {field}: an entry is empty, holds a comma or starts or "
+                "ends with a space, so the vendor would not read it as one entry",
+                hint=f"fix the entries of {field} in the workspace",
+            )
+    return ",".join(entries)
 
 
 class TransientHttpError(Exception):
