@@ -35,6 +35,19 @@ def get_project(world: SandboxWorld, ref: str) -> Document:
     return project
 
 
+def database_info(world: SandboxWorld, ref: str) -> Document:
+    """A project's ``database`` block. ``version`` and ``postgres_engine`` are those of the
+    PostgreSQL server actually running (``16.14`` and ``16``), so what the project claims
+    and what ``select version()`` answers agree; empty without a database."""
+    version = world.database.server_version() if world.database is not None else ""
+    return {
+        "host": f"db.{ref}.supabase.co",
+        "version": version,
+        "postgres_engine": version.split(".")[0],
+        "release_channel": "ga",
+    }
+
+
 def get_doc(world: SandboxWorld, kind: str, ref: str, default: Document) -> Document:
     """A per-project document, or ``default`` when none was stored yet."""
     doc = world.store.get(VENDOR, kind, ref)
