@@ -11,7 +11,11 @@ documents, so their kinds, keys and default shapes are defined once here.
     postgrest        <ref>           {db_schema, max_rows, db_extra_search_path, db_pool}
     api_key          <ref>/<id>      ApiKeyResponse fields (api_key in plaintext)
     legacy_api_keys  <ref>           {enabled}
-    postgres_config  <ref>           flat map of Postgres setting overrides
+    postgres_config  <ref>           flat map of Postgres setting overrides (``pgconfig``)
+    network_restrictions <ref>       {config{dbAllowedCidrs, dbAllowedCidrsV6}, updated_at?,
+                                      applied_at?}
+    ssl_enforcement  <ref>           {database}
+    pooler_config    <ref>           {default_pool_size, pool_mode}
     storage_config   <ref>           storage config in the v2 (snake_case) shape
     secret           <ref>/<name>    {name, value, updated_at}
 """
