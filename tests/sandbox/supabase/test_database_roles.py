@@ -68,6 +68,13 @@ async def test_queries_run_as_postgres_which_is_not_a_superuser(
      'ERROR:  42501: permission denied to grant role "pg_execute_server_program"\n'),
     ("set role supabase_admin",
      'ERROR:  42501: permission denied to set role "supabase_admin"\n'),
+    # The sandbox's projects share one server: one project cannot reach into another's.
+    (f"drop database {AUTH_EU}",
+     f"ERROR:  42501: must be owner of database {AUTH_EU}\n"),
+    ("alter role supabase_read_only_user password 'taken'",
+     "ERROR:  42501: permission denied to alter role\n"),
+    ("alter role anon set statement_timeout = '1h'",
+     "ERROR:  42501: permission denied to alter role\n"),
 ])
 async def test_superuser_only_statements_fail_with_the_services_error(
     client: httpx.AsyncClient, statement: str, expected: str
