@@ -8,7 +8,9 @@ languages, reading server files), so its cluster is laid out like a Supabase pro
 * ``supabase_admin`` is the cluster's bootstrap superuser; the sandbox itself connects as it;
 * ``postgres``: ``LOGIN CREATEDB CREATEROLE REPLICATION BYPASSRLS``, not a superuser, a
   member of ``anon``, ``authenticated``, ``service_role``, ``pg_read_all_data``,
-  ``pg_signal_backend`` and ``pg_monitor``; it owns schema ``public`` and what it creates;
+  ``pg_signal_backend`` and ``pg_monitor``; it owns schema ``public`` and what it creates
+  (on a server older than PostgreSQL 16 it loses ``CREATEROLE``, which there could grant
+  itself ``pg_execute_server_program``);
 * ``anon``, ``authenticated`` (``NOLOGIN``), ``service_role`` (``NOLOGIN BYPASSRLS``);
   ``authenticator`` (``LOGIN NOINHERIT``, may switch to those three, as PostgREST does);
   ``supabase_auth_admin`` owns the ``auth`` schema's tables and functions;
@@ -47,6 +49,7 @@ TEMPLATE = "supabase_template"
 _TEMPLATE_MARK = "converge supabase template v1"
 _LOGIN_ROLES = (OWNER, READ_ONLY)  # the roles the sandbox connects as, besides ADMIN
 _LOCK_KEY = 0x5B7E_0001  # advisory lock: one bootstrap at a time on a shared server
+_CREATEROLE_SAFE_FROM = 160000  # server_version_num from which CREATEROLE cannot escalate
 
 # Cluster-wide: the roles, their attributes, memberships and settings (idempotent).
 _ROLES_SQL = """
@@ -237,6 +240,11 @@ def _bootstrap_roles(conn: psycopg.Connection[tuple[object, ...]], secret: str) 
             hint="point CONVERGE_SANDBOX_PG_URL at a server without a superuser 'postgres'",
         )
     conn.execute(_ROLES_SQL.encode())
+    row = conn.execute("select current_setting('server_version_num')").fetchone()
+    if row is not None and int(str(row[0])) < _CREATEROLE_SAFE_FROM:
+        # Before PostgreSQL 16, CREATEROLE may grant itself pg_execute_server_program
+        # (Supabase blocks that with its supautils extension, which the sandbox lacks).
+        conn.execute("alter role postgres nocreaterole")
     for role in _LOGIN_ROLES:
         conn.execute(sql.SQL("alter role {} password {}").format(
             sql.Identifier(role), sql.Literal(role_password(secret, role))))
