@@ -41,16 +41,15 @@ from converge_sandbox.registry import (
 from converge_sandbox.requestlog import RequestLog
 from converge_sandbox.server import ServedGroup, bind_all, serve_apps
 from converge_sandbox.store import SandboxStore
-from converge_sandbox.world import SandboxCredentials, SandboxWorld
+from converge_sandbox.world import DatabaseProvider, SandboxCredentials, SandboxWorld
 
 FAULTS_ENV = "CONVERGE_SANDBOX_FAULTS"
 RATE_LIMITS_ENV = "CONVERGE_SANDBOX_RATE_LIMITS"
 
 
-class DatabaseServer(Protocol):
+class DatabaseServer(DatabaseProvider, Protocol):
     """What the runner needs from ``postgres.PostgresServer``."""
 
-    def database_url(self, ref: str) -> str: ...
     def stop(self) -> None: ...
     def pid(self) -> int | None: ...
 
@@ -127,6 +126,15 @@ class DeferredDatabase:
 
     def database_url(self, ref: str) -> str:
         return self.wait().database_url(ref)
+
+    def read_only_url(self, ref: str) -> str:
+        return self.wait().read_only_url(ref)
+
+    def server_version(self) -> str:
+        return self.wait().server_version()
+
+    def set_database_settings(self, ref: str, settings: Mapping[str, str]) -> list[str]:
+        return self.wait().set_database_settings(ref, settings)
 
     def pid(self) -> int | None:
         try:
