@@ -205,7 +205,26 @@ def test_decide_logs_each_verdict_without_a_value(logged: E2E) -> None:
     assert (line["kind"], line["project"], line["verdict"], line["actor"]) == (
         "decide", "journal", "allow", "reviewer")
     assert line["decision_id"] == decision["decision_id"]
+    assert set(line) == {"kind", "seq", "prev", "time", "project", "decision_id", "verdict",
+                         "counts", "actor"}
     assert set(line["counts"]) == {"fail", "warn", "waived"}  # type: ignore[arg-type]
+    assert logged.cli("audit", "verify").exit_code == 0
+
+
+def test_a_keyboard_interrupt_inside_the_library_logs_the_run_at_once(
+        logged: E2E, monkeypatch: pytest.MonkeyPatch) -> None:
+    from converge.engine.context import RunContext
+
+    def interrupt(self: RunContext, project: str, command: str = "apply") -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunContext, "raise_if_stopped", interrupt)
+    result = logged.cli("apply", "journal")
+    monkeypatch.undo()
+
+    assert result.exit_code == 130, result.output
+    stopped = newest_run_id(logged)
+    assert [(d["run_id"], d["result"]) for d in docs(logged)[-1:]] == [(stopped, "interrupted")]
     assert logged.cli("audit", "verify").exit_code == 0
 
 

@@ -423,3 +423,32 @@ def test_the_journal_holds_hashes_not_lines(journal: Journal, trail: AuditTrail,
     assert [r.sha for r in rows] == [hashlib.sha256(line.rstrip(b"\n")).hexdigest()
                                      for line in lines_of(trail)]
     assert [r.run_id for r in rows] == [r.id for r in logged]
+
+
+def test_a_version_1_journal_is_migrated_keeping_its_runs(state: str, tmp_path: Path) -> None:
+    from converge.engine.journal_sql import _ID_PK, MIGRATIONS, SCHEMA_VERSION
+
+    root = tmp_path / "old"
+    root.mkdir()
+    with open_journal(state, root) as fresh:  # start over at version 1, as older converge left it
+        db = fresh.db
+        db.execute("DROP TABLE converge_audit_lines")
+        db.execute("DROP TABLE converge_operations")
+        db.execute("DROP TABLE converge_managed_objects")
+        db.execute("DROP TABLE converge_lock_holders")
+        db.execute("DROP TABLE converge_runs")
+        for statement in MIGRATIONS[0]:
+            db.execute(statement.format(id_pk=_ID_PK[db.dialect]))
+        db.execute("UPDATE converge_schema_version SET version = 1")
+        db.execute(
+            "INSERT INTO converge_runs (id, project, systems, command, actor, started_at, "
+            "result, counts, host, pid) VALUES ('01OLD', 'journal', '[]', 'apply', 'bob', "
+            "'2025-01-01T00:00:00.000000Z', 'succeeded', '{}', 'h', 1)")
+    with open_journal(state, root) as upgraded:
+        assert upgraded.db.execute("SELECT version FROM converge_schema_version") == [
+            (SCHEMA_VERSION,)]
+        old = upgraded.get_run("01OLD")
+        assert old is not None and old.result == "succeeded"
+        trail = open_trail(root, upgraded)
+        run_once(upgraded, trail)
+        assert trail.verify().ok
