@@ -96,8 +96,8 @@ def check_against_journal(
     runs_by_id = {r.id: r for r in runs}
     recorded = head_of(rows)
     problems: list[AuditProblem] = []
-    notes = _unlogged_runs(rows, runs)
     log = ParsedLog.of(data or b"")
+    notes = _unlogged_runs(rows, runs, {line_hash(line) for line in log.lines})
     if data is None or not log.lines:
         if recorded is not None:
             count = sum(1 for r in rows if r.state == "written")
@@ -313,10 +313,12 @@ def _reseal_notes(
     return notes
 
 
-def _unlogged_runs(rows: Sequence[AuditLineRecord], runs: Sequence[RunRecord]) -> list[str]:
-    """Finished runs with no line yet: killed before they could log (not a tampering:
-    the next append logs them)."""
-    logged = {r.run_id for r in rows if r.run_id}
+def _unlogged_runs(
+    rows: Sequence[AuditLineRecord], runs: Sequence[RunRecord], in_file: set[str]
+) -> list[str]:
+    """Finished runs with no line yet: killed before they could log, or their writer
+    died between the intent and the write (not a tampering: the next append logs them)."""
+    logged = {r.run_id for r in rows if r.run_id and (r.state == "written" or r.sha in in_file)}
     return [
         f"run {run.id} ({run.command} of {run.project}, {run.result}) is not logged yet: the "
         "next apply, decide or reseal logs it"
