@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from converge.engine.audit import GENESIS, AuditEntry, append_audit
 from converge.engine.audit_trail import AuditLogTampered, AuditTrail, open_trail
 from converge.engine.journal import Journal, RunRecord, open_journal
 from converge.errors import JournalError
+from converge_sandbox.postgres import PostgresServer
 from tests.engine._proc import kill_hard, start_worker, wait_ready
 
 
@@ -401,9 +403,8 @@ def test_threads_finishing_runs_at_once_keep_one_anchored_chain(
 
 
 def test_a_shared_postgresql_state_keeps_one_head_per_workspace(
-        journal: Journal, tmp_path: Path, state: str) -> None:
-    if journal.backend != "postgresql":
-        pytest.skip("a SQLite journal belongs to one workspace")
+        journal_pg: PostgresServer, tmp_path: Path) -> None:
+    state = journal_pg.database_url("jt_" + uuid.uuid4().hex[:16])
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with open_journal(state, tmp_path / "a") as ja, open_journal(state, tmp_path / "b") as jb:
