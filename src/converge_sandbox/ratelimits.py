@@ -4,14 +4,19 @@ Which rules a request counts against, and how a vendor reports them, live in
 ``vendorprofiles``; this module only counts. ``CONVERGE_SANDBOX_RATE_LIMITS`` (or
 ``--rate-limits``) is a comma list:
 
-- ``real``: the vendors' documented limits (``vendor-apis/*-api.md``, "Rate limits");
+- ``real`` (the default): the vendors' documented limits (``vendor-apis/*-api.md``, "Rate
+  limits"), and the headers advertise exactly those, as the services do;
 - ``off``: no limiting and no rate-limit headers;
-- ``scale=N``: documented limits times N (the default is ``scale=1000``, generous enough
-  for benchmarks, while every response still carries the vendor's headers);
+- ``scale=N``: documented limits times N, for benchmarks and test suites that make more
+  requests than a real team could; every response then carries the vendor's headers with
+  the scaled figures *and* ``X-Sandbox-RateLimit-Scale: N`` (see ``middleware``), so a
+  scaled sandbox never passes for the real service;
 - ``window=60s``: the window length (shorten it in tests);
-- ``<vendor>.<rule>=N``: one rule's limit, e.g. ``vercel.api-projects-environment-variable-get=5``.
+- ``<vendor>.<rule>=N``: one rule's limit, e.g. ``vercel.api-projects-environment-variable-get=5``
+  (responses counted against it carry ``X-Sandbox-RateLimit-Documented``).
 
-Counters are confined to the server's event loop (no locks on the hot path).
+Counters are kept per account (``hit(..., account=)``): the vendor decides whom a request is
+charged to. They are confined to the server's event loop (no locks on the hot path).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 from converge.errors import SandboxError
 from converge_sandbox.faults import parse_duration
 
-DEFAULT_SCALE = 1000.0
+DEFAULT_SCALE = 1.0  # the documented limits
 _MAX_WINDOWS = 10_000  # expired windows are dropped past this many keys
 
 
@@ -109,20 +114,24 @@ class FixedWindowLimiter:
         self.spec = spec
         self._windows: dict[str, tuple[float, int]] = {}  # key -> (window end, count)
 
-    def hit(self, rules: tuple[LimitRule, ...], now: float) -> WindowState | None:
-        """Count one request against every rule; return the state to report: the first
-        exceeded rule, else the one with the fewest requests left (None without rules)."""
+    def hit(
+        self, rules: tuple[LimitRule, ...], now: float, *, account: str = ""
+    ) -> WindowState | None:
+        """Count one request against every rule, in ``account``'s counters; return the
+        state to report: the first exceeded rule, else the one with the fewest requests
+        left (None without rules)."""
         if not self.spec.enabled or not rules:
             return None
         if len(self._windows) > _MAX_WINDOWS:
             self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
         reported: WindowState | None = None
         for rule in rules:
-            end, count = self._windows.get(rule.key, (0.0, 0))
+            key = f"{account}\n{rule.key}"
+            end, count = self._windows.get(key, (0.0, 0))
             if now >= end:
                 end, count = now + self.spec.window, 0
             count += 1
-            self._windows[rule.key] = (end, count)
+            self._windows[key] = (end, count)
             limit = self.spec.limit_for(self.vendor, rule)
             state = WindowState(rule, limit, max(0, limit - count), end, count > limit)
             if reported is None or (state.exceeded and not reported.exceeded) or (

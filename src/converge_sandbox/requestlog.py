@@ -46,9 +46,12 @@ class RequestEntry:
     vendor: str
     method: str
     path: str
-    status: int  # 0 when the connection was dropped without a response
+    # What the emulator answered: 0 for a dropped connection (the emulator never ran), 499
+    # when the client went away first; with fault "lost_response" the emulator's status,
+    # which the client never received.
+    status: int
     duration_ms: float
-    fault: str = ""  # "", "error", "drop", "rate_limited" or "unseeded"
+    fault: str = ""  # "", "error", "drop", "lost_response", "rate_limited" or "unseeded"
 
     @property
     def is_write(self) -> bool:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from converge.errors import SandboxError
 from converge_sandbox.faults import FaultSpec, parse_faults
 from converge_sandbox.gate import ReadyGate
-from converge_sandbox.middleware import SandboxMiddleware
+from converge_sandbox.middleware import QuotaOwner, SandboxMiddleware
 from converge_sandbox.ratelimits import RateLimitSpec, parse_rate_limits
 from converge_sandbox.registry import (
     PG_DIR,
@@ -41,16 +41,15 @@ from converge_sandbox.registry import (
 from converge_sandbox.requestlog import RequestLog
 from converge_sandbox.server import ServedGroup, bind_all, serve_apps
 from converge_sandbox.store import SandboxStore
-from converge_sandbox.world import SandboxCredentials, SandboxWorld
+from converge_sandbox.world import DatabaseProvider, SandboxCredentials, SandboxWorld
 
 FAULTS_ENV = "CONVERGE_SANDBOX_FAULTS"
 RATE_LIMITS_ENV = "CONVERGE_SANDBOX_RATE_LIMITS"
 
 
-class DatabaseServer(Protocol):
+class DatabaseServer(DatabaseProvider, Protocol):
     """What the runner needs from ``postgres.PostgresServer``."""
 
-    def database_url(self, ref: str) -> str: ...
     def stop(self) -> None: ...
     def pid(self) -> int | None: ...
 
@@ -60,10 +59,18 @@ StartDatabase = Callable[[Path], DatabaseServer]
 
 @dataclass(frozen=True)
 class VendorParts:
-    """One emulator: its app factory and its seeding function."""
+    """One emulator: its app factory, its seeding function and, for a vendor that limits
+    requests per account, the factory of the hook naming the account a request is charged
+    to (see ``middleware``; None charges every request to one shared account)."""
 
     create_app: Callable[[SandboxWorld], Any]
     seed: Callable[[SandboxWorld], None]
+    quota_owner: Callable[[SandboxWorld], QuotaOwner] | None = None
+
+
+# Vendors whose rate limits belong to the authenticated account (module with ``quota_owner``).
+# Infisical counts per client IP, so a request is charged whoever sends it.
+ACCOUNT_QUOTAS = {"vercel": "converge_sandbox.vercel.quota"}
 
 
 def default_vendor_parts() -> dict[str, VendorParts]:
@@ -73,7 +80,9 @@ def default_vendor_parts() -> dict[str, VendorParts]:
     for vendor in VENDORS:
         app_module = importlib.import_module(f"converge_sandbox.{vendor}.app")
         seed_module = importlib.import_module(f"converge_sandbox.{vendor}.seed")
-        parts[vendor] = VendorParts(app_module.create_app, seed_module.seed)
+        quota = ACCOUNT_QUOTAS.get(vendor)
+        owner = importlib.import_module(quota).quota_owner if quota else None
+        parts[vendor] = VendorParts(app_module.create_app, seed_module.seed, owner)
     return parts
 
 
@@ -117,6 +126,15 @@ class DeferredDatabase:
 
     def database_url(self, ref: str) -> str:
         return self.wait().database_url(ref)
+
+    def read_only_url(self, ref: str) -> str:
+        return self.wait().read_only_url(ref)
+
+    def server_version(self) -> str:
+        return self.wait().server_version()
+
+    def set_database_settings(self, ref: str, settings: Mapping[str, str]) -> list[str]:
+        return self.wait().set_database_settings(ref, settings)
 
     def pid(self) -> int | None:
         try:
@@ -224,6 +242,11 @@ def _ports(port_base: int | None) -> dict[str, int]:
     return {vendor: port_base + i for i, vendor in enumerate(VENDORS)}
 
 
+def _quota_owner(parts: VendorParts, world: SandboxWorld) -> QuotaOwner | None:
+    factory = parts.quota_owner
+    return factory(world) if factory is not None else None
+
+
 def _seed_all(
     world: SandboxWorld, parts: Mapping[str, VendorParts], gates: Mapping[str, ReadyGate]
 ) -> None:
@@ -280,6 +303,7 @@ def start_sandbox(
                 faults=fault_spec,
                 rate_limits=limit_spec,
                 gate=gates[vendor],
+                quota_owner=_quota_owner(parts[vendor], world),
             )
             for vendor in VENDORS
         }

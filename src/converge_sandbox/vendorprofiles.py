@@ -1,6 +1,7 @@
 """How each vendor limits requests and shapes the errors the middleware produces.
 
-Facts come from ``vendor-apis/*-api.md`` ("Rate limits" and error conventions):
+Facts come from ``vendor-apis/*-api.md`` ("Rate limits" and error conventions); the
+figures below are the ones the headers advertise by default (``ratelimits``):
 
 - Infisical: fixed 60 s windows per client IP, a global cap of 600 plus one class per route
   (read 200, write 90, secrets 120, identity creation 30, project creation 30); error body
@@ -8,9 +9,10 @@ Facts come from ``vendor-apis/*-api.md`` ("Rate limits" and error conventions):
   and ``-reset`` (seconds to reset, as @fastify/rate-limit sends them) are a design choice,
   since the docs do not confirm them; ``retry-after`` on 429.
 - Vercel: per action per owner (env get 500, create 120, update 120, delete 60, batch
-  delete 60, pull 500; other project calls 120); ``X-RateLimit-Reset`` is epoch seconds;
-  429 body ``{"error": {"code": "rate_limited", "name", "message", "limit"}}``;
-  ``Retry-After`` on 429.
+  delete 60, pull 500; other project calls 120); the owner is the team or user the request
+  acts for (``converge_sandbox.vercel.quota``; a refused token spends no quota);
+  ``X-RateLimit-Reset`` is epoch seconds; 429 body ``{"error": {"code": "rate_limited",
+  "name", "message", "limit"}}``; ``Retry-After`` on 429.
 - Supabase: 120 per minute per user per scope (project ref or org) per endpoint, with
   ``X-RateLimit-*`` on every response (reset = seconds to reset); 429 body is NestJS's
   ``ThrottlerException``; ``Retry-After`` added on 429 (honoured by its TF provider).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -19,7 +19,21 @@ class DatabaseProvider(Protocol):
     """Gives each Supabase project ref its own database on a real PostgreSQL server."""
 
     def database_url(self, ref: str) -> str:
-        """A libpq URL for the project's database, created on first use."""
+        """A libpq URL for the project's database as Supabase's non-superuser ``postgres``,
+        created on first use."""
+        ...
+
+    def read_only_url(self, ref: str) -> str:
+        """The same database as ``supabase_read_only_user``."""
+        ...
+
+    def server_version(self) -> str:
+        """The running server's version (``SHOW server_version``), e.g. ``16.14``."""
+        ...
+
+    def set_database_settings(self, ref: str, settings: Mapping[str, str]) -> list[str]:
+        """Apply the project's setting overrides to its database; the names not applied
+        (settings of the whole server) are returned."""
         ...
 
 

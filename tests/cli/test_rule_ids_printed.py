@@ -62,6 +62,14 @@ CASES = [
         f"value: {FAKE_STRIPE_SECRET}",
     ),
     Case(
+        "vercel.public-characters",
+        "error",
+        VERCEL,
+        "value: Journal",
+        'value: "Journal\\u202e"',
+        'value: "Journal',
+    ),
+    Case(
         "vercel.server-reference",
         "error",
         VERCEL,

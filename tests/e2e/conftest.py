@@ -6,8 +6,9 @@ Each test module gets its own sandbox (``e2e`` fixture, module scope), started o
 workspace's own state folder with ``running.json`` written, so both ``converge`` run in
 this process and ``converge`` run as a subprocess (the brief's scripts, ``make``) find it
 through the workspace's default ``target: sandbox``. Module-level constants tune it:
-``E2E_PROJECTS`` (projects decided and rendered up front) and ``E2E_FAULTS`` (the
-sandbox's fault spec, e.g. latency for the kill test).
+``E2E_PROJECTS`` (projects decided and rendered up front), ``E2E_FAULTS`` (the
+sandbox's fault spec, e.g. latency for the kill test) and ``E2E_RATE_LIMITS`` (scaled by
+default, since one sandbox serves a whole module; ``real`` for the documented limits).
 """
 
 from __future__ import annotations
@@ -192,10 +193,18 @@ class E2E:
         return database.database_url(ref)
 
 
-def start_e2e(root: Path, *, projects: tuple[str, ...], faults: str = "") -> E2E:
+# One sandbox serves a whole test module: more runs a minute than a team makes, so the
+# documented limits (the sandbox's default) are scaled, and the headers say so.
+E2E_RATE_LIMITS = "scale=1000"
+
+
+def start_e2e(
+    root: Path, *, projects: tuple[str, ...], faults: str = "",
+    rate_limits: str = E2E_RATE_LIMITS,
+) -> E2E:
     copy_workspace(root)
     prepare_projects(root, projects)
-    sandbox = start_sandbox(state_dir_for(root), faults=faults, rate_limits="")
+    sandbox = start_sandbox(state_dir_for(root), faults=faults, rate_limits=rate_limits)
     try:
         sandbox.wait_seeded()
         sandbox.record_database_pid()
@@ -210,7 +219,9 @@ def e2e(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """A fresh workspace and sandbox for the test module (stopped at the end)."""
     projects = tuple(getattr(request.module, "E2E_PROJECTS", ("journal",)))
     faults = str(getattr(request.module, "E2E_FAULTS", ""))
-    harness = start_e2e(tmp_path_factory.mktemp("e2e") / "ws", projects=projects, faults=faults)
+    limits = str(getattr(request.module, "E2E_RATE_LIMITS", E2E_RATE_LIMITS))
+    harness = start_e2e(tmp_path_factory.mktemp("e2e") / "ws", projects=projects, faults=faults,
+                        rate_limits=limits)
     try:
         yield harness
     finally:

@@ -137,3 +137,60 @@ def test_service_role_jwt_in_a_public_value_fails_both_rules(workspace: Path) ->
     secret = builtin(workspace, "journal", "vercel.public-secret")
     assert failing(secret) == [("fail", "vercel/NEXT_PUBLIC_SUPABASE_KEY", f"{VERCEL}:3:5")]
     assert all(service not in r.message for r in exposed + secret)
+
+
+def _public(workspace: Path, key: str, value: str) -> None:
+    """One public variable holding ``value`` (written as a YAML double-quoted string)."""
+    write(workspace, VERCEL, f"""
+        public:
+          {key}:
+            value: "{value}"
+            environments: [prod]
+        """, SERVER)
+
+
+def test_public_secret_finds_a_stripe_key_split_by_a_space_or_zero_width_space(
+    workspace: Path,
+) -> None:
+    """Issue 8 item 6: both splits used to pass decide (and apply)."""
+    for split in (" ", "\\u200b"):
+        _public(workspace, "NEXT_PUBLIC_STRIPE_KEY",
+                FAKE_STRIPE_SECRET[:16] + split + FAKE_STRIPE_SECRET[16:])
+        results = builtin(workspace, "journal", "vercel.public-secret")
+        assert failing(results) == [("fail", "vercel/NEXT_PUBLIC_STRIPE_KEY", f"{VERCEL}:3:5")]
+        assert "Stripe" in results[0].message
+
+
+FORTY_HEX = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"
+
+
+def test_forty_hex_characters_are_a_secret_unless_the_key_names_a_commit(
+    workspace: Path,
+) -> None:
+    _public(workspace, "NEXT_PUBLIC_ANALYTICS_TOKEN", FORTY_HEX)
+    results = builtin(workspace, "journal", "vercel.public-secret")
+    assert failing(results) == [("fail", "vercel/NEXT_PUBLIC_ANALYTICS_TOKEN", f"{VERCEL}:3:5")]
+    _public(workspace, "NEXT_PUBLIC_VERCEL_GIT_COMMIT_SHA", FORTY_HEX)
+    assert failing(builtin(workspace, "journal", "vercel.public-secret")) == []
+
+
+def test_public_characters_passes_on_the_example(workspace: Path) -> None:
+    results = builtin(workspace, "journal", "vercel.public-characters")
+    assert brief(results) == [
+        ("pass", "vercel/NEXT_PUBLIC_API_URL", f"{VERCEL}:2:3"),
+        ("pass", "vercel/NEXT_PUBLIC_APP_NAME", f"{VERCEL}:5:3"),
+    ]
+
+
+def test_public_characters_fails_on_nul_line_breaks_and_bidi_controls(workspace: Path) -> None:
+    """Issue 8 item 6: these were applied to Vercel as they were."""
+    for escaped, named in [("a\\0b", "NUL (U+0000)"), ("a\\r\\nb", "line break (U+000D)"),
+                           ("https://acme.example/\\u202egnp.exe", "bidi control (U+202E)"),
+                           ("\\u2066x\\u2069", "bidi control (U+2066)"),
+                           ("a\\u200bb", "invisible format character (U+200B)"),
+                           ("a\\x07b", "control character (U+0007)")]:
+        _public(workspace, "NEXT_PUBLIC_APP_NAME", escaped)
+        results = builtin(workspace, "journal", "vercel.public-characters")
+        assert failing(results) == [("fail", "vercel/NEXT_PUBLIC_APP_NAME", f"{VERCEL}:3:5")]
+        assert named in results[0].message, (escaped, results[0].message)
+        assert results[0].severity.value == "error"

@@ -13,7 +13,15 @@ import string
 import jwt
 import pytest
 
-from converge.policies.secrets import SERVICE_ROLE, find_secrets, is_service_role_jwt, jwt_role
+from converge.policies.characters import find_unsafe_characters
+from converge.policies.secrets import (
+    SERVICE_ROLE,
+    find_secrets,
+    is_commit_key,
+    is_service_role_jwt,
+    jwt_role,
+    public_value_problem,
+)
 
 RNG = random.Random(20261126)
 ALNUM = string.ascii_letters + string.digits
@@ -61,7 +69,6 @@ PUBLIC_VALUES = [
     "GTM-5XK2LQ9",
     "UA-12345678-1",
     f"https://{rand_hex(32)}@o123456.ingest.sentry.io/4504567890123456",
-    rand_hex(40),
     "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
     "journal-web-production-eu-west-1",
     "release-2024-11-26-build-1234",
@@ -70,6 +77,17 @@ PUBLIC_VALUES = [
     "Iv1.8a61f9b3a7aba766",
     "acme-analytics-dashboard-prod",
     "projects/journal/environments/production",
+    # Text with spaces: the whitespace-free form is only searched for token formats.
+    "Sign in with GitHub",
+    "Welcome to Journal — write every day",
+    "© 2026 Acme Inc. All rights reserved.",
+    "Journal v2.3.1 (build 1234)",
+    "Q1 Q2 Q3 Q4 2026 EU US APAC",
+    "x7 k9 p2 m4 z8 w1 r5 t3 y6 u0",
+    "G-8XK2LQ9PZR GTM-5XK2LQ9",
+    "https://journal.acme.example user@acme.example",
+    "Roboto, Helvetica Neue, Arial, sans-serif",
+    "eu-west-1 us-east-1 ap-southeast-2",
 ]
 
 SECRET_VALUES = [
@@ -141,3 +159,88 @@ def test_jwt_role_reads_claims_without_verifying() -> None:
     assert jwt_role(supabase_jwt("anon")) == "anon"
     assert jwt_role(jwt.encode({"sub": "x"}, THROWAWAY_KEY, algorithm="HS256")) == ""
     assert jwt_role("not.a.jwt") is None
+
+
+STRIPE_LIVE = "sk_live_" + rand(ALNUM, 24)
+AWS_KEY_ID = "AKIA" + rand(UPPER_DIGITS, 16)
+SPLITS = {
+    "one space": " ", "two spaces": "  ", "tab": "\t", "newline": "\n",
+    "zero-width space U+200B": "\u200b", "word joiner U+2060": "\u2060",
+    "soft hyphen U+00AD": "\u00ad", "BOM U+FEFF": "\ufeff", "RLO U+202E": "\u202e",
+    "NUL": "\x00", "no-break space": "\u00a0",
+}
+
+
+@pytest.mark.parametrize("split", sorted(SPLITS))
+@pytest.mark.parametrize("secret", [STRIPE_LIVE, AWS_KEY_ID, supabase_jwt("service_role")],
+                         ids=["stripe-live", "aws-key-id", "service-role-jwt"])
+def test_a_secret_split_by_spaces_or_invisible_characters_is_found(
+    secret: str, split: str
+) -> None:
+    """Issue 8 item 6: 'sk_live_' split by one space or U+200B used to pass."""
+    middle = len(secret) // 2
+    value = secret[:middle] + SPLITS[split] + secret[middle:]
+    assert find_secrets(value), (split, secret[:8])
+
+
+def test_a_random_token_split_by_zero_width_characters_is_found() -> None:
+    token = rand(ALNUM, 32)
+    assert find_secrets("\u200b".join(token[i:i + 4] for i in range(0, 32, 4)))
+
+
+def test_forty_hex_is_a_secret_unless_the_key_names_a_commit() -> None:
+    """A 40-hex value used to pass as a git commit whatever its key: an HMAC-SHA1 or an
+    API token of 40 hex characters then shipped to browsers."""
+    value = rand_hex(40)
+    assert [f.kind for f in find_secrets(value)] == ["Hex High Entropy String"]
+    assert find_secrets(value, key="NEXT_PUBLIC_APP_NAME")
+    assert find_secrets(f"https://cdn.acme.example/{value}/app.js", key="NEXT_PUBLIC_CDN")
+    for key in ("NEXT_PUBLIC_VERCEL_GIT_COMMIT_SHA", "NEXT_PUBLIC_GIT_SHA",
+                "NEXT_PUBLIC_COMMIT_SHA", "NEXT_PUBLIC_COMMIT", "NEXT_PUBLIC_GIT_COMMIT_HASH",
+                "NEXT_PUBLIC_GIT_REVISION"):
+        assert is_commit_key(key), key
+        assert find_secrets(value, key=key) == [], key
+    for key in ("NEXT_PUBLIC_BUILD_SHA", "NEXT_PUBLIC_API_KEY", "NEXT_PUBLIC_SECRET_HASH",
+                "NEXT_PUBLIC_COMMITTEE", None):
+        assert not is_commit_key(key), key
+    # A commit key does not make other secrets public.
+    assert find_secrets(STRIPE_LIVE, key="NEXT_PUBLIC_GIT_SHA")
+    assert find_secrets(rand_hex(64), key="NEXT_PUBLIC_GIT_SHA")
+
+
+@pytest.mark.parametrize(("value", "described"), [
+    ("a\x00b", "NUL (U+0000)"),
+    ("line one\nline two", "line break (U+000A)"),
+    ("a\r\nb", "line break (U+000D)"),
+    ("tab\there", "control character (U+0009)"),
+    ("bell\x07", "control character (U+0007)"),
+    ("del\x7f", "control character (U+007F)"),
+    ("c1\x85", "control character (U+0085)"),
+    ("https://acme.example/\u202egnp.exe", "bidi control (U+202E)"),
+    ("\u2066isolate\u2069", "bidi control (U+2066)"),
+    ("left\u200fmark", "bidi control (U+200F)"),
+    ("zero\u200bwidth", "invisible format character (U+200B)"),
+    ("bom\ufeff", "invisible format character (U+FEFF)"),
+    ("para\u2029graph", "line break (U+2029)"),
+])
+def test_control_bidi_and_invisible_characters_are_named(value: str, described: str) -> None:
+    assert described in find_unsafe_characters(value)
+
+
+@pytest.mark.parametrize("value", [
+    "Journal", "Café Crème", "日本語のジャーナル", "Ünïcödé ✓", "👩‍💻 Journal", "a b",
+    "https://journal.acme.example/auth/callback",
+])
+def test_printable_text_has_no_unsafe_characters(value: str) -> None:
+    assert find_unsafe_characters(value) == []
+
+
+def test_the_apply_time_check_names_secrets_and_characters_never_values() -> None:
+    assert public_value_problem("NEXT_PUBLIC_APP_NAME", "Journal") is None
+    split = STRIPE_LIVE[:10] + "\u200b" + STRIPE_LIVE[10:]
+    problem = public_value_problem("NEXT_PUBLIC_X", split)
+    assert problem is not None and problem.startswith("looks like a secret (")
+    assert "Stripe Access Key" in problem and STRIPE_LIVE[10:] not in problem
+    assert public_value_problem("NEXT_PUBLIC_X", "Journal\u202e\x00") == (
+        "holds a NUL (U+0000) and a bidi control (U+202E)")
+    assert public_value_problem("NEXT_PUBLIC_GIT_SHA", rand_hex(40)) is None

@@ -185,3 +185,25 @@ def test_binaries_the_postgres_user_cannot_reach_are_copied(
         delete_cluster(data_dir)
         shutil.rmtree(runtime, ignore_errors=True)
 
+
+
+def test_before_postgresql_16_postgres_loses_createrole_so_it_cannot_grant_itself_more(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Up to PostgreSQL 15 a CREATEROLE role may grant itself pg_execute_server_program
+    (Supabase's supautils blocks that; the sandbox has no such extension)."""
+    old = sorted(Path("/usr/lib/postgresql").glob("1[0-5]/bin"))
+    if not old:
+        pytest.skip("no PostgreSQL older than 16 installed")
+    monkeypatch.setattr(postgres, "find_bin_dir", lambda: old[-1])
+    data_dir = tmp_path / "old-server"
+    server = start_postgres(data_dir)
+    try:
+        with psycopg.connect(server.database_url("oldserverqzvtkwmrxab"), autocommit=True) as c:
+            assert c.execute("select rolsuper, rolcreaterole from pg_roles "
+                             "where rolname = current_user").fetchone() == (False, False)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                c.execute("grant pg_execute_server_program to postgres")
+    finally:
+        server.stop()
+        delete_cluster(data_dir)

@@ -80,11 +80,35 @@ def test_supabase_limits_each_project_and_endpoint_separately(tmp_path: Path) ->
     assert "retry-after" in second.headers
 
 
-def test_default_limits_are_generous_but_send_headers(tmp_path: Path) -> None:
+def test_default_headers_advertise_each_vendors_documented_limits(tmp_path: Path) -> None:
+    paths = {"infisical": "/api/v4/secrets", "vercel": VERCEL_ENV,
+             "supabase": SUPABASE_AUTH.format(ref="abcdefghijklmnopqrst")}
     with start_placeholder_sandbox(tmp_path, rate_limits="") as sandbox:
+        answers = {vendor: httpx.get(sandbox.url(vendor) + path, headers=auth(sandbox, vendor))
+                   for vendor, path in paths.items()}
+    # vercel-api.md §6 (env get 500/min), infisical-api.md (secrets 120/min),
+    # supabase-api.md (120/min per endpoint).
+    limits = {vendor: r.headers["x-ratelimit-limit"] for vendor, r in answers.items()}
+    assert limits == {"infisical": "120", "vercel": "500", "supabase": "120"}
+    assert all(r.status_code == 200 for r in answers.values())
+    assert not [h for r in answers.values() for h in r.headers if h.startswith("x-sandbox-")]
+
+
+def test_scaled_limits_say_so_in_the_headers(tmp_path: Path) -> None:
+    with start_placeholder_sandbox(tmp_path, rate_limits="scale=1000") as sandbox:
         response = httpx.get(sandbox.url("vercel") + VERCEL_ENV, headers=auth(sandbox, "vercel"))
-    assert response.status_code == 200
     assert response.headers["x-ratelimit-limit"] == "500000"
+    assert response.headers["x-sandbox-ratelimit-scale"] == "1000"
+    assert response.headers["x-sandbox-ratelimit-documented"] == "500"
+
+
+def test_an_overridden_limit_names_the_documented_one(tmp_path: Path) -> None:
+    limits = "vercel.api-projects-environment-variable-get=7"
+    with start_placeholder_sandbox(tmp_path, rate_limits=limits) as sandbox:
+        response = httpx.get(sandbox.url("vercel") + VERCEL_ENV, headers=auth(sandbox, "vercel"))
+    assert response.headers["x-ratelimit-limit"] == "7"
+    assert response.headers["x-sandbox-ratelimit-documented"] == "500"
+    assert "x-sandbox-ratelimit-scale" not in response.headers
 
 
 def test_off_sends_no_rate_limit_headers(tmp_path: Path) -> None:
@@ -110,5 +134,5 @@ def test_limiter_forgets_expired_windows_when_keys_pile_up() -> None:
     for ref in range(10_001):
         limiter.hit((LimitRule(f"ref{ref}", "endpoint", 120),), now=0.0)
     state = limiter.hit((LimitRule("fresh", "endpoint", 120),), now=5.0)
-    assert state is not None and state.remaining == 119_999
+    assert state is not None and state.remaining == 119
     assert len(limiter._windows) == 1

@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -138,6 +139,15 @@ class FakeDatabase:
     def database_url(self, ref: str) -> str:
         return f"postgresql://127.0.0.1/{ref}"
 
+    def read_only_url(self, ref: str) -> str:
+        return f"postgresql://reader@127.0.0.1/{ref}"
+
+    def server_version(self) -> str:
+        return "16.14"
+
+    def set_database_settings(self, ref: str, settings: Mapping[str, str]) -> list[str]:
+        return sorted(settings)
+
     def stop(self) -> None:
         self.stopped = True
 
@@ -154,7 +164,12 @@ def test_database_starts_in_the_background_and_stops_with_the_sandbox(tmp_path: 
         return database
 
     with start_placeholder_sandbox(tmp_path, start_database=start) as sandbox:
-        url = sandbox.world.database.database_url("ref") if sandbox.world.database else ""
+        db = sandbox.world.database
+        assert db is not None
+        url = db.database_url("ref")
+        assert db.read_only_url("ref") == "postgresql://reader@127.0.0.1/ref"
+        assert db.server_version() == "16.14"
+        assert db.set_database_settings("ref", {"work_mem": "8MB"}) == ["work_mem"]
         assert sandbox.record_database_pid() == 4242
         recorded = json.loads((tmp_path / "running.json").read_text())
     assert url == "postgresql://127.0.0.1/ref"

@@ -34,18 +34,20 @@ from converge.cli.output import (
     print_error,
 )
 from converge.cli.reconcile import apply, audit, plan, status
+from converge.cli.run import workspace_journal
 from converge.cli.sandbox import sandbox
 from converge.config.schemas import write_schemas
 from converge.config.workspace import Workspace
+from converge.engine.decisions import decide_and_log
 from converge.engine.pipeline import (
     Only,
     check_render,
-    decide_project,
     render_project,
     validate_project,
 )
 from converge.engine.trust import rollback_line
 from converge.errors import ConfigError, ConfigErrors, ConvergeError
+from converge.vendors.http import report_retries
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,8 +102,17 @@ def _json_output() -> bool:
     envvar="CONVERGE_METRICS_FILE",
     help="At exit, write Prometheus metrics here (node_exporter textfile format, atomic).",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    envvar="CONVERGE_VERBOSE",
+    help="Print one line per retried vendor request (vendor, method, path, attempt) to stderr.",
+)
 @click.pass_context
-def cli(ctx: click.Context, workspace_dir: Path | None, metrics_file: Path | None) -> None:
+def cli(
+    ctx: click.Context, workspace_dir: Path | None, metrics_file: Path | None, verbose: bool
+) -> None:
     """Keep Infisical, Vercel and Supabase exactly as the workspace says.
 
     \b
@@ -111,6 +122,7 @@ def cli(ctx: click.Context, workspace_dir: Path | None, metrics_file: Path | Non
     """
     state = ctx.ensure_object(dict)
     state["workspace_dir"] = workspace_dir
+    report_retries(functools.partial(click.echo, err=True) if verbose else None)
     if metrics_file is not None:
         state["metrics_file"] = metrics_file
     ctx.call_on_close(functools.partial(write_command_metrics, state))
@@ -169,7 +181,7 @@ def validate(projects: tuple[str, ...], all_projects: bool, only: Only) -> None:
 @click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
 @workspace_options
 def decide(projects: tuple[str, ...], all_projects: bool) -> None:
-    """Evaluate policies and write .out/<p>/decision.json.
+    """Evaluate policies, write .out/<p>/decision.json and log the verdict.
 
     \b
     Example:
@@ -177,11 +189,12 @@ def decide(projects: tuple[str, ...], all_projects: bool) -> None:
     """
     workspace = _workspace()
     names = select_projects(workspace, projects, all_projects)
+    journal = click.get_current_context().with_resource(workspace_journal(workspace))
     denied = False
     report: list[dict[str, Any]] = []
     for name in names:
         try:
-            decision = decide_project(workspace, name)
+            decision = decide_and_log(workspace, name, journal=journal)
         except ConfigErrors as exc:
             _print_config_errors(exc)
             denied = True

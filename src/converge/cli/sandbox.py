@@ -96,14 +96,16 @@ def sandbox() -> None:
     show_envvar=True,
     default=None,
     help="Inject faults, e.g. latency=150ms,jitter=20ms,error_rate=0.2,"
-    "error_codes=429/503,drop_rate=0.02,fail_write=3,vendor=vercel,seed=7.",
+    "error_codes=429/503,drop_rate=0.02,lost_response_rate=0.05,fail_write=3,vendor=vercel,"
+    "seed=7.",
 )
 @click.option(
     "--rate-limits",
     envvar=RATE_LIMITS_ENV,
     show_envvar=True,
     default=None,
-    help="real | off | scale=N (default scale=1000), window=60s, <vendor>.<rule>=N.",
+    help="real (the default: documented limits) | off | scale=N, window=60s, "
+    "<vendor>.<rule>=N.",
 )
 @workspace_option
 def serve(

@@ -1,7 +1,10 @@
 """Input models: ``converge.yaml`` and the five per-project input files.
 
 Field names and nesting follow ``shared/example-workspace``; every model forbids unknown
-keys so a typo is an error at its line, not a silently ignored setting. Security rules
+keys so a typo is an error at its line, not a silently ignored setting, and every model is
+strict: a value is taken as the type it is written in, never coerced (``jwt_exp: true`` is
+not a one-second expiry, ``"3600"`` is not a number, ``enforce: "false"`` is not false).
+Dates are the one text form: ``YYYY-MM-DD``, nothing else. Security rules
 (prefixes, secrets, TTL bounds) are *policies*, not schema: the schema accepts a public
 variable without ``NEXT_PUBLIC_`` so the policy can name the rule that refuses it.
 """
@@ -9,9 +12,19 @@ variable without ``NEXT_PUBLIC_`` so the policy can name the rule that refuses i
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 ENV_PATTERN = r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$"
@@ -22,9 +35,103 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=63)]
 EnvName = Annotated[str, Field(pattern=ENV_PATTERN, max_length=63)]
 VercelTarget = Literal["production", "preview", "development"]
 
+# Values that reach a vendor's URL path or a comma-joined API field: each is checked here,
+# against the vendor's own naming rule, so a name like 'a/../../v2/teams' (a different
+# request) or 'public,auth' (two schemas for PostgREST) is refused at its line. The vendor
+# clients also percent-encode every path segment and refuse a list entry with a comma.
+PG_IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"
+VERCEL_PROJECT_PATTERN = r"^(prj_[A-Za-z0-9]{1,64}|(?!.*---)[a-z0-9][a-z0-9._-]{0,99})$"
+VERCEL_TEAM_PATTERN = r"^(team_[A-Za-z0-9]{1,64}|[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)$"
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+COMMA_FREE_PATTERN = r"^[^,\s]+$"
+
+
+def _matching(pattern: str, rule: str, *, max_length: int = 0) -> Callable[[str], str]:
+    """A validator that refuses a value not fully matching ``pattern`` with ``rule``, a
+    sentence saying what a valid value looks like (never echoing the value)."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if (max_length and len(value) > max_length) or not compiled.fullmatch(value):
+            raise ValueError(rule)
+        return value
+
+    return check
+
+
+SchemaName = Annotated[
+    str,
+    AfterValidator(_matching(
+        PG_IDENTIFIER_PATTERN,
+        "a schema name must be a plain PostgreSQL identifier: a letter or '_', then "
+        "letters, digits, '_' or '$', at most 63 characters (no comma, space or quote)",
+    )),
+    Field(json_schema_extra={"pattern": PG_IDENTIFIER_PATTERN}),
+]
+VercelProjectName = Annotated[
+    str,
+    AfterValidator(_matching(
+        VERCEL_PROJECT_PATTERN,
+        "a Vercel project is a name of lower-case letters, digits, '.', '_' and '-' (at most "
+        "100 characters, no '---', starting with a letter or digit) or an id prj_…",
+    )),
+    Field(json_schema_extra={"pattern": VERCEL_PROJECT_PATTERN}),
+]
+VercelTeam = Annotated[
+    str,
+    AfterValidator(_matching(
+        VERCEL_TEAM_PATTERN,
+        "a Vercel team is a slug of lower-case letters, digits and '-' (at most 64 "
+        "characters) or an id team_…",
+    )),
+    Field(json_schema_extra={"pattern": VERCEL_TEAM_PATTERN}),
+]
+Slug = Annotated[
+    str,
+    AfterValidator(_matching(
+        SLUG_PATTERN,
+        "a slug is lower-case letters and digits in words joined by '-' (at most 64 "
+        "characters)",
+        max_length=64,
+    )),
+    Field(json_schema_extra={"pattern": SLUG_PATTERN, "maxLength": 64}),
+]
+CommaFree = Annotated[
+    str,
+    AfterValidator(_matching(
+        COMMA_FREE_PATTERN,
+        "an entry of this list may not hold a comma or a space: Supabase stores the list "
+        "comma-separated, so one entry would become several",
+    )),
+    Field(json_schema_extra={"pattern": COMMA_FREE_PATTERN}),
+]
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """``2027-06-30`` (YAML gives text) → a date; numbers, booleans, datetimes are refused
+    (pydantic's lax dates would read ``1782777600`` as a Unix time)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("expected a calendar date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[
+    dt.date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date"}),
+]
 
 
 def _one_or_many(value: Any) -> Any:
@@ -41,23 +148,25 @@ class WorkspaceSettings(Strict):
     out: str = ".out"
     policies: str = "policies"
     audit_log: str = "reconciliation.log"
+    # Seconds each user-policy query may run before decide stops it (a rule can loop).
+    policy_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 10
 
 
 # --- projects/<p>/project.yaml -------------------------------------------------------
 
 
 class InfisicalTarget(Strict):
-    organization: str
-    project: str
+    organization: Slug
+    project: Slug
 
 
 class VercelProjectTarget(Strict):
-    team: str | None = None
-    project: str
+    team: VercelTeam | None = None
+    project: VercelProjectName
 
 
 class SupabaseTarget(Strict):
-    organization: str
+    organization: Slug
 
 
 class Targets(Strict):
@@ -255,7 +364,7 @@ class Mfa(Strict):
 class SupabaseAuth(Strict):
     jwt_exp: Annotated[int, Field(ge=1)] = 3600
     site_url: str | None = None
-    uri_allow_list: list[str] = []
+    uri_allow_list: list[CommaFree] = []
     disable_signup: bool = False
     mailer_autoconfirm: bool = False
     password_min_length: Annotated[int, Field(ge=6, le=72)] | None = None
@@ -265,7 +374,7 @@ class SupabaseAuth(Strict):
 
 class Rls(Strict):
     enforce: bool = True
-    schemas: list[str] = ["public"]
+    schemas: list[SchemaName] = ["public"]
 
 
 class SupabaseDatabase(Strict):
@@ -275,7 +384,7 @@ class SupabaseDatabase(Strict):
 class SupabaseApi(Strict):
     """Schemas PostgREST exposes; every one of them needs RLS."""
 
-    schemas: list[str] = ["public"]
+    schemas: list[SchemaName] = ["public"]
 
 
 class PublishEntry(Strict):
@@ -301,7 +410,7 @@ class Waiver(Strict):
     rule: str
     resource: str
     reason: Annotated[str, Field(min_length=3)]
-    expires: dt.date
+    expires: IsoDate
 
 
 class WaiversFile(Strict):

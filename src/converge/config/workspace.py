@@ -27,6 +27,7 @@ from converge.config.models import (
     WaiversFile,
     WorkspaceSettings,
 )
+from converge.config.paths import checked_settings, out_dir_inside, policy_file_inside
 from converge.config.yamlfile import SourceFile, read_yaml
 from converge.errors import ConfigError, ConfigErrors, Location
 
@@ -108,8 +109,9 @@ class Workspace:
         return self.root / self.settings.out
 
     def out_dir(self, project: str) -> Path:
+        """``<out>/<project>``; refused when a symlink there leads outside the workspace."""
         check_project_name(project)
-        return self.out_root / project
+        return out_dir_inside(self.root, self.settings.out, project)
 
     @property
     def state_dir(self) -> Path:
@@ -123,10 +125,14 @@ class Workspace:
         return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
 
     def policy_files(self) -> list[Path]:
+        """Every ``*.rego`` of the policies folder; one linked from outside is refused."""
         folder = self.root / self.settings.policies
         if not folder.is_dir():
             return []
-        return sorted(folder.glob("*.rego"))
+        files = sorted(folder.glob("*.rego"))
+        for path in files:
+            policy_file_inside(self.root, path)
+        return files
 
     def load_project(self, name: str) -> ProjectInputs:
         return load_project(self, name)
@@ -162,6 +168,9 @@ def open_workspace(root: Path | None = None) -> Workspace:
     settings = validate_model(WorkspaceSettings, source, errors)
     if errors or settings is None:
         raise ConfigErrors(errors)
+    settings, problems = checked_settings(root, settings, source)
+    if problems:
+        raise ConfigErrors(problems)
     return Workspace(root=root, settings=settings, settings_source=source)
 
 

@@ -57,15 +57,24 @@ def _filtered(errors: list[ConfigError], name: str, only: Only) -> ConfigErrors:
 
 
 def evaluate_decision(
-    inputs: ProjectInputs, *, policy_files: list[Path], policy_root: Path, today: dt.date
+    inputs: ProjectInputs,
+    *,
+    policy_files: list[Path],
+    policy_root: Path,
+    today: dt.date,
+    policy_timeout: float,
 ) -> Decision:
     """The decision contract the policies give ``inputs`` on ``today``: the built-in
-    rules, the user policies ``policy_files`` (named relative to ``policy_root``), then
-    the waivers."""
-    from converge.policies.evaluate import evaluate_policies  # regopy loads only when deciding
+    rules, the user policies ``policy_files`` (named relative to ``policy_root``; each
+    query may take ``policy_timeout`` seconds), then the waivers."""
+    from converge.policies.evaluate import evaluate_policies
 
     report = evaluate_policies(
-        inputs, policy_files=policy_files, workspace_root=policy_root, today=today
+        inputs,
+        policy_files=policy_files,
+        workspace_root=policy_root,
+        today=today,
+        policy_timeout=policy_timeout,
     )
     return build_decision(
         project=inputs.name,
@@ -121,5 +130,6 @@ def render_in_memory(workspace: Workspace, name: str, *, today: dt.date | None =
         policy_files=workspace.policy_files(),
         policy_root=workspace.root,
         today=today or dt.date.today(),
+        policy_timeout=workspace.settings.policy_timeout_seconds,
     )
     return render_inputs(inputs, decision)

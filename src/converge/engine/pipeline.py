@@ -87,6 +87,7 @@ def decide_project(workspace: Workspace, name: str, *, today: dt.date | None = N
         policy_files=workspace.policy_files(),
         policy_root=workspace.root,
         today=today or dt.date.today(),
+        policy_timeout=workspace.settings.policy_timeout_seconds,
     )
     write_files(workspace.out_dir(name), {DECISION_FILE: decision.text()})
     return decision

@@ -11,7 +11,8 @@
     plan_project      observe → diff per system; no writes
     apply_project     under the project lock, system by system in order: observe → diff
                       → for each change: journal intent, apply, journal outcome; then the
-                      run's audit line
+                      run's audit line (``engine.audit_trail``: refused before any write
+                      when the log lost the head the journal recorded)
 
 Systems are applied one after another because a later one reads what an earlier one
 made (a Vercel variable holds the client id of an Infisical identity created moments
@@ -20,23 +21,33 @@ before). Every request is counted in ``RequestCounter``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from converge.changes import Action, Change
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
-from converge.engine.audit import append_audit, audit_log_path, current_actor
+from converge.engine.audit import current_actor
+from converge.engine.audit_trail import AuditTrail, workspace_trail
 from converge.engine.context import ReconcileOptions, RunContext
-from converge.engine.journal import Journal
+from converge.engine.journal import Journal, RunRecord
+from converge.engine.journal_records import RunResult
 from converge.engine.locks import acquire_lock
 from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.plan import Plan, SystemPlan
 from converge.engine.session import open_session
 from converge.engine.trust import ROLLBACK_COMMAND, TrustedArtifacts, trusted_artifacts
-from converge.errors import ConvergeError, VendorConflictError
+from converge.errors import (
+    ConvergeError,
+    JournalError,
+    RunInterrupted,
+    VendorConflictError,
+)
 from converge.vendors.base import AppliedChange, BatchResult, SystemReconciler
+
+log = logging.getLogger(__name__)
 
 
 class DeletionBudgetError(ConvergeError):
@@ -182,10 +193,12 @@ def apply_project(
             options = replace(options, command=ROLLBACK_COMMAND)
     desired = select_regions(trusted.desired, options.regions)
     actor = current_actor(context.env)
+    trail = workspace_trail(workspace, journal)
     with (
         acquire_lock(journal, project, command=options.command, actor=actor) as lock,
         open_session(context, desired, options) as session,
     ):
+        trail.check()  # a log that lost its recorded head is refused before any write
         run = journal.begin_run(
             project,
             systems=list(session.systems),
@@ -194,8 +207,13 @@ def apply_project(
             git_revision=git_revision,
             decision_id=desired.decision_id,
             manifest_digest=desired.manifest_digest,
+            audit_log=trail.key,
         )
         lock.set_run_id(run.id)
+
+        def stop_check() -> None:
+            context.raise_if_stopped(project, options.command)
+
         outcome = ApplyOutcome(
             project=project,
             run_id=run.id,
@@ -204,7 +222,9 @@ def apply_project(
         planned: list[SystemPlan] = []
         counts = {"created": 0, "updated": 0, "deleted": 0, "adopted": 0, "in_sync": 0}
         try:
+            trail.settle()  # the runs begin_run found killed are logged, as interrupted
             for system in session.systems:
+                stop_check()
                 reconciler = session.reconciler(system)
                 system_plan = plan_system(reconciler, project, journal)
                 planned.append(system_plan)
@@ -219,7 +239,9 @@ def apply_project(
                         hint="take it over with --adopt, or rename the desired object",
                     )
                 observer.system_planned(project, system_plan)
-                for change, applied in _apply_all(journal, run.id, reconciler, system_plan):
+                for change, applied in _apply_all(
+                    journal, run.id, reconciler, system_plan, stopped=stop_check
+                ):
                     outcome.applied.append(change)
                     counts[_COUNT_OF[change.action]] += 1
                     observer.change_applied(project, change, applied)
@@ -227,19 +249,31 @@ def apply_project(
                 summary = reconciler.summary()
                 outcome.summaries[system] = summary
                 observer.system_applied(project, system, summary)
+        except RunInterrupted:
+            _finish_after_error(trail, run, "interrupted", counts)
+            raise
         except ConvergeError:
-            finished = journal.finish_run(run, "failed", counts)
-            append_audit(audit_log_path(workspace.root, workspace.settings.audit_log), finished)
+            _finish_after_error(trail, run, "failed", counts)
             raise
         except BaseException:
-            # KeyboardInterrupt and the like: the journal shows the run as interrupted.
-            journal.finish_run(run, "interrupted", counts)
+            # KeyboardInterrupt and the like: journaled and logged as interrupted at once.
+            _finish_after_error(trail, run, "interrupted", counts)
             raise
-        finished = journal.finish_run(run, "succeeded", counts)
-        append_audit(audit_log_path(workspace.root, workspace.settings.audit_log), finished)
+        trail.finish_run(run, "succeeded", counts)
         outcome.plan = Plan(project, desired.decision_id, desired.manifest_digest, tuple(planned))
         outcome.counts = counts
         return outcome
+
+
+def _finish_after_error(
+    trail: AuditTrail, run: RunRecord, result: RunResult, counts: Mapping[str, int]
+) -> None:
+    """Journal and log the run that an error stopped, keeping that error the one raised:
+    a log that refuses the line leaves the run finished in the journal and owing it."""
+    try:
+        trail.finish_run(run, result, counts)
+    except JournalError as exc:
+        log.warning("run %s was not logged: %s", run.id, exc.message)
 
 
 _COUNT_OF = {
@@ -252,13 +286,19 @@ _COUNT_OF = {
 
 
 def _apply_all(
-    journal: Journal, run_id: str, reconciler: SystemReconciler, plan: SystemPlan
+    journal: Journal,
+    run_id: str,
+    reconciler: SystemReconciler,
+    plan: SystemPlan,
+    *,
+    stopped: Callable[[], None],
 ) -> Iterator[tuple[Change, AppliedChange]]:
     """Apply the system's changes in plan order, journaling each before and after.
 
     A vendor that batches (Vercel: one upsert for many variables) gets all of them in
     one ``apply_batch`` call, every change journaled as intended before it; the others
     get one ``apply`` call per change, each journaled as intended just before its call.
+    ``stopped`` raises ``RunInterrupted`` before a batch once a stop was requested.
     """
     batches: Sequence[Sequence[Change]] = (
         [plan.changes] if reconciler.batches else [[c] for c in plan.changes]
@@ -266,6 +306,7 @@ def _apply_all(
     for batch in batches:
         if not batch:
             continue
+        stopped()
         ops = [journal.record_intent(run_id, change) for change in batch]
         results: Sequence[BatchResult]
         if reconciler.batches:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from converge.changes import SYSTEMS
 from converge.desired import DesiredState
 from converge.engine.context import ReconcileOptions, RunContext
-from converge.policies.secrets import find_secrets
+from converge.policies.secrets import public_value_problem
 from converge.vendors.base import SystemReconciler
 from converge.vendors.infisical.client import InfisicalClient
 from converge.vendors.infisical.reconciler import InfisicalReconciler
@@ -29,11 +29,9 @@ __all__ = ["Session", "open_session", "public_value_check"]
 
 
 def public_value_check(key: str, value: str) -> str | None:
-    """The policies' secret detector, run again on every public value on its way out."""
-    findings = find_secrets(value)
-    if not findings:
-        return None
-    return f"{key} looks like a secret ({findings[0].kind})"
+    """The policies' check (secrets, unsafe characters), run again on every public value
+    on its way out."""
+    return public_value_problem(key, value)
 
 
 class Session:

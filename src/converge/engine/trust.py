@@ -346,8 +346,13 @@ def verify_revision(
             inputs = load_valid_project(earlier, project)
         except (ConfigError, ConfigErrors) as exc:
             raise refuse(f"its inputs fail today's validation: {exc.render()}") from None
+        timeout = workspace.settings.policy_timeout_seconds
         todays = evaluate_decision(
-            inputs, policy_files=workspace.policy_files(), policy_root=workspace.root, today=day
+            inputs,
+            policy_files=workspace.policy_files(),
+            policy_root=workspace.root,
+            today=day,
+            policy_timeout=timeout,
         )
         failure = next((r for r in todays.contract.results if r.status == "fail"), None)
         if failure is not None:
@@ -365,6 +370,7 @@ def verify_revision(
                     policy_files=[base / path for path in sorted(policies)],
                     policy_root=base,
                     today=day,
+                    policy_timeout=timeout,
                 )
             except (ConfigError, ConfigErrors) as exc:
                 raise refuse(f"its user policies fail today: {exc.render()}") from None

@@ -109,7 +109,7 @@ def _public_secret_checks(
     plain = [r for r in records if r.type == "plain" and r.value]
     checks: list[HealthCheck] = []
     for record in plain:
-        findings = find_secrets(record.value or "")
+        findings = find_secrets(record.value or "", key=record.key)
         if findings:
             checks.append(failed(VERCEL, f"{record.key} is public and holds no secret",
                                  f"looks like {findings[0].kind}"))

@@ -18,7 +18,7 @@ from converge.policies.rules_supabase import check_supabase
 from converge.policies.rules_vercel import check_vercel
 from converge.policies.waivers import check_waivers
 
-BUILTIN_VERSION = "converge-builtin/1"
+BUILTIN_VERSION = "converge-builtin/2"
 
 __all__ = ["BUILTIN_RULES", "BUILTIN_VERSION", "evaluate_builtin"]
 

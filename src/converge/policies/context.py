@@ -21,6 +21,7 @@ WARN_RULES = frozenset({"infisical.admin-role", "infisical.trusted-ips-open"})
 BUILTIN_RULES = (
     "vercel.public-prefix",
     "vercel.public-secret",
+    "vercel.public-characters",
     "vercel.server-reference",
     "supabase.jwt-exp",
     "supabase.rls",

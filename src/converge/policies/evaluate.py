@@ -17,6 +17,7 @@ from converge.config.models import Waiver
 from converge.config.workspace import ProjectInputs
 from converge.policies.builtin import BUILTIN_VERSION, evaluate_builtin
 from converge.policies.rego import evaluate_rego, policy_digests
+from converge.policies.rego_engine import DEFAULT_TIMEOUT
 from converge.policies.results import RuleResult, Status
 from converge.policies.waivers import apply_waivers
 
@@ -45,11 +46,18 @@ class PolicyReport:
 
 
 def evaluate_policies(
-    inputs: ProjectInputs, *, policy_files: list[Path], workspace_root: Path, today: dt.date
+    inputs: ProjectInputs,
+    *,
+    policy_files: list[Path],
+    workspace_root: Path,
+    today: dt.date,
+    policy_timeout: float = DEFAULT_TIMEOUT,
 ) -> PolicyReport:
-    """Run built-in and user policies on ``inputs`` and apply its waivers as of ``today``."""
+    """Run built-in and user policies on ``inputs`` and apply its waivers as of ``today``;
+    each user-policy query may take ``policy_timeout`` seconds."""
     results = evaluate_builtin(inputs, today=today)
-    results += evaluate_rego(inputs, policy_files=policy_files, workspace_root=workspace_root)
+    results += evaluate_rego(inputs, policy_files=policy_files, workspace_root=workspace_root,
+                             timeout=policy_timeout)
     waived = apply_waivers(results, inputs.waivers, today=today)
     ordered = tuple(sorted(waived, key=RuleResult.sort_key))
     verdict: Literal["allow", "deny"] = (

@@ -1,12 +1,17 @@
-"""User policies: ``policies/*.rego`` evaluated in-process, conftest-style.
+"""User policies: ``policies/*.rego`` evaluated conftest-style by regopy.
 
-Why in-process (regopy, a Rego v1 interpreter) rather than shelling out to opa/conftest:
-no extra binary for users to install, and the same input document and result shape as
-the built-in rules. Each file declares a package; the ``deny`` and ``warn`` sets of that
+Why regopy (a Rego v1 interpreter) rather than shelling out to opa/conftest: no extra
+binary for users to install, and the same input document and result shape as the
+built-in rules. Each file declares a package; the ``deny`` and ``warn`` sets of that
 package become results with rule id ``rego.<package>.deny|warn``. A set element is a
 message string, or an object with ``msg`` and optionally ``resource`` (default
-``project/<name>``). A policy that does not compile, or fails while evaluating, is a
-ConfigError naming the .rego file and, when the interpreter reports it, the line.
+``project/<name>``). A policy that does not compile, fails while evaluating, or does not
+answer within the time limit is a ConfigError naming the .rego file and, when known, the
+line.
+
+regopy itself runs in a worker process (``rego_engine``, ``rego_worker``): this module
+never imports it, so a workspace without user policies never loads it, and the policies
+are compiled once per command, not once per project.
 """
 
 from __future__ import annotations
@@ -14,16 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-from regopy import Interpreter, LogLevel, RegoError
-from regopy.rego_shared import rego_free_output, rego_output_ok, rego_output_string, rego_query
+from functools import partial
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
 
 from converge.config.workspace import ProjectInputs
 from converge.errors import ConfigError, Location
+from converge.policies import rego_engine
+from converge.policies.rego_engine import DEFAULT_TIMEOUT, Module, RegoLoadError
 from converge.policies.results import RuleResult, Severity, Status
 
 RULES = {"deny": (Status.FAIL, Severity.ERROR), "warn": (Status.WARN, Severity.WARNING)}
@@ -31,6 +36,7 @@ _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za
                       re.MULTILINE)
 _ERROR = re.compile(r"\(error \d+:(?P<file>[^|\n]*)\|(?P<offset>\d+)\|\d+")
 _ERRORMSG = re.compile(r"\(errormsg (?P<length>\d+):")
+Answer = TypeVar("Answer")
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,8 @@ def policy_digests(files: Iterable[Path], *, workspace_root: Path | None = None)
 
 
 def load_policies(files: Iterable[Path], *, workspace_root: Path) -> list[RegoPolicy]:
-    """Read and compile-check every file; the first broken one raises a located ConfigError."""
+    """Read every file and find its package; the first unreadable one, or one without a
+    package, raises a located ConfigError (compiling is the worker's: ``evaluate_rego``)."""
     policies = []
     for path in sorted(files):
         rel = _relative(path, workspace_root)
@@ -71,9 +78,7 @@ def load_policies(files: Iterable[Path], *, workspace_root: Path) -> list[RegoPo
         if match is None:
             raise ConfigError("Rego syntax error: the file declares no package",
                               location=Location(rel, 1, 1))
-        policy = RegoPolicy(rel=rel, package=match.group(1), source=source)
-        _interpreter([policy])
-        policies.append(policy)
+        policies.append(RegoPolicy(rel=rel, package=match.group(1), source=source))
     return policies
 
 
@@ -96,25 +101,33 @@ def build_input(inputs: ProjectInputs) -> dict[str, Any]:
 
 
 def evaluate_rego(
-    inputs: ProjectInputs, *, policy_files: Iterable[Path], workspace_root: Path
+    inputs: ProjectInputs,
+    *,
+    policy_files: Iterable[Path],
+    workspace_root: Path,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> list[RuleResult]:
-    """The deny/warn results of every user policy on ``inputs``."""
+    """The deny/warn results of every user policy on ``inputs``; the worker must answer
+    each query within ``timeout`` seconds."""
     policies = load_policies(policy_files, workspace_root=workspace_root)
     if not policies:
         return []
-    interpreter = _interpreter(policies)
-    interpreter.set_input(json.loads(json.dumps(build_input(inputs), default=str)))
+    rules = _rules(policies)
+    engine = _engine(policies, rules)
+    document = json.loads(json.dumps(build_input(inputs), default=str))
     results: list[RuleResult] = []
-    for package in sorted({p.package for p in policies}):
-        files = [p for p in policies if p.package == package]
-        for rule, (status, severity) in RULES.items():
-            defined = [p for p in files if p.rule_location(rule).line]
-            if not defined:
-                continue
-            where = defined[0].rule_location(rule)
+    with engine.lock:  # one project's input and queries, not interleaved with another's
+        first = rules[0][2] if rules else Location(policies[0].rel)
+        _answer(partial(engine.set_input, document, timeout=timeout), timeout,
+                "the input document", first)
+        for package, rule, where in rules:
             rule_id = f"rego.{package}.{rule}"
-            value = _query(interpreter, f"data.{package}.{rule}", where)
-            found = _elements(value, rule_id, where)
+            query = f"data.{package}.{rule}"
+            entrypoint = _entrypoint(package, rule)
+            ok, text = _answer(partial(engine.query, entrypoint, timeout=timeout),
+                               timeout, query, where)
+            status, severity = RULES[rule]
+            found = _elements(_parse(ok, text, query, where), rule_id, where)
             for message, resource in found:
                 results.append(RuleResult(
                     rule=rule_id, severity=severity, status=status,
@@ -130,16 +143,60 @@ def evaluate_rego(
     return results
 
 
-def _interpreter(policies: list[RegoPolicy]) -> Interpreter:
-    interpreter = Interpreter()
-    interpreter.log_level = LogLevel.NONE  # errors are raised to us, never printed
-    by_rel = {p.rel: p for p in policies}
-    for policy in policies:
-        try:
-            interpreter.add_module(policy.rel, policy.source)
-        except RegoError as exc:
-            raise _syntax_error(str(exc), policy, by_rel) from None
-    return interpreter
+def _rules(policies: list[RegoPolicy]) -> list[tuple[str, str, Location]]:
+    """(package, rule, where it is first defined) of every deny/warn rule, in the order
+    results are produced: packages sorted, deny before warn."""
+    found = []
+    for package in sorted({p.package for p in policies}):
+        files = [p for p in policies if p.package == package]
+        for rule in RULES:
+            defined = [p for p in files if p.rule_location(rule).line]
+            if defined:
+                found.append((package, rule, defined[0].rule_location(rule)))
+    return found
+
+
+def _entrypoint(package: str, rule: str) -> str:
+    return f"{package.replace('.', '/')}/{rule}"
+
+
+def _engine(policies: list[RegoPolicy],
+            rules: list[tuple[str, str, Location]]) -> rego_engine.RegoEngine:
+    """The worker with these policies compiled; a compile error is a located ConfigError
+    naming the file (and the line, when the interpreter gives one)."""
+    modules = [Module(p.rel, p.source) for p in policies]
+    folder = PurePosixPath(policies[0].rel).parent.as_posix()
+    try:
+        return rego_engine.engine_for(modules, [_entrypoint(p, r) for p, r, _ in rules],
+                                      policies_dir=folder)
+    except RegoLoadError as exc:
+        by_rel = {p.rel: p for p in policies}
+        culprit = by_rel.get(exc.module or "", policies[0])
+        raise _syntax_error(exc.text, culprit, by_rel) from None
+
+
+def _answer(call: Callable[[], Answer], timeout: float, query: str, where: Location) -> Answer:
+    try:
+        return call()
+    except rego_engine.WorkerTimeout:
+        raise rego_engine.timed_out(timeout, query, where) from None
+    except rego_engine.WorkerStopped as exc:
+        raise rego_engine.stopped(exc.returncode, query, where) from None
+
+
+def _parse(ok: bool, text: str, query: str, where: Location) -> Any:
+    """The value of ``query`` in the interpreter's raw answer (regopy's Output wrapper
+    cannot parse evaluation errors, so the worker sends the raw text)."""
+    if not ok or text.lstrip().startswith("(error"):
+        raise ConfigError(f"Rego policy failed while evaluating {query}: "
+                          f"{_error_message(text) if ok else 'evaluation error'}",
+                          location=where)
+    if text == "undefined":
+        return None
+    data = json.loads(text)
+    answer = data[0] if isinstance(data, list) and data else data
+    expressions = answer.get("expressions", []) if isinstance(answer, dict) else []
+    return expressions[0] if expressions else None
 
 
 def _syntax_error(text: str, policy: RegoPolicy, by_rel: dict[str, RegoPolicy]) -> ConfigError:
@@ -158,25 +215,6 @@ def _error_message(text: str) -> str:
         return "the policy does not compile"
     start = match.end()
     return text[start:start + int(match["length"])].strip() or "the policy does not compile"
-
-
-def _query(interpreter: Interpreter, query: str, where: Location) -> Any:
-    # regopy's Output wrapper cannot parse evaluation errors, so read the raw answer.
-    impl = rego_query(interpreter._impl, query)
-    try:
-        ok, text = bool(rego_output_ok(impl)), str(rego_output_string(impl))
-    finally:
-        rego_free_output(impl)
-    if not ok or text.lstrip().startswith("(error"):
-        raise ConfigError(f"Rego policy failed while evaluating {query}: "
-                          f"{_error_message(text) if ok else 'evaluation error'}",
-                          location=where)
-    if text == "undefined":
-        return None
-    data = json.loads(text)
-    answer = data[0] if isinstance(data, list) and data else data
-    expressions = answer.get("expressions", []) if isinstance(answer, dict) else []
-    return expressions[0] if expressions else None
 
 
 def _elements(value: Any, rule_id: str, where: Location) -> list[tuple[str, str | None]]:

@@ -4,12 +4,15 @@ A ``NEXT_PUBLIC_*`` value is inlined into the JavaScript bundle, so anything sec
 is published to every visitor; a server variable must be an ``INFISICAL_*`` reference so
 no literal secret ever sits in the repository. A Supabase service_role JWT in a public
 value is also reported under ``supabase.service-role-exposed``: it bypasses every RLS
-policy, so it is named by the rule that protects the database as well.
+policy, so it is named by the rule that protects the database as well. A public value
+holding control, line-break, bidi or invisible characters fails ``vercel.public-characters``
+(see ``policies.characters`` for why each is refused).
 """
 
 from __future__ import annotations
 
 from converge.config.crosscheck import entry_path
+from converge.policies.characters import describe_unsafe
 from converge.policies.context import RuleContext
 from converge.policies.secrets import find_secrets
 
@@ -31,10 +34,17 @@ def check_vercel(ctx: RuleContext) -> None:
             ctx.failed("vercel.public-prefix", resource, f"public variable {key} must start with "
                        f"{PUBLIC_PREFIX}: Next.js only inlines such keys into the browser bundle",
                        kind="vercel", path=("public", key))
-        secret_found = role_found = False
+        secret_found = role_found = chars_found = False
         for index, entry in enumerate(vercel.public[key]):
             path = (*entry_path(raw, "public", key, index), "value")
-            findings = find_secrets(entry.value)
+            unsafe = describe_unsafe(entry.value)
+            if unsafe:
+                chars_found = True
+                ctx.failed("vercel.public-characters", resource, f"public variable {key} holds "
+                           f"{unsafe}; control, line-break, bidi and invisible characters "
+                           "hide what a browser-bound value says, so remove them",
+                           kind="vercel", path=path)
+            findings = find_secrets(entry.value, key=key)
             if findings:
                 secret_found = True
                 kinds = ", ".join(f.kind for f in findings)
@@ -52,6 +62,9 @@ def check_vercel(ctx: RuleContext) -> None:
         if not role_found:
             ctx.passed("supabase.service-role-exposed", resource, f"public variable {key} "
                        "holds no service_role key", kind="vercel", path=("public", key))
+        if not chars_found:
+            ctx.passed("vercel.public-characters", resource, f"public variable {key} holds "
+                       "only printable characters", kind="vercel", path=("public", key))
     for key in sorted(vercel.server):
         check_server_key(ctx, raw, key, [e.ref is not None for e in vercel.server[key]])
 

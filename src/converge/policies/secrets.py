@@ -11,14 +11,26 @@ hashes). So this module adds three things around the plugins:
 - values public by design are recognised first and taken out of the string;
 - entropy is judged per token with a length-dependent limit plus a shape test (random
   strings switch between upper case, lower case and digits every few characters; names
-  such as ``journal-web-production-eu-west-1`` do not).
+  such as ``journal-web-production-eu-west-1`` do not);
+- a secret cannot hide behind a split: the value is searched as written, again with its
+  invisible characters removed (zero-width, bidi and other format characters, controls),
+  and once more with all whitespace removed too -- that last form only for token formats
+  with a known prefix (``sk_live_…``, ``AKIA…``, JWTs), since joining the words of
+  ordinary text (``Q1 Q2 Q3 2026``) looks random to an entropy test;
+- 40 hexadecimal characters are a git commit id only when the key says so
+  (``is_commit_key``: ``NEXT_PUBLIC_VERCEL_GIT_COMMIT_SHA``, ``…_GIT_SHA``, ``…_COMMIT``);
+  anywhere else they are judged like any hex string (an HMAC-SHA1 or a token is 40 hex
+  characters too).
 
 A finding names the kind of secret, never the value: callers print it in messages.
+``public_value_problem`` is what the engine runs again on every public value at apply
+time: the same detector, plus the characters of ``policies.characters``.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
@@ -83,9 +95,18 @@ _PUBLIC_TOKENS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b6L[0-9A-Za-z_-]{38}\b"),                  # reCAPTCHA site key
     re.compile(r"\bUA-\d{4,10}-\d{1,4}\b"),                    # Universal Analytics id
     re.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b"),  # UUID
-    re.compile(r"(?<![0-9a-fA-F])[0-9a-f]{40}(?![0-9a-fA-F])"),  # git commit
     re.compile(r"\b[0-9a-f]{32}@(?=[A-Za-z0-9.-]*sentry\.io\b)"),  # Sentry DSN public key
 )
+_GIT_COMMIT = re.compile(r"(?<![0-9a-fA-F])[0-9a-f]{40}(?![0-9a-fA-F])")
+GIT_COMMIT_LENGTH = 40
+_COMMIT_WORDS = frozenset({"GIT", "COMMIT"})
+_COMMIT_LAST_WORDS = frozenset({"SHA", "HASH", "COMMIT", "REV", "REVISION"})
+# Invisible code points that are not format (Cf) or control (Cc) characters: variation
+# selectors and the Hangul fillers, which render as nothing.
+_INVISIBLE_EXTRA = frozenset(
+    [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), 0x115F, 0x1160, 0x3164, 0xFFA0]
+)
+_WHITESPACE = re.compile(r"\s+")
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 _SENTRY_HOST = re.compile(r"(?:^|\.)(?:sentry\.io|ingest\.sentry\.io)$")
@@ -116,8 +137,72 @@ class SecretFinding:
         return self.kind == SERVICE_ROLE
 
 
-def find_secrets(value: str) -> list[SecretFinding]:
-    """Every kind of secret found in ``value``, sorted and without duplicates."""
+def find_secrets(value: str, *, key: str | None = None) -> list[SecretFinding]:
+    """Every kind of secret found in ``value`` (of variable ``key``, when known), sorted and
+    without duplicates."""
+    commit_ok = is_commit_key(key)
+    kinds = _detect(value, commit_ok=commit_ok)
+    visible = strip_invisible(value)
+    if visible != value:
+        kinds |= _detect(visible, commit_ok=commit_ok)
+    compact = _WHITESPACE.sub("", visible)
+    if compact != visible:
+        kinds |= _token_formats(compact)[0]
+    return sorted(SecretFinding(k) for k in kinds)
+
+
+def is_commit_key(key: str | None) -> bool:
+    """Whether a variable named ``key`` holds a git commit id by its name: a word GIT or
+    COMMIT, and a last word SHA, HASH, COMMIT, REV or REVISION
+    (``NEXT_PUBLIC_VERCEL_GIT_COMMIT_SHA``, ``NEXT_PUBLIC_GIT_SHA``, ``NEXT_PUBLIC_COMMIT``)."""
+    if not key:
+        return False
+    words = key.upper().split("_")
+    return words[-1] in _COMMIT_LAST_WORDS and bool(_COMMIT_WORDS & set(words))
+
+
+def strip_invisible(value: str) -> str:
+    """``value`` without the characters that render as nothing (format and control
+    characters other than whitespace, variation selectors, fillers)."""
+    return "".join(
+        char for char in value
+        if char.isspace() or not (
+            unicodedata.category(char) in ("Cf", "Cc") or ord(char) in _INVISIBLE_EXTRA
+        )
+    )
+
+
+def public_value_problem(key: str, value: str) -> str | None:
+    """Why ``value`` may not be published as ``key``, as a phrase naming kinds only
+    (``looks like a secret (Stripe Access Key)``, ``holds a bidi control (U+202E)``); None
+    when it may. The engine runs this on every public value on its way out, so apply
+    refuses what decide refuses."""
+    from converge.policies.characters import describe_unsafe
+
+    findings = find_secrets(value, key=key)
+    if findings:
+        return f"looks like a secret ({', '.join(f.kind for f in findings)})"
+    unsafe = describe_unsafe(value)
+    return f"holds {unsafe}" if unsafe else None
+
+
+def _detect(value: str, *, commit_ok: bool) -> set[str]:
+    kinds, rest = _token_formats(value)
+    for url in _URL.findall(rest):
+        kinds.update(_url_findings(url))
+    if kinds:
+        return kinds
+    for pattern in _PUBLIC_TOKENS:
+        rest = pattern.sub(" ", rest)
+    if commit_ok:
+        rest = _GIT_COMMIT.sub(" ", rest)
+    kinds.update(_entropy_findings(rest))
+    return kinds
+
+
+def _token_formats(value: str) -> tuple[set[str], str]:
+    """Secrets recognised by their format (JWT claims, vendor prefixes), and the rest of
+    the value with the JWTs taken out."""
     kinds: set[str] = set()
     rest = value
     for token in sorted(set(_JWT_TOKEN.findall(value)), key=len, reverse=True):
@@ -133,14 +218,7 @@ def find_secrets(value: str) -> list[SecretFinding]:
     for kind, pattern in _EXTRA_FORMATS:
         if pattern.search(rest):
             kinds.add(kind)
-    for url in _URL.findall(rest):
-        kinds.update(_url_findings(url))
-    if kinds:
-        return sorted(SecretFinding(k) for k in kinds)
-    for pattern in _PUBLIC_TOKENS:
-        rest = pattern.sub(" ", rest)
-    kinds.update(_entropy_findings(rest))
-    return sorted(SecretFinding(k) for k in kinds)
+    return kinds, rest
 
 
 def is_service_role_jwt(value: str) -> bool:
@@ -188,7 +266,7 @@ def _entropy_findings(text: str) -> Iterator[str]:
 
 
 def _looks_random_hex(token: str) -> bool:
-    if len(token) < MIN_HEX_LENGTH or len(token) == 40 or not re.fullmatch(r"[0-9a-fA-F]+", token):
+    if len(token) < MIN_HEX_LENGTH or not re.fullmatch(r"[0-9a-fA-F]+", token):
         return False
     if token.isdigit():
         return False

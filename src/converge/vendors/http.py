@@ -15,25 +15,37 @@ calls ``request()``. Here, and only here:
 - every request is counted by vendor, method and status (benchmarks and metrics read
   ``RequestCounter``), and paced by a token bucket sized from the vendor's documented limit;
 - errors become ConvergeErrors naming the vendor and the request, never the body sent
-  (bodies may hold secrets) and never the token.
+  (bodies may hold secrets) and never the token;
+- each retry can be reported as one line naming vendor, method, path (never the query or
+  a header), the attempt and the wait (``report_retries``; the CLI's ``--verbose``).
+  stamina's own instrumentation (a bare ``stamina.retry_scheduled`` log line per retry,
+  naming no request) is replaced by that hook, so nothing is printed otherwise.
+- request paths are built with ``api_path``, which percent-encodes every value put into
+  a path segment, and list fields the vendor splits on commas with ``comma_list``: a value
+  from the workspace or from a vendor answer cannot change where a request goes
+  (``a/../../v2/teams``) or how a list is read (``public,auth``).
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import email.utils
 import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
+from urllib.parse import quote
 
 import httpx
 import stamina
+import stamina.instrumentation
 
-from converge.errors import RateLimitedError, VendorAuthError, VendorError
+from converge.errors import RateLimitedError, UnsafeRequestError, VendorAuthError, VendorError
 
 Transport: TypeAlias = httpx.BaseTransport
 """What a test injects to drive a vendor in-process (``tests/support/asgi.py``). The
@@ -45,13 +57,112 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 MAX_RETRY_AFTER = 60.0
 
 
-class TransientHttpError(Exception):
-    """A failure worth retrying; ``wait`` is the server's requested delay, if it gave one."""
+def path_segment(value: str) -> str:
+    """``value`` as one URL path segment: every reserved character percent-encoded ('/'
+    too), and ``.``, ``..`` or an empty value refused, since clients and servers read those
+    as directory steps whatever their encoding."""
+    if value in ("", ".", ".."):
+        raise UnsafeRequestError(
+            f"refusing to send a request whose path segment would be {value!r}",
+            hint="check the names and ids in the workspace's project targets",
+        )
+    return quote(value, safe="")
 
-    def __init__(self, description: str, *, wait: float | None = None, status: int = 0):
+
+def api_path(template: str, *values: str) -> str:
+    """``template`` with each ``{}`` replaced by one encoded path segment:
+    ``api_path("/v9/projects/{}/env/{}", project, env_id)``."""
+    return template.format(*(path_segment(value) for value in values))
+
+
+def comma_list(values: Iterable[str], *, field: str) -> str:
+    """The entries joined by commas, for a field the vendor splits on commas; an entry
+    holding a comma is refused (it would be read as two), and so is one with whitespace
+    at its ends (the vendor trims it, so it would not round-trip)."""
+    entries = list(values)
+    for entry in entries:
+        if "," in entry or entry != entry.strip() or not entry:
+            raise UnsafeRequestError(
+                f"refusing to send {field}: an entry is empty, holds a comma or starts or "
+                "ends with a space, so the vendor would not read it as one entry",
+                hint=f"fix the entries of {field} in the workspace",
+            )
+    return ",".join(entries)
+
+
+class TransientHttpError(Exception):
+    """A failure worth retrying; ``wait`` is the server's requested delay, if it gave one;
+    ``reason`` says what failed in a few words (the status, or the transport error)."""
+
+    def __init__(
+        self, description: str, *, wait: float | None = None, status: int = 0, reason: str = ""
+    ):
         super().__init__(description)
         self.wait = wait
         self.status = status
+        self.reason = reason or (str(status) if status else "a transport error")
+
+
+# -- retry reporting -------------------------------------------------------------------
+
+RetryReporter = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """The request a retry belongs to (set around stamina's loop, read by its hook)."""
+
+    vendor: str
+    method: str
+    path: str
+    attempts: int
+
+
+_reporter: RetryReporter | None = None
+_in_flight: contextvars.ContextVar[_InFlight | None] = contextvars.ContextVar(
+    "converge_http_in_flight", default=None
+)
+
+
+def report_retries(reporter: RetryReporter | None) -> None:
+    """Send one line per scheduled retry to ``reporter`` (None, the default: silent)."""
+    global _reporter
+    _reporter = reporter
+
+
+def retry_line(request: _InFlight, *, next_attempt: int, reason: str, wait: float) -> str:
+    """``retry vercel GET /v9/projects/x/env attempt 2/6 after 503 (waiting 0.8 s)``."""
+    return (
+        f"retry {request.vendor} {request.method} {request.path} "
+        f"attempt {next_attempt}/{request.attempts} after {reason} (waiting {wait:.1f} s)"
+    )
+
+
+def _on_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    """stamina's hook: report a retry of a converge request to the reporter, if any."""
+    request = _in_flight.get()
+    if request is None or _reporter is None:
+        return
+    cause = details.caused_by
+    reason = cause.reason if isinstance(cause, TransientHttpError) else type(cause).__name__
+    _reporter(
+        retry_line(request, next_attempt=details.retry_num + 1, reason=reason,
+                   wait=details.wait_for)
+    )
+
+
+@contextmanager
+def _retrying(request: _InFlight) -> Iterator[None]:
+    token = _in_flight.set(request)
+    try:
+        yield
+    finally:
+        _in_flight.reset(token)
+
+
+# stamina's default hooks log a bare ``stamina.retry_scheduled`` per retry (to stderr when
+# nothing configures logging) and count retries for Prometheus; converge reports its own.
+stamina.instrumentation.set_on_retry_hooks([_on_retry])
 
 
 @dataclass
@@ -247,36 +358,38 @@ class VendorHttp:
             self.counter.record_retry(self.vendor)
             return exc.wait if exc.wait is not None else True
 
+        in_flight = _InFlight(self.vendor, method, path.split("?", 1)[0], self.policy.attempts)
         try:
-            for attempt in stamina.retry_context(
-                on=backoff,
-                attempts=self.policy.attempts,
-                timeout=self.policy.timeout,
-                wait_initial=self.policy.wait_initial,
-                wait_max=self.policy.wait_max,
-                wait_jitter=self.policy.wait_jitter,
-            ):
-                with attempt:
-                    if sent_once and not idempotent and reobserve is not None:
-                        found = reobserve()
-                        if found is not None:
-                            return found
-                    sent_once = True
-                    response = self._send_once(method, path, params=params, json=json)
-                    if response.status_code in TRANSIENT_STATUSES or (
-                        response.status_code in AMBIGUOUS_STATUSES
-                    ):
-                        wait = parse_retry_after(response.headers)
-                        raise TransientHttpError(
-                            f"{what} answered {response.status_code}",
-                            wait=wait,
-                            status=response.status_code,
-                        )
-                    checked = self._check(response, what, allow_status)
-                    if method == "GET" and self.cache_reads and checked.status_code == 200:
-                        with self._reads_lock:
-                            self._reads[read_key] = checked
-                    return checked
+            with _retrying(in_flight):
+                for attempt in stamina.retry_context(
+                    on=backoff,
+                    attempts=self.policy.attempts,
+                    timeout=self.policy.timeout,
+                    wait_initial=self.policy.wait_initial,
+                    wait_max=self.policy.wait_max,
+                    wait_jitter=self.policy.wait_jitter,
+                ):
+                    with attempt:
+                        if sent_once and not idempotent and reobserve is not None:
+                            found = reobserve()
+                            if found is not None:
+                                return found
+                        sent_once = True
+                        response = self._send_once(method, path, params=params, json=json)
+                        if response.status_code in TRANSIENT_STATUSES or (
+                            response.status_code in AMBIGUOUS_STATUSES
+                        ):
+                            wait = parse_retry_after(response.headers)
+                            raise TransientHttpError(
+                                f"{what} answered {response.status_code}",
+                                wait=wait,
+                                status=response.status_code,
+                            )
+                        checked = self._check(response, what, allow_status)
+                        if method == "GET" and self.cache_reads and checked.status_code == 200:
+                            with self._reads_lock:
+                                self._reads[read_key] = checked
+                        return checked
         except TransientHttpError as exc:
             if exc.status == 429:
                 raise RateLimitedError(
@@ -304,7 +417,9 @@ class VendorHttp:
             response = self.client.request(method, path, params=params, json=json)
         except (httpx.TransportError, httpx.DecodingError) as exc:
             self.counter.record(self.vendor, method, 0)
-            raise TransientHttpError(f"{method} {path}: {type(exc).__name__}") from None
+            raise TransientHttpError(
+                f"{method} {path}: {type(exc).__name__}", reason=type(exc).__name__
+            ) from None
         self.counter.record(self.vendor, method, response.status_code)
         return response
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from converge_sandbox.supabase import config, database, keys, projects
+from converge_sandbox.supabase import config, database, keys, network, pgconfig, projects
 from converge_sandbox.supabase.errors import ApiError, unauthorized
 from converge_sandbox.world import SandboxWorld
 
@@ -63,6 +63,8 @@ def create_app(world: SandboxWorld) -> Starlette:
     routes: list[Route] = [
         *projects.routes(world),
         *config.routes(world),
+        *pgconfig.routes(world),
+        *network.routes(world),
         *keys.routes(world),
         *database.routes(world),
     ]

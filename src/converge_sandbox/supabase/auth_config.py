@@ -129,7 +129,7 @@ def apply_auth_patch(stored: AuthConfig, patch: object) -> AuthConfig:
         raise bad_request("Expected object, received " + json_type(patch))
     accepted = {k: v for k, v in patch.items() if k in FIELDS and FIELDS[k].writable}
     for name, value in accepted.items():
-        problem = _check_value(FIELDS[name], value)
+        problem = check_value(FIELDS[name], value)
         if problem:
             raise bad_request(f"{name}: {problem}")
     merged = dict(stored)
@@ -146,7 +146,7 @@ def apply_auth_patch(stored: AuthConfig, patch: object) -> AuthConfig:
     return merged
 
 
-def _check_value(spec: FieldSpec, value: object) -> str:
+def check_value(spec: FieldSpec, value: object) -> str:
     """Why ``value`` is not acceptable for ``spec``, in the vendor's words; "" if it is."""
     if value is None:
         return "" if spec.nullable else f"Expected {spec.kind}, received null"

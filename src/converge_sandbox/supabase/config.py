@@ -1,8 +1,9 @@
-"""Project configuration endpoints: auth, PostgREST, storage, Postgres settings, v2 config.
+"""Project configuration endpoints: auth, PostgREST, storage, v2 config.
 
 Why the v2 document: ``supabase config push``/``diff`` (CLI 2.117) read the whole remote
 config only from ``GET /v2/projects/{ref}/config`` and then PATCH what differs through the
-v1 endpoints, so both views are built from the same stored documents here; a second push
+v1 endpoints, so both views are built from the same stored documents here (Postgres
+settings: ``pgconfig``; SSL, network restrictions and pooler: ``network``); a second push
 of the same ``config.toml`` therefore sends nothing.
 """
 
@@ -23,6 +24,11 @@ from converge_sandbox.supabase.auth_config import (
 )
 from converge_sandbox.supabase.errors import bad_request
 from converge_sandbox.supabase.http import json_response, read_json, ref_of
+from converge_sandbox.supabase.network import (
+    allowed_cidrs,
+    default_network_restrictions,
+    default_pooler,
+)
 from converge_sandbox.supabase.state import (
     deep_merge,
     default_postgrest,
@@ -88,40 +94,31 @@ def routes(world: SandboxWorld) -> list[Route]:
         put_doc(world, "storage_config", ref, stored)
         return json_response(_storage_v1(stored))
 
-    async def get_postgres(request: Request) -> JSONResponse:
-        ref = ref_of(request)
-        get_project(world, ref)
-        return json_response(get_doc(world, "postgres_config", ref, {}))
-
-    async def put_postgres(request: Request) -> JSONResponse:
-        ref = ref_of(request)
-        get_project(world, ref)
-        body = await read_json(request)
-        if not isinstance(body, dict):
-            raise bad_request("Expected object")
-        settings = {k: v for k, v in body.items() if k != "restart_database"}
-        put_doc(world, "postgres_config", ref, settings)
-        return json_response(settings)
-
     async def get_v2_config(request: Request) -> JSONResponse:
         ref = ref_of(request)
         project = get_project(world, ref)
         postgrest = get_doc(world, "postgrest", ref, default_postgrest())
+        restrictions = get_doc(world, "network_restrictions", ref,
+                               default_network_restrictions())
+        pooler = get_doc(world, "pooler_config", ref, default_pooler())
         attributes = {
             "database": {
-                "major_version": int(project["database"]["postgres_engine"]),
-                "ssl_enforced": False,
+                "major_version": int(project["database"]["postgres_engine"] or 0),
+                "ssl_enforced": get_doc(world, "ssl_enforcement", ref,
+                                        {"database": False})["database"],
                 "network_restrictions": {
                     "entitlement": "allowed", "status": "applied",
-                    "allowed_cidrs": [{"address": "0.0.0.0/0", "type": "v4"}],
-                    "updated_at": project["created_at"], "applied_at": project["created_at"],
+                    "allowed_cidrs": allowed_cidrs(restrictions),
+                    "updated_at": restrictions.get("updated_at", project["created_at"]),
+                    "applied_at": restrictions.get("applied_at", project["created_at"]),
                 },
                 "postgres_settings": get_doc(world, "postgres_config", ref, {}),
             },
             "pooler": {
-                "pool_mode": "transaction", "ignore_startup_parameters": "",
+                "pool_mode": pooler["pool_mode"], "ignore_startup_parameters": "",
                 "server_idle_timeout": 600, "server_lifetime": 3600, "query_wait_timeout": 120,
-                "reserve_pool_size": 0, "default_pool_size": 15, "max_client_conn": 200,
+                "reserve_pool_size": 0, "default_pool_size": pooler["default_pool_size"] or 15,
+                "max_client_conn": 200,
             },
             "auth": render_auth_config(ref, auth_config(ref)),
             "api": {**postgrest, "db_pool_acquisition_timeout": 10},
@@ -147,8 +144,6 @@ def routes(world: SandboxWorld) -> list[Route]:
         Route(f"{base}/postgrest", patch_postgrest, methods=["PATCH"]),
         Route(f"{base}/config/storage", get_storage, methods=["GET"]),
         Route(f"{base}/config/storage", patch_storage, methods=["PATCH"]),
-        Route(f"{base}/config/database/postgres", get_postgres, methods=["GET"]),
-        Route(f"{base}/config/database/postgres", put_postgres, methods=["PUT"]),
         Route("/v2/projects/{ref}/config", get_v2_config, methods=["GET"]),
     ]
 

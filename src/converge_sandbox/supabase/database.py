@@ -1,8 +1,11 @@
 """Database endpoints: the SQL query endpoints and the RLS security advisors.
 
-Why here: they are the only endpoints that touch the project's real PostgreSQL database
-(``world.database.database_url(ref)``); without a database provider they answer 500 as
-the vendor does when it cannot run a query.
+Why here: they are the only endpoints that touch the project's real PostgreSQL database;
+without a database provider they answer 500 as the vendor does when it cannot run a query.
+As on the service, ``/database/query`` runs as the non-superuser ``postgres``
+(``world.database.database_url``), and ``/database/query/read-only`` (or ``read_only:
+true``) as ``supabase_read_only_user`` (``read_only_url``), a role holding no write
+privilege at all, so not even ``BEGIN READ WRITE`` lets it change anything.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ SYSTEM_SCHEMAS = (
     "pgbouncer", "pg_catalog", "realtime", "repack", "storage", "supabase_functions",
     "supabase_migrations", "tiger", "topology", "vault", "pg_toast",
 )
+
+_FAILURE = "Failed to run sql query"
+_READ_ONLY_FAILURE = "Failed to run read-only sql query"
 
 _TABLES_SQL = """
 select n.nspname as schema, c.relname as name, c.relrowsecurity as rls,
@@ -102,18 +108,23 @@ def _lint(lint: str, title: str, level: str, schema: str, name: str,
 
 
 def routes(world: SandboxWorld) -> list[Route]:
-    def database_url(ref: str) -> str:
+    def database_url(ref: str, *, read_only: bool, failure: str) -> str:
         get_project(world, ref)
         if world.database is None:
-            raise ApiError(500, "Failed to run sql query")
+            raise ApiError(500, failure)
+        if read_only:
+            return world.database.read_only_url(ref)
         return world.database.database_url(ref)
 
     async def run_body(request: Request, *, always_read_only: bool) -> JSONResponse:
         ref = ref_of(request)
-        url = await run_in_threadpool(database_url, ref)
+        get_project(world, ref)
         sql, parameters, read_only = _parse_query_body(await read_json(request))
+        read_only = read_only or always_read_only
+        failure = _READ_ONLY_FAILURE if always_read_only else _FAILURE
+        url = await run_in_threadpool(database_url, ref, read_only=read_only, failure=failure)
         rows = await run_in_threadpool(
-            run_query, url, sql, parameters=parameters, read_only=read_only or always_read_only
+            run_query, url, sql, parameters=parameters, read_only=read_only, failure=failure
         )
         return json_response(rows, status=201)
 
@@ -126,7 +137,7 @@ def routes(world: SandboxWorld) -> list[Route]:
 
     async def security_advisors(request: Request) -> JSONResponse:
         ref = ref_of(request)
-        url = await run_in_threadpool(database_url, ref)
+        url = await run_in_threadpool(database_url, ref, read_only=True, failure=_FAILURE)
         postgrest = get_doc(world, "postgrest", ref, default_postgrest())
         exposed = {s.strip() for s in str(postgrest["db_schema"]).split(",") if s.strip()}
         rows = await run_in_threadpool(

@@ -8,8 +8,9 @@ RLS, ``profiles`` and ``tags`` do not; each auth-service project: ``sessions`` h
 
 ``seed(world)`` is idempotent: store documents are created only when missing (so changes
 converge made survive a re-seed), and the SQL uses ``IF NOT EXISTS`` and never turns RLS
-off. Each database gets Supabase's API roles (``anon``, ``authenticated``,
-``service_role`` with ``BYPASSRLS``) with the grants a new Supabase project gives them.
+off. Supabase's roles, the ``auth`` schema and the grants of a new project come with each
+database (``converge_sandbox.pgtemplate``); the tables are created as ``postgres``, who
+owns them as on Supabase. Each project reports the PostgreSQL version actually running.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from converge_sandbox.store import Document
 from converge_sandbox.supabase.api_keys import iso_time
 from converge_sandbox.supabase.auth_config import default_auth_config
 from converge_sandbox.supabase.keys import ensure_keys
-from converge_sandbox.supabase.state import VENDOR, default_postgrest, default_storage
+from converge_sandbox.supabase.state import (
+    VENDOR,
+    database_info,
+    default_postgrest,
+    default_storage,
+)
 from converge_sandbox.world import SandboxWorld
 
 ORGANIZATION = {"id": "acme", "slug": "acme", "name": "Acme"}
@@ -36,38 +42,6 @@ class SeedProject:
     region: str
     tables_sql: str
 
-
-_ROLES_SQL = """
-do $$
-begin
-  if not exists (select 1 from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
-end
-$$;
-create schema if not exists extensions;
-create schema if not exists auth;
-create table if not exists auth.users (
-  id uuid primary key default gen_random_uuid(),
-  email text unique,
-  created_at timestamptz not null default now()
-);
--- auth.uid() as Supabase defines it: the JWT subject claim PostgREST sets per request.
-create or replace function auth.uid() returns uuid language sql stable as $fn$
-  select nullif(current_setting('request.jwt.claim.sub', true), '')::uuid
-$fn$;
-grant usage on schema public to anon, authenticated, service_role;
-alter default privileges in schema public
-  grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public
-  grant all on sequences to anon, authenticated, service_role;
-"""
 
 _GRANTS_SQL = """
 grant all on all tables in schema public to anon, authenticated, service_role;
@@ -147,45 +121,47 @@ def seed(world: SandboxWorld) -> None:
     for number, spec in enumerate(PROJECTS, start=1):
         project = store.get(VENDOR, "project", spec.ref)
         if project is None:
-            project = _project_doc(spec, number=number, now=world.clock())
-            store.put(VENDOR, "project", spec.ref, project)
-        _put_missing(world, "auth_config", spec.ref, default_auth_config())
-        _put_missing(world, "postgrest", spec.ref, default_postgrest())
-        _put_missing(world, "storage_config", spec.ref, default_storage())
-        _put_missing(world, "postgres_config", spec.ref, {})
-        _put_missing(world, "legacy_api_keys", spec.ref, {"enabled": True})
-        ensure_keys(world, spec.ref, project)
+            project = project_doc(ref=spec.ref, name=spec.name, region=spec.region,
+                                  organization=ORGANIZATION, number=number, now=world.clock())
+        project["database"] = database_info(world, spec.ref)
+        store.put(VENDOR, "project", spec.ref, project)
+        put_project_settings(world, spec.ref, project)
         if world.database is not None:
             seed_database(world.database.database_url(spec.ref), spec.tables_sql)
 
 
-def seed_database(url: str, tables_sql: str) -> None:
-    """Roles, schemas, tables and rows of one project database (idempotent)."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(_ROLES_SQL.encode())
-        conn.execute(tables_sql.encode())
-        conn.execute(_GRANTS_SQL.encode())
-
-
-def _project_doc(spec: SeedProject, *, number: int, now: float) -> Document:
+def project_doc(*, ref: str, name: str, region: str, organization: Document, number: int,
+                now: float, status: str = "ACTIVE_HEALTHY") -> Document:
+    """A project document (``state``) without its ``database`` block."""
     return {
-        "id": spec.ref,
+        "id": ref,
         "numeric_id": number,
-        "ref": spec.ref,
-        "organization_id": ORGANIZATION["id"],
-        "organization_slug": ORGANIZATION["slug"],
-        "name": spec.name,
-        "region": spec.region,
+        "ref": ref,
+        "organization_id": organization["id"],
+        "organization_slug": organization["slug"],
+        "name": name,
+        "region": region,
         "created_at": iso_time(now),
-        "status": "ACTIVE_HEALTHY",
-        "database": {
-            "host": f"db.{spec.ref}.supabase.co",
-            "version": "17.6.1.054",
-            "postgres_engine": "17",
-            "release_channel": "ga",
-        },
+        "status": status,
         "jwt_secret": secrets.token_urlsafe(32),
     }
+
+
+def put_project_settings(world: SandboxWorld, ref: str, project: Document) -> None:
+    """A new project's settings and API keys, each only where none is stored yet."""
+    _put_missing(world, "auth_config", ref, default_auth_config())
+    _put_missing(world, "postgrest", ref, default_postgrest())
+    _put_missing(world, "storage_config", ref, default_storage())
+    _put_missing(world, "postgres_config", ref, {})
+    _put_missing(world, "legacy_api_keys", ref, {"enabled": True})
+    ensure_keys(world, ref, project)
+
+
+def seed_database(url: str, tables_sql: str) -> None:
+    """Tables and rows of one project database, created as ``postgres`` (idempotent)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(tables_sql.encode())
+        conn.execute(_GRANTS_SQL.encode())
 
 
 def _put_missing(world: SandboxWorld, kind: str, ref: str, doc: Document) -> None:

@@ -11,7 +11,11 @@ documents, so their kinds, keys and default shapes are defined once here.
     postgrest        <ref>           {db_schema, max_rows, db_extra_search_path, db_pool}
     api_key          <ref>/<id>      ApiKeyResponse fields (api_key in plaintext)
     legacy_api_keys  <ref>           {enabled}
-    postgres_config  <ref>           flat map of Postgres setting overrides
+    postgres_config  <ref>           flat map of Postgres setting overrides (``pgconfig``)
+    network_restrictions <ref>       {config{dbAllowedCidrs, dbAllowedCidrsV6}, updated_at?,
+                                      applied_at?}
+    ssl_enforcement  <ref>           {database}
+    pooler_config    <ref>           {default_pool_size, pool_mode}
     storage_config   <ref>           storage config in the v2 (snake_case) shape
     secret           <ref>/<name>    {name, value, updated_at}
 """
@@ -33,6 +37,19 @@ def get_project(world: SandboxWorld, ref: str) -> Document:
     if project is None:
         raise project_not_found()
     return project
+
+
+def database_info(world: SandboxWorld, ref: str) -> Document:
+    """A project's ``database`` block. ``version`` and ``postgres_engine`` are those of the
+    PostgreSQL server actually running (``16.14`` and ``16``), so what the project claims
+    and what ``select version()`` answers agree; empty without a database."""
+    version = world.database.server_version() if world.database is not None else ""
+    return {
+        "host": f"db.{ref}.supabase.co",
+        "version": version,
+        "postgres_engine": version.split(".")[0],
+        "release_channel": "ga",
+    }
 
 
 def get_doc(world: SandboxWorld, kind: str, ref: str, default: Document) -> Document:

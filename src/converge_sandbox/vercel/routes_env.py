@@ -82,6 +82,7 @@ class EnvService:
                                                             item.custom_environment_ids)]
             if upsert and len(clashing) == 1 and exact:
                 record = exact[0]
+                rules.check_type_change(record, item.type, names_key=False)
                 record.value = item.value
                 record.type = item.type
                 record.ciphertext = new_ciphertext()
@@ -162,14 +163,10 @@ class EnvService:
         self, record: EnvRecord, patch: rules.EnvPatch, *, caller: Caller,
         project: ProjectRecord,
     ) -> EnvRecord:
-        """Apply a PATCH. Turning a sensitive var readable needs a new value in the same
-        request, so an edit can never reveal a write-only value."""
+        """Apply a PATCH (``rules.check_type_change`` says which sensitivity changes the
+        service refuses)."""
         new_type = patch.type or record.type
-        if record.type == "sensitive" and new_type != "sensitive" and patch.value is None:
-            raise bad_request(
-                f"`{record.key}` is sensitive: give a new value to change its type.",
-                key=record.key,
-            )
+        rules.check_type_change(record, new_type, names_key=patch.key is not None)
         key = patch.key if patch.key is not None else record.key
         value = patch.value if patch.value is not None else record.value
         target = patch.target if patch.target is not None else list(record.target)

@@ -14,6 +14,20 @@ behaviour is unconfirmed:
   ``ENV_CONFLICT``, with or without ``upsert``.
 - A ``system`` var carries no value of its own: a non-empty value is 400
   ``SYSTEM_ENV_WITH_VALUE``.
+
+Sensitivity changes (``check_type_change``). The sources disagree on turning an existing
+var sensitive: the dashboard docs say "remove and re-add it" and the Terraform provider
+replaces a var whose ``sensitive`` changes, but the official CLI (58.10.0, ``vercel env
+update --sensitive``, "Update to a sensitive Environment Variable") PATCHes an existing
+var to ``type: "sensitive"``, and vercel/vercel#16096 fixed exactly that call to work
+against the API by leaving ``key`` out of the body. So the service evidently accepts the
+change in place (PATCH without ``key``, or an upsert) and the sandbox does too. What it
+refuses, the sandbox refuses: a PATCH of a sensitive var (or to ``sensitive``) that names
+``key`` (terraform-provider-vercel#154, fixed in #155 by dropping ``key``), 400
+``bad_request``. The way back is not documented anywhere as possible ("Secret values are
+write-only after saving"; the provider replaces), so a sensitive var never becomes
+readable in place, by PATCH or upsert, even with a new value: 400 ``bad_request``; remove
+it and add it again (converge's apply does: a type change is a replacement).
 """
 
 from __future__ import annotations
@@ -321,6 +335,23 @@ def check_placement(
             "to be sensitive.",
             key=key,
             target=target,
+        )
+
+
+def check_type_change(record: EnvRecord, new_type: EnvType, *, names_key: bool) -> None:
+    """What the service refuses when a write changes an existing var's sensitivity (see
+    the module docstring): ``key`` in an edit of a sensitive var, and making a sensitive
+    var readable again."""
+    if names_key and "sensitive" in (record.type, new_type):
+        raise bad_request(
+            f"`{record.key}` is sensitive: leave `key` out when editing it.",
+            key=record.key,
+        )
+    if record.type == "sensitive" and new_type != "sensitive":
+        raise bad_request(
+            f"`{record.key}` is sensitive and cannot be made readable again: remove it "
+            "and add it again.",
+            key=record.key,
         )
 
 

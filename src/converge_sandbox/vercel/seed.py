@@ -82,12 +82,14 @@ def seed(world: SandboxWorld) -> None:
         state.put_team(TeamRecord(
             id=tid, slug=TEAM_SLUG, name=TEAM_NAME, created_at=_SEEDED_AT_MS, members=[uid],
         ))
-    for name in PROJECT_NAMES:
+    for index, name in enumerate(PROJECT_NAMES):
         pid = project_id(name)
         if store.get(VENDOR, "project", pid) is None:
+            # A second apart: the project list pages by update time, as Vercel's does.
+            made_at = _SEEDED_AT_MS + index * 1000
             state.put_project(ProjectRecord(
-                id=pid, name=name, account_id=tid, created_at=_SEEDED_AT_MS,
-                updated_at=_SEEDED_AT_MS, framework="nextjs",
+                id=pid, name=name, account_id=tid, created_at=made_at,
+                updated_at=made_at, framework="nextjs",
             ))
     pid = project_id(UNMANAGED_PROJECT)
     if not any(r.key == UNMANAGED_ENV_KEY for r in state.envs(pid)):

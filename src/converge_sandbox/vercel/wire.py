@@ -112,7 +112,8 @@ def render_team(team: TeamRecord, *, role: str = "OWNER") -> dict[str, Any]:
 
 
 def render_project(project: ProjectRecord) -> dict[str, Any]:
-    """The fields ``getProject`` requires, plus the few the CLI prints."""
+    """The fields ``getProject`` and each item of ``getProjects`` require, plus the few the
+    CLI prints."""
     return {
         "id": project.id,
         "name": project.name,
@@ -126,6 +127,7 @@ def render_project(project: ProjectRecord) -> dict[str, Any]:
         "autoExposeSystemEnvs": True,
         "live": False,
         "latestDeployments": [],
+        "serverlessFunctionRegion": _DEFAULT_REGIONS[0],
         "resourceConfig": {"functionDefaultRegions": list(_DEFAULT_REGIONS)},
         "defaultResourceConfig": {"functionDefaultRegions": list(_DEFAULT_REGIONS)},
         "deploymentExpiration": {

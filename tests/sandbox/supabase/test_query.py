@@ -67,6 +67,20 @@ async def test_multi_statement_returns_the_last_statement_rows(
     assert response.json() == [{"label": "ideas"}, {"label": "travel"}, {"label": "work"}]
 
 
+async def test_statements_without_rows_after_the_last_rows_do_not_hide_them(
+    client: httpx.AsyncClient,
+) -> None:
+    """postgres-meta answers the last result that has rows: a trailing ``commit`` (or a
+    query matching nothing) does not empty the answer."""
+    response = await client.post(
+        f"/v1/projects/{JOURNAL}/database/query",
+        json={"query": "begin; select label from public.tags where label = 'work'; "
+                       "select 1 where false; commit"},
+    )
+    assert response.status_code == 201
+    assert response.json() == [{"label": "work"}]
+
+
 async def test_parameters_bind_dollar_placeholders(client: httpx.AsyncClient) -> None:
     response = await client.post(
         f"/v1/projects/{JOURNAL}/database/query",
@@ -76,14 +90,34 @@ async def test_parameters_bind_dollar_placeholders(client: httpx.AsyncClient) ->
     assert response.json() == [{"username": "ada"}]
 
 
-async def test_sql_error_is_400_with_sqlstate(client: httpx.AsyncClient) -> None:
+async def test_sql_error_is_400_with_sqlstate_and_the_line_like_psql(
+    client: httpx.AsyncClient,
+) -> None:
+    """As the service formats it (postgres-meta): severity, SQLSTATE, message, then the
+    offending line with a caret under the position (bolt.new#7058 shows one)."""
     response = await client.post(f"/v1/projects/{JOURNAL}/database/query",
-                                 json={"query": "select * from missing_table"})
+                                 json={"query": "select 1;\nselect * from missing_table"})
     assert response.status_code == 400
     assert response.json() == {
         "message": 'Failed to run sql query: ERROR:  42P01: relation "missing_table" '
-                   "does not exist"
+                   "does not exist\n"
+                   "LINE 2: select * from missing_table\n"
+                   "                      ^\n"
     }
+
+
+async def test_detail_and_hint_lines_follow_the_message(client: httpx.AsyncClient) -> None:
+    response = await client.post(f"/v1/projects/{JOURNAL}/database/query",
+                                 json={"query": "copy (select 1) to program 'true'"})
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "Failed to run sql query: ERROR:  42501: permission denied to COPY to or from an "
+        "external program\n"
+        'DETAIL:  Only roles with privileges of the "pg_execute_server_program" role may '
+        "COPY to or from an external program.\n"
+        "HINT:  Anyone can COPY to stdout or from stdin. psql's \\copy command also works "
+        "for anyone.\n"
+    )
 
 
 async def test_read_only_endpoint_refuses_writes(client: httpx.AsyncClient) -> None:

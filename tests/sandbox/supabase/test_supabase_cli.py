@@ -1,4 +1,6 @@
-"""The Supabase CLI (2.117.0) works against the emulator, pointed at it by a profile file."""
+"""The Supabase CLI (2.117.0) works against the emulator, pointed at it by a profile file:
+api keys, config push, organizations and project creation, network restrictions, SSL
+enforcement and the Postgres config."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from converge_sandbox.serving import ServedApp, serve_in_thread
@@ -14,7 +18,7 @@ from converge_sandbox.supabase.app import create_app
 from converge_sandbox.world import SandboxWorld
 
 from .clients import RequestLog, require_client, run_client
-from .conftest import JOURNAL
+from .conftest import AUTH_EU, JOURNAL
 
 pytestmark = [pytest.mark.conformance, pytest.mark.integration]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -91,3 +95,76 @@ def test_config_push_twice_sends_auth_once(
     assert "Remote Auth config is up to date" in second.stdout + second.stderr
     remote = world.store.get("supabase", "auth_config", JOURNAL)
     assert remote == stored
+
+
+def _cli_json(args: list[str], *, cwd: Path, env: dict[str, str]) -> Any:
+    cli = require_client("supabase")
+    result = run_client([str(cli), *args, "-o", "json"], cwd=cwd, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_orgs_list_and_projects_create(
+    tmp_path: Path, cli_env: dict[str, str], logged: tuple[ServedApp, RequestLog]
+) -> None:
+    _, log = logged
+    orgs = _cli_json(["orgs", "list"], cwd=tmp_path, env=cli_env)
+    assert [org["slug"] for org in orgs] == ["acme"]
+    created = _cli_json(["projects", "create", "cli-made", "--org-id", "acme",
+                         "--db-password", "a-long-db-password", "--region", "eu-west-2"],
+                        cwd=tmp_path, env=cli_env)
+    assert created["name"] == "cli-made" and created["region"] == "eu-west-2"
+    assert ("POST", "/v1/projects", 201) in log.requests
+    listed = _cli_json(["projects", "list"], cwd=tmp_path, env=cli_env)
+    assert created["ref"] in {p["ref"] for p in listed}
+
+
+def test_network_restrictions_update_append_and_get(
+    tmp_path: Path, cli_env: dict[str, str], logged: tuple[ServedApp, RequestLog]
+) -> None:
+    _, log = logged
+    ref = ["--project-ref", JOURNAL, "--experimental"]
+    before = _cli_json(["network-restrictions", "get", *ref], cwd=tmp_path, env=cli_env)
+    assert before["config"] == {"dbAllowedCidrs": ["0.0.0.0/0"], "dbAllowedCidrsV6": ["::/0"]}
+    _cli_json(["network-restrictions", "update", *ref, "--db-allow-cidr", "10.0.0.0/8",
+               "--bypass-cidr-checks"], cwd=tmp_path, env=cli_env)
+    _cli_json(["network-restrictions", "update", *ref, "--db-allow-cidr", "8.8.8.0/24",
+               "--append"], cwd=tmp_path, env=cli_env)
+    after = _cli_json(["network-restrictions", "get", *ref], cwd=tmp_path, env=cli_env)
+    assert after["config"] == {"dbAllowedCidrs": ["10.0.0.0/8", "8.8.8.0/24"],
+                               "dbAllowedCidrsV6": []}
+    path = f"/v1/projects/{JOURNAL}/network-restrictions"
+    assert ("POST", f"{path}/apply", 201) in log.requests
+    assert ("PATCH", path, 200) in log.requests
+
+
+def test_ssl_enforcement_update_and_get(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    ref = ["--project-ref", JOURNAL, "--experimental"]
+    assert _cli_json(["ssl-enforcement", "get", *ref], cwd=tmp_path,
+                     env=cli_env)["currentConfig"] == {"database": False}
+    updated = _cli_json(["ssl-enforcement", "update", *ref, "--enable-db-ssl-enforcement"],
+                        cwd=tmp_path, env=cli_env)
+    assert updated == {"currentConfig": {"database": True}, "appliedSuccessfully": True}
+    assert _cli_json(["ssl-enforcement", "get", *ref], cwd=tmp_path,
+                     env=cli_env)["currentConfig"] == {"database": True}
+
+
+def test_postgres_config_update_is_applied_and_unknown_keys_refused(
+    tmp_path: Path, cli_env: dict[str, str], world: SandboxWorld
+) -> None:
+    cli = require_client("supabase")
+    update = [str(cli), "postgres-config", "update", "--project-ref", AUTH_EU,
+              "--experimental", "--no-restart"]
+    refused = run_client([*update, "--config", "work_mem=8MB", "--config", "bogus_key=1"],
+                         cwd=tmp_path, env=cli_env)
+    assert refused.returncode != 0
+    assert "Unrecognized key(s) in object: 'bogus_key'" in refused.stderr
+    done = run_client([*update, "--config", "work_mem=8MB", "--config",
+                       "statement_timeout=10s"], cwd=tmp_path, env=cli_env)
+    assert done.returncode == 0, done.stderr
+    assert world.store.get("supabase", "postgres_config", AUTH_EU) == {
+        "work_mem": "8MB", "statement_timeout": "10s"}
+    assert world.database is not None
+    with psycopg.connect(world.database.database_url(AUTH_EU)) as conn:
+        assert conn.execute("show work_mem").fetchone() == ("8MB",)
+    assert world.database.set_database_settings(AUTH_EU, {}) == []  # put the database back

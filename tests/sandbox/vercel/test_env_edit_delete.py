@@ -64,14 +64,51 @@ def test_patch_to_sensitive_on_development_is_rejected(api: Api) -> None:
     assert stored(api)[env_id]["type"] == "plain"
 
 
-def test_patch_cannot_make_a_sensitive_value_readable_without_a_new_value(api: Api) -> None:
+def test_patch_never_makes_a_sensitive_value_readable_again(api: Api) -> None:
     env_id = create(api, "K", "hidden", type_="sensitive")
-    refused = api.patch(f"{BASE}/{env_id}", json={"type": "encrypted"})
-    assert refused.status_code == 400
-    assert stored(api)[env_id]["type"] == "sensitive"
-    allowed = api.patch(f"{BASE}/{env_id}", json={"type": "encrypted", "value": "fresh"})
-    assert allowed.status_code == 200
-    assert (stored(api)[env_id]["type"], stored(api)[env_id]["value"]) == ("encrypted", "fresh")
+    for body in ({"type": "encrypted"}, {"type": "plain", "value": "fresh"}):
+        refused = api.patch(f"{BASE}/{env_id}", json=body)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "bad_request"
+    assert (stored(api)[env_id]["type"], stored(api)[env_id]["value"]) == ("sensitive", "hidden")
+
+
+def test_patch_to_sensitive_as_the_cli_sends_it_turns_the_var_write_only(api: Api) -> None:
+    # vercel env update --sensitive (CLI 58.10.0): type, value and targets, no key.
+    env_id = create(api, "K", "readable", target=["production", "preview"])
+    response = api.patch(f"{BASE}/{env_id}", json={
+        "type": "sensitive", "value": "hidden", "target": ["production", "preview"],
+    })
+    assert response.status_code == 200
+    assert "hidden" not in response.text
+    assert (stored(api)[env_id]["type"], stored(api)[env_id]["value"]) == ("sensitive", "hidden")
+    assert "value" not in api.get(f"/v1/projects/{PROJECT}/env/{env_id}").json()
+
+
+def test_patch_naming_key_is_refused_for_a_sensitive_var(api: Api) -> None:
+    # terraform-provider-vercel#154: updating a sensitive var with `key` in the body fails.
+    hidden = create(api, "HIDDEN", "a", type_="sensitive")
+    readable = create(api, "READABLE", "b")
+    for env_id, key, body in (
+        (hidden, "HIDDEN", {"key": "HIDDEN", "value": "a2"}),
+        (readable, "READABLE", {"key": "READABLE", "type": "sensitive", "value": "b2"}),
+    ):
+        response = api.patch(f"{BASE}/{env_id}", json=body)
+        assert response.status_code == 400
+        assert response.json()["error"]["key"] == key
+    assert {stored(api)[i]["value"] for i in (hidden, readable)} == {"a", "b"}
+    assert api.patch(f"{BASE}/{hidden}", json={"value": "a3"}).status_code == 200
+
+
+def test_upsert_turns_a_var_sensitive_but_never_back(api: Api) -> None:
+    env_id = create(api, "K", "readable")
+    body = {"key": "K", "value": "hidden", "type": "sensitive", "target": ["production"]}
+    made_sensitive = api.post(BASE, params={"upsert": "true"}, json=body)
+    back = api.post(BASE, params={"upsert": "true"}, json={**body, "type": "encrypted"})
+    assert made_sensitive.status_code == 201
+    assert made_sensitive.json()["created"]["id"] == env_id
+    assert back.status_code == 400
+    assert (stored(api)[env_id]["type"], stored(api)[env_id]["value"]) == ("sensitive", "hidden")
 
 
 def test_patch_with_unknown_property_is_rejected(api: Api) -> None:

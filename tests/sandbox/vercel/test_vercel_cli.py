@@ -202,3 +202,19 @@ def test_a_wrong_token_is_refused(cli: Cli) -> None:
     result = cli.run("env", "ls", token="not-the-sandbox-token")
     assert result.returncode != 0
     assert "token" in result.stderr.lower()
+
+
+def test_project_ls_lists_the_teams_projects_most_recently_updated_first(cli: Cli) -> None:
+    listed = json.loads(cli.ok("project", "ls", "--format", "json").stdout)
+    assert [p["name"] for p in listed["projects"]] == ["analytics-dashboard", "journal-web"]
+    assert listed["pagination"] == {"count": 2, "next": None, "prev": None}
+    assert listed["contextName"] == vercel_seed.TEAM_SLUG
+
+
+def test_project_ls_pages_with_limit_and_next(cli: Cli) -> None:
+    first = cli.ok("project", "ls", "--limit", "1").stderr  # the CLI prints tables there
+    assert "analytics-dashboard" in first and "journal-web" not in first
+    hint = first.split("--next ")[1].split("`")[0]
+    second = cli.ok("project", "ls", "--limit", "1", "--next", hint).stderr
+    assert "journal-web" in second and "analytics-dashboard" not in second
+    assert "--next" not in second  # the last page

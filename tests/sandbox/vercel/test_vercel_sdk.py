@@ -88,3 +88,37 @@ def test_sdk_round_trip_validates_and_leaves_the_expected_state() -> None:
     assert remaining["SDK_ENC"]["id"] == enc_id
     assert remaining["SDK_ENC"]["value"] == "enc-2"
     assert sorted(remaining["SDK_ENC"]["target"]) == ["preview", "production"]
+
+
+LIST_SCRIPT = Path(__file__).parent / "js" / "sdk_projects_list.mjs"
+
+
+def test_sdk_get_projects_pages_through_the_teams_projects() -> None:
+    world = SandboxWorld.in_memory()
+    vercel_seed.seed(world)
+    with serve_in_thread(create_app(world)) as served:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "VERCEL_SDK_DIR": str(SDK_DIR),
+            "SERVER_URL": served.url,
+            "VERCEL_TOKEN": world.credentials.vercel_token,
+            "TEAM_ID": vercel_seed.team_id(),
+            "TEAM_SLUG": vercel_seed.TEAM_SLUG,
+        }
+        assert NODE is not None
+        result = subprocess.run(
+            [NODE, str(LIST_SCRIPT)], env=env, cwd=CLIENTS.parent, capture_output=True,
+            text=True, timeout=60,
+        )
+    assert result.returncode == 0, f"getProjects failed:\n{result.stderr}"
+    out = json.loads(result.stdout)
+
+    # Most recently updated first, one per page, `next` given back as `from`.
+    assert [page["names"] for page in out["pages"]] == [
+        ["analytics-dashboard"], ["journal-web"]
+    ]
+    first, last = (page["pagination"] for page in out["pages"])
+    assert first["count"] == 1 and first["prev"] is None and isinstance(first["next"], int)
+    assert last["next"] is None and last["prev"] == first["next"] - 1000  # `since` goes back
+    assert out["bySlug"] == ["analytics-dashboard", "journal-web"]
+    assert out["overLimit"] == {"status": 400, "code": "bad_request"}

@@ -14,7 +14,7 @@ import pytest
 from converge.changes import Change
 from converge.desired import DesiredState, DesiredVercel
 from converge.errors import ConvergeError
-from converge.policies.secrets import find_secrets
+from converge.policies.secrets import public_value_problem
 from converge.vendors.base import AppliedChange
 from converge.vendors.http import RequestCounter
 from converge.vendors.vercel.client import VercelClient
@@ -50,9 +50,8 @@ class DictResolver:
 
 
 def public_value_check(key: str, value: str) -> str | None:
-    """The policies' detector, as the engine wires it."""
-    findings = find_secrets(value)
-    return ", ".join(f.kind for f in findings) or None
+    """The policies' check, as the engine wires it."""
+    return public_value_problem(key, value)
 
 
 @pytest.fixture(scope="session")

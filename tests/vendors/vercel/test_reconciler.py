@@ -228,6 +228,27 @@ def test_targets_changed_recreates_the_record_on_the_new_targets(
     assert harness.plan(wider) == ()
 
 
+def test_a_sensitive_record_made_public_is_replaced_not_edited_in_place(
+    harness: Harness, journal: DesiredVercel
+) -> None:
+    # Vercel never makes a sensitive var readable again in place (PATCH or upsert), so
+    # the type change must go out as delete + create.
+    harness.apply(journal)
+    before = harness.env(JOURNAL_WEB, "INFISICAL_CLIENT_ID")
+    public = with_variable(journal, "INFISICAL_CLIENT_ID", kind="public", type="plain",
+                           value="not-a-secret-any-more", ref=None)
+
+    changes = harness.plan(public)
+
+    assert [(c.name, c.desired["mode"]) for c in changes] == [
+        ("INFISICAL_CLIENT_ID@production", "replace")]
+    harness.apply(public)
+    after = harness.env(JOURNAL_WEB, "INFISICAL_CLIENT_ID")
+    assert (after.type, after.value) == ("plain", "not-a-secret-any-more")
+    assert after.id != before.id
+    assert harness.plan(public) == ()
+
+
 def test_lost_create_response_is_reobserved_and_never_duplicated(
     harness: Harness, journal: DesiredVercel, monkeypatch: pytest.MonkeyPatch
 ) -> None:

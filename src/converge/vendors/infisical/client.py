@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -37,6 +36,7 @@ from converge.vendors.http import (
     RequestCounter,
     Transport,
     VendorHttp,
+    api_path,
     is_unauthorized,
     json_object,
 )
@@ -220,7 +220,7 @@ class InfisicalClient:
 
     # -- projects ---------------------------------------------------------------------
     def get_project(self, slug: str) -> wire.Project:
-        response = self.request("GET", f"/api/v1/projects/slug/{quote(slug, safe='')}")
+        response = self.request("GET", api_path("/api/v1/projects/slug/{}", slug))
         return wire.Project.model_validate(response.json()["project"])
 
     # -- identities ---------------------------------------------------------------------
@@ -229,7 +229,7 @@ class InfisicalClient:
         return [wire.OrgIdentity.model_validate(i) for i in response.json()["identities"]]
 
     def get_identity(self, identity_id: str) -> wire.OrgIdentity | None:
-        response = self.request("GET", f"/api/v1/identities/{identity_id}",
+        response = self.request("GET", api_path("/api/v1/identities/{}", identity_id),
                                 allow_status=NOT_FOUND)
         if response.status_code == 404:
             return None
@@ -265,16 +265,17 @@ class InfisicalClient:
     def update_identity(
         self, identity_id: str, *, metadata: list[dict[str, str]]
     ) -> wire.IdentityRow:
-        response = self.request("PATCH", f"/api/v1/identities/{identity_id}",
+        response = self.request("PATCH", api_path("/api/v1/identities/{}", identity_id),
                                 json={"metadata": metadata})
         return wire.IdentityRow.model_validate(response.json()["identity"])
 
     def delete_identity(self, identity_id: str) -> None:
-        self.request("DELETE", f"/api/v1/identities/{identity_id}", allow_status=NOT_FOUND)
+        self.request("DELETE", api_path("/api/v1/identities/{}", identity_id),
+                     allow_status=NOT_FOUND)
 
     # -- universal auth -------------------------------------------------------------------
     def _ua_path(self, identity_id: str) -> str:
-        return f"/api/v1/auth/universal-auth/identities/{identity_id}"
+        return api_path("/api/v1/auth/universal-auth/identities/{}", identity_id)
 
     def get_universal_auth(self, identity_id: str) -> wire.UniversalAuth | None:
         response = self.request("GET", self._ua_path(identity_id), allow_status=NOT_FOUND)
@@ -319,11 +320,12 @@ class InfisicalClient:
 
     def revoke_client_secret(self, identity_id: str, client_secret_id: str) -> None:
         self.request("POST",
-                     self._ua_path(identity_id) + f"/client-secrets/{client_secret_id}/revoke")
+                     self._ua_path(identity_id)
+                     + api_path("/client-secrets/{}/revoke", client_secret_id))
 
     # -- project roles ---------------------------------------------------------------------
     def _roles_path(self, project_id: str) -> str:
-        return f"/api/v1/projects/{project_id}/roles"
+        return api_path("/api/v1/projects/{}/roles", project_id)
 
     def list_roles(self, project_id: str) -> list[wire.Role]:
         response = self.request("GET", self._roles_path(project_id))
@@ -331,7 +333,7 @@ class InfisicalClient:
 
     def get_role(self, project_id: str, slug: str) -> wire.Role | None:
         response = self.request(
-            "GET", self._roles_path(project_id) + f"/slug/{quote(slug, safe='')}",
+            "GET", self._roles_path(project_id) + api_path("/slug/{}", slug),
             allow_status=NOT_FOUND,
         )
         if response.status_code == 404:
@@ -350,17 +352,20 @@ class InfisicalClient:
         return wire.Role.model_validate(response.json()["role"])
 
     def update_role(self, project_id: str, role_id: str, body: Mapping[str, Any]) -> wire.Role:
-        response = self.request("PATCH", self._roles_path(project_id) + f"/{role_id}",
+        response = self.request("PATCH", self._roles_path(project_id) + api_path("/{}", role_id),
                                 json=dict(body))
         return wire.Role.model_validate(response.json()["role"])
 
     def delete_role(self, project_id: str, role_id: str) -> None:
-        self.request("DELETE", self._roles_path(project_id) + f"/{role_id}",
+        self.request("DELETE", self._roles_path(project_id) + api_path("/{}", role_id),
                      allow_status=NOT_FOUND)
 
     # -- project identity memberships ----------------------------------------------------------
     def _memberships_path(self, project_id: str) -> str:
-        return f"/api/v1/projects/{project_id}/identity-memberships"
+        return api_path("/api/v1/projects/{}/identity-memberships", project_id)
+
+    def _membership_path(self, project_id: str, identity_id: str) -> str:
+        return api_path("/api/v1/projects/{}/identity-memberships/{}", project_id, identity_id)
 
     def list_memberships(self, project_id: str) -> list[wire.Membership]:
         """Every membership; one request unless the project has more than 20000."""
@@ -377,32 +382,32 @@ class InfisicalClient:
                 return found
 
     def get_membership(self, project_id: str, identity_id: str) -> wire.Membership | None:
-        response = self.request("GET", self._memberships_path(project_id) + f"/{identity_id}",
+        response = self.request("GET", self._membership_path(project_id, identity_id),
                                 allow_status=NOT_FOUND)
         if response.status_code == 404:
             return None
         return wire.Membership.model_validate(response.json()["identityMembership"])
 
     def create_membership(self, project_id: str, identity_id: str, roles: list[str]) -> None:
-        path = self._memberships_path(project_id) + f"/{identity_id}"
+        path = self._membership_path(project_id, identity_id)
         self.request(
             "POST", path, json={"roles": [{"role": r} for r in roles]},
             reobserve=lambda: _found(self.request("GET", path, allow_status=NOT_FOUND)),
         )
 
     def update_membership(self, project_id: str, identity_id: str, roles: list[str]) -> None:
-        self.request("PATCH", self._memberships_path(project_id) + f"/{identity_id}",
+        self.request("PATCH", self._membership_path(project_id, identity_id),
                      json={"roles": [{"role": r} for r in roles]})
 
     def delete_membership(self, project_id: str, identity_id: str) -> None:
-        self.request("DELETE", self._memberships_path(project_id) + f"/{identity_id}",
+        self.request("DELETE", self._membership_path(project_id, identity_id),
                      allow_status=NOT_FOUND)
 
     # -- secrets ----------------------------------------------------------------------------
     def get_secret_value(self, project_id: str, environment: str, path: str, name: str) -> str:
         """One secret's value (v3 raw). Never logged by converge."""
         response = self.request(
-            "GET", f"/api/v3/secrets/raw/{quote(name, safe='')}", bucket="secrets",
+            "GET", api_path("/api/v3/secrets/raw/{}", name), bucket="secrets",
             params={"workspaceId": project_id, "environment": environment,
                     "secretPath": path, "viewSecretValue": "true",
                     "expandSecretReferences": "true"},

@@ -28,7 +28,7 @@ from converge.vendors.supabase.client import VENDOR, SupabaseClient
 from converge.vendors.supabase.diff import AUTH, POSTGREST, PUBLISH, RLS, publish_marker
 from converge.vendors.supabase.observe import read_anon_key, secret_fingerprint, value_digest
 from converge.vendors.supabase.sql import enable_rls
-from converge.vendors.supabase.wire import PostgrestConfig, split_schemas
+from converge.vendors.supabase.wire import PostgrestConfig
 
 
 @dataclass
@@ -83,15 +83,16 @@ def apply_auth(ctx: ApplyContext, change: Change) -> AppliedChange:
 
 
 def apply_postgrest(ctx: ApplyContext, change: Change) -> AppliedChange:
-    ref, db_schema = str(change.desired["ref"]), str(change.desired["db_schema"])
-    wanted = set(split_schemas(db_schema))
+    ref = str(change.desired["ref"])
+    schemas = [str(name) for name in change.desired["schemas"]]
+    db_schema = ",".join(schemas)  # for messages; the client joins (and checks) what it sends
+    wanted = set(schemas)
 
     def reobserve() -> PostgrestConfig | None:
         config = ctx.client.get_postgrest_config(ref)
         return config if set(config.schemas) == wanted else None
 
-    config = ctx.client.patch_postgrest_config(ref, {"db_schema": db_schema},
-                                               reobserve=reobserve)
+    config = ctx.client.patch_postgrest_config(ref, schemas, reobserve=reobserve)
     if set(config.schemas) != wanted:
         raise VendorError(
             f"supabase did not keep the exposed schemas {db_schema or '(none)'} of {ref}",

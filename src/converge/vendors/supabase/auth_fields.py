@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from converge.errors import ConvergeError
+from converge.vendors.http import comma_list
 
 # OAuth providers the auth config knows (supabase-api.md §1a).
 PROVIDERS = frozenset({
@@ -62,10 +63,12 @@ def _fail(what: str) -> ConvergeError:
 
 
 def _comma(value: Any, what: str) -> str:
+    """A list the API stores comma-separated; an entry with a comma is refused, not sent
+    (it would come back as two entries: one more redirect URL than the workspace says)."""
     if isinstance(value, str):
         return value
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        return ",".join(value)
+        return comma_list(value, field=what)
     raise _fail(f"{what} (expected a list of strings)")
 
 

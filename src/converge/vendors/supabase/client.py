@@ -30,7 +30,9 @@ from converge.vendors.http import (
     RequestCounter,
     Transport,
     VendorHttp,
+    api_path,
     bearer_http_from_environment,
+    comma_list,
     json_object,
 )
 from converge.vendors.supabase.wire import (
@@ -186,22 +188,23 @@ class SupabaseClient:
     # reads -------------------------------------------------------------------------------
 
     def get_project(self, ref: str) -> Project:
-        response = self._request("project", ref, "GET", f"/v1/projects/{ref}")
+        response = self._request("project", ref, "GET", api_path("/v1/projects/{}", ref))
         return Project.model_validate(response.json())
 
     def get_auth_config(self, ref: str) -> dict[str, Any]:
         """The full auth config: every field, ``None`` when unset, secrets as HMACs."""
-        response = self._request("auth", ref, "GET", f"/v1/projects/{ref}/config/auth")
+        response = self._request("auth", ref, "GET", api_path("/v1/projects/{}/config/auth", ref))
         return AUTH_CONFIG.validate_python(response.json())
 
     def get_postgrest_config(self, ref: str) -> PostgrestConfig:
         """The Data API (PostgREST) settings; the ``jwt_secret`` in the answer is dropped."""
-        response = self._request("postgrest", ref, "GET", f"/v1/projects/{ref}/postgrest")
+        path = api_path("/v1/projects/{}/postgrest", ref)
+        response = self._request("postgrest", ref, "GET", path)
         return PostgrestConfig.model_validate(response.json())
 
     def list_api_keys(self, ref: str, *, reveal: bool = False) -> list[ApiKey]:
         params = {"reveal": "true"} if reveal else None
-        response = self._request("api-keys", ref, "GET", f"/v1/projects/{ref}/api-keys",
+        response = self._request("api-keys", ref, "GET", api_path("/v1/projects/{}/api-keys", ref),
                                  params=params)
         return API_KEYS.validate_python(response.json())
 
@@ -224,7 +227,8 @@ class SupabaseClient:
             return None if config is None else httpx.Response(200, json=config)
 
         response = self._request(
-            "auth-write", ref, "PATCH", f"/v1/projects/{ref}/config/auth", json=dict(body),
+            "auth-write", ref, "PATCH", api_path("/v1/projects/{}/config/auth", ref),
+            json=dict(body),
             reobserve=found if reobserve is not None else None,
         )
         return AUTH_CONFIG.validate_python(response.json())
@@ -232,13 +236,16 @@ class SupabaseClient:
     def patch_postgrest_config(
         self,
         ref: str,
-        body: Mapping[str, Any],
+        schemas: Sequence[str],
         *,
         reobserve: Callable[[], PostgrestConfig | None] | None = None,
     ) -> PostgrestConfig:
-        """A partial update of the Data API settings; the vendor answers with them all. If
-        the response is lost, ``reobserve`` (given the settings read back) decides whether
-        the update had landed before it is sent again."""
+        """Set the exposed schemas (``db_schema``, comma-joined here: a name holding a comma
+        is refused, never sent, as PostgREST would read it as two schemas) and nothing
+        else; the vendor answers with every Data API setting. If the response is lost,
+        ``reobserve`` (given the settings read back) decides whether the update had landed
+        before it is sent again."""
+        body = {"db_schema": comma_list(schemas, field="db_schema")}
 
         def found() -> httpx.Response | None:
             assert reobserve is not None
@@ -246,8 +253,8 @@ class SupabaseClient:
             return None if config is None else httpx.Response(200, json=config.model_dump())
 
         response = self._request(
-            "postgrest-write", ref, "PATCH", f"/v1/projects/{ref}/postgrest", json=dict(body),
-            reobserve=found if reobserve is not None else None,
+            "postgrest-write", ref, "PATCH", api_path("/v1/projects/{}/postgrest", ref),
+            json=body, reobserve=found if reobserve is not None else None,
         )
         return PostgrestConfig.model_validate(response.json())
 
@@ -263,12 +270,13 @@ class SupabaseClient:
         body: dict[str, Any] = {"query": query}
         if parameters:
             body["parameters"] = list(parameters)
-        path = f"/v1/projects/{ref}/database/query" + ("/read-only" if read_only else "")
+        path = api_path("/v1/projects/{}/database/query", ref) + (
+            "/read-only" if read_only else "")
         response = self._request("query", ref, "POST", path, json=body)
         try:
             return ROWS.validate_python(response.json())
         except ValueError:
             raise VendorError(
                 f"supabase answered SQL on {ref} with something other than rows",
-                vendor=VENDOR, request=f"POST /v1/projects/{ref}/database/query",
+                vendor=VENDOR, request=f"POST {path}",
             ) from None

@@ -202,7 +202,7 @@ def _diff_postgrest(
         system=SYSTEM, kind=POSTGREST, name=project.ref, action=Action.UPDATE,
         stage=STAGES[POSTGREST],
         diffs=(FieldDiff("db_schema", list(live), list(wanted)),),
-        desired={"ref": project.ref, "db_schema": ",".join(wanted)},
+        desired={"ref": project.ref, "schemas": list(wanted)},
         current_id=project.ref,
         reason="; ".join(reasons),
         label=f"postgrest {project.ref}",

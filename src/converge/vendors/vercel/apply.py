@@ -79,11 +79,12 @@ class Item:
 
 
 def check_public_value(key: str, value: str, check: PublicValueCheck) -> None:
-    """Refuse to send a public value the secret detector flags (naming the key only)."""
+    """Refuse to send a public value the policies' check flags (naming the key only);
+    ``check`` answers with a phrase such as ``looks like a secret (Stripe Access Key)``."""
     problem = check(key, value)
     if problem:
         raise PolicyDenied(
-            f"refusing to publish {key}: its value looks like a secret ({problem})",
+            f"refusing to publish {key}: its value {problem}",
             hint="the artifact may have been altered: run make decision and make render, "
             "and keep secrets in server variables as references",
         )

@@ -32,6 +32,7 @@ from converge.vendors.http import (
     RequestCounter,
     Transport,
     VendorHttp,
+    api_path,
     bearer_http_from_environment,
     is_unauthorized,
     json_object,
@@ -199,7 +200,8 @@ class VercelClient:
         if scope.project.startswith("prj_"):
             return scope.project
         if scope not in self._project_ids:
-            response = self._project_request(f"/v9/projects/{scope.project}", scope=scope)
+            path = api_path("/v9/projects/{}", scope.project)
+            response = self._project_request(path, scope=scope)
             self._project_ids[scope] = parse_body(_ProjectBody, response).id
         return self._project_ids[scope]
 
@@ -207,16 +209,15 @@ class VercelClient:
         """Every env var of the project: one request, more only if Vercel paginates."""
         envs: list[EnvVar] = []
         params: dict[str, str] = {}
+        path = api_path("/v10/projects/{}/env", scope.project)
         for _ in range(MAX_LIST_PAGES):
-            response = self._project_request(
-                f"/v10/projects/{scope.project}/env", scope=scope, params=params
-            )
+            response = self._project_request(path, scope=scope, params=params)
             page = parse_body(EnvList, response)
             if page.hidden_production_env_count:
                 raise VendorError(
                     f"vercel hides {page.hidden_production_env_count} production env vars of "
                     f"{scope.describe()} from this token",
-                    vendor=VENDOR, request=f"GET /v10/projects/{scope.project}/env",
+                    vendor=VENDOR, request=f"GET {path}",
                     hint=f"use a token in {TOKEN_VARIABLE} whose role may read production "
                     "variables: converge cannot plan against a partial list",
                 )
@@ -227,13 +228,13 @@ class VercelClient:
             params = {"until": str(cursor)}
         raise VendorError(
             f"vercel kept paginating the env vars of {scope.describe()}",
-            vendor=VENDOR, request=f"GET /v10/projects/{scope.project}/env",
+            vendor=VENDOR, request=f"GET {path}",
         )
 
     def get_env(self, scope: ProjectScope, env_id: str) -> EnvVar | None:
         """One env var (no value for sensitive ones), or None when it does not exist."""
         response = self._request(
-            "get", "GET", f"/v1/projects/{scope.project}/env/{env_id}", scope=scope,
+            "get", "GET", api_path("/v1/projects/{}/env/{}", scope.project, env_id), scope=scope,
             allow_status=frozenset({404}),
         )
         if response.status_code == 404:
@@ -254,7 +255,7 @@ class VercelClient:
         all fail, which Vercel answers with 400 and ``failed[]``). ``upsert`` overwrites only
         a var with exactly the same key, targets and branch. ``reobserve`` is asked, before
         a re-send after a lost response, whether the items exist already."""
-        path = f"/v10/projects/{scope.project}/env"
+        path = api_path("/v10/projects/{}/env", scope.project)
 
         def found() -> httpx.Response | None:
             assert reobserve is not None
@@ -295,7 +296,8 @@ class VercelClient:
 
     def patch_env(self, scope: ProjectScope, env_id: str, body: Mapping[str, Any]) -> EnvVar:
         response = self._request(
-            "update", "PATCH", f"/v9/projects/{scope.project}/env/{env_id}", scope=scope,
+            "update", "PATCH", api_path("/v9/projects/{}/env/{}", scope.project, env_id),
+            scope=scope,
             json=dict(body),
         )
         return parse_body(EnvVar, response)
@@ -303,7 +305,8 @@ class VercelClient:
     def delete_env(self, scope: ProjectScope, env_id: str) -> bool:
         """Delete one env var; False when it was already gone."""
         response = self._request(
-            "delete", "DELETE", f"/v9/projects/{scope.project}/env/{env_id}", scope=scope,
+            "delete", "DELETE", api_path("/v9/projects/{}/env/{}", scope.project, env_id),
+            scope=scope,
             allow_status=frozenset({404}),
         )
         return response.status_code != 404
