@@ -22,7 +22,13 @@ from converge_sandbox.registry import (
 )
 from converge_sandbox.runner import DeferredDatabase, VendorParts, start_sandbox
 from converge_sandbox.world import SandboxWorld
-from tests.sandbox.placeholders import PATHS, auth, placeholder_parts, start_placeholder_sandbox
+from tests.sandbox.placeholders import (
+    PATHS,
+    auth,
+    placeholder_parts,
+    start_placeholder_sandbox,
+    with_real_infisical,
+)
 
 ENV_NAMES = [
     "INFISICAL_API_URL", "INFISICAL_CLIENT_ID", "INFISICAL_CLIENT_SECRET", "INFISICAL_TOKEN",
@@ -77,12 +83,24 @@ def test_port_base_places_vendors_on_consecutive_ports(tmp_path: Path) -> None:
     assert ports == {"infisical": base, "vercel": base + 1, "supabase": base + 2}
 
 
+def _identity_details(env: dict[str, str]) -> int:
+    return httpx.get(env["INFISICAL_API_URL"] + "/api/v1/identities/details",
+                     headers={"Authorization": f"Bearer {env['INFISICAL_TOKEN']}"}).status_code
+
+
 def test_running_json_lets_another_process_find_the_sandbox(tmp_path: Path) -> None:
-    with start_placeholder_sandbox(tmp_path) as sandbox:
+    """``running_env`` (another process's view) prints the same variables; its
+    ``INFISICAL_TOKEN`` comes from a fresh operator login and the running server accepts it."""
+    with start_placeholder_sandbox(tmp_path, vendors=with_real_infisical()) as sandbox:
         recorded = json.loads((tmp_path / "running.json").read_text())
         found = read_running(tmp_path)
         env = running_env(tmp_path)
-        assert env == sandbox.env
+        answers = (_identity_details(env), _identity_details(sandbox.env))
+        assert list(env) == list(sandbox.env) == ENV_NAMES
+        assert {k: v for k, v in env.items() if k != "INFISICAL_TOKEN"} == \
+            {k: v for k, v in sandbox.env.items() if k != "INFISICAL_TOKEN"}
+        assert env["INFISICAL_TOKEN"] != sandbox.env["INFISICAL_TOKEN"]
+        assert answers == (200, 200)
         with pytest.raises(SandboxError, match="already running"):
             start_placeholder_sandbox(tmp_path)
     assert recorded["pid"] == os.getpid()
