@@ -140,16 +140,16 @@ async def _create(state: InfisicalState, request: Request, version: int) -> Resp
 async def _list(state: InfisicalState, request: Request, version: int) -> Response:
     actor = authenticate(state, request, service_token=True)
     query = dict(request.query_params)
-    model: type[WireModel] = FolderListV1 if version == 1 else FolderListV2
-    parsed = parse_model(model, query)
-    project_id = str(parsed.workspaceId if isinstance(parsed, FolderListV1)
-                     else parsed.projectId or "").strip()
-    if not project_id:
-        raise validation_failure([{"code": "invalid_type", "expected": "string",
-                                   "received": "undefined", "path": [_project_field(version)],
-                                   "message": "Required"}])
-    environment = str(parsed.environment).strip()
-    path = folders.normalise_path(str(parsed.path))
+    since: str | None = None
+    if version == 1:
+        v1 = parse_model(FolderListV1, query)
+        project_id, environment, raw_path = _project_id(v1, 1), v1.environment, v1.path
+    else:
+        v2 = parse_model(FolderListV2, query)
+        project_id, environment, raw_path = v2.projectId.strip(), v2.environment, v2.path
+        since = v2.lastSecretModified
+    environment = environment.strip()
+    path = folders.normalise_path(raw_path)
     project_rules(state, actor, project_id)
     project = _project(state, project_id)
     _environment(state, project, environment)
@@ -163,7 +163,6 @@ async def _list(state: InfisicalState, request: Request, version: int) -> Respon
     else:
         rows = [folders.view(f)
                 for f in folders.children(state, project_id, environment, path)]
-    since = getattr(parsed, "lastSecretModified", None)
     if since:
         cutoff = _instant(since)
         rows = [r for r in rows

@@ -83,9 +83,9 @@ def _ensure_folders(state: InfisicalState) -> None:
         for env in project["environments"]:
             folders.ensure_root(state, project, env)
     for secret in state.list_docs("secret"):
-        project = state.get("project", secret["projectId"])
-        if project is not None:
-            folders.ensure_path(state, project, secret["environment"], secret["secretPath"])
+        owner = state.get("project", secret["projectId"])
+        if owner is not None:
+            folders.ensure_path(state, owner, secret["environment"], secret["secretPath"])
 
 
 def _ensure_operator(state: InfisicalState, org_id: str) -> str:
