@@ -110,3 +110,58 @@ def test_a_service_token_reads_secrets_but_is_refused_identity_work(harness: Har
     assert caught.value.status == 403
     assert "service token" in caught.value.hint and "INFISICAL_CLIENT_ID" in caught.value.hint
     assert token not in str(caught.value) + caught.value.hint
+
+
+def _jwt(iat: float, exp: float) -> str:
+    import base64
+    import json as _json
+
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(_json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256'})}.{part({'iat': iat, 'exp': exp})}.signature"
+
+
+class _Service:
+    """Stands in for the login and renew endpoints (the keeper's only I/O)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def post(self, path: str, body: dict[str, object]) -> httpx.Response:
+        self.calls.append(path)
+        token = "renewed" if path == RENEW else "logged-in"
+        return httpx.Response(200, json={"accessToken": token, "expiresIn": 7200,
+                                         "accessTokenMaxTTL": 86400, "tokenType": "Bearer"})
+
+
+def test_a_given_token_is_renewed_once_half_its_life_has_passed() -> None:
+    """Renewing at half-life lets any watch cycle in the second half keep the token alive
+    (a cycle interval up to half the TTL never finds it expired)."""
+    from converge.vendors.infisical.tokens import TokenKeeper
+
+    now = {"wall": 1000.0, "mono": 50.0}
+    service = _Service()
+    keeper = TokenKeeper(service.post, token=_jwt(1000.0, 1000.0 + TTL),
+                         monotonic=lambda: now["mono"], wall=lambda: now["wall"])
+
+    assert keeper.current() != "renewed" and service.calls == []
+    now["mono"] += TTL / 2 + 1
+    assert keeper.current() == "renewed"
+    assert service.calls == [RENEW]
+
+
+def test_client_credentials_log_in_then_renew_at_half_life() -> None:
+    from converge.vendors.infisical.tokens import TokenKeeper
+
+    now = {"mono": 0.0}
+    service = _Service()
+    keeper = TokenKeeper(service.post, client_id="id", client_secret="s",
+                         monotonic=lambda: now["mono"])
+
+    assert keeper.current() == "logged-in"
+    now["mono"] = TTL / 2 - 1
+    assert keeper.current() == "logged-in"
+    now["mono"] = TTL / 2 + 1
+    assert keeper.current() == "renewed"
+    assert service.calls == [LOGIN, RENEW]

@@ -6,13 +6,14 @@ on a typical setup) and can be renewed until their max TTL (``POST
 token (``converge watch``), so:
 
 - with universal-auth credentials (client id + secret) the keeper logs in, renews the
-  token a little before it expires, and logs in again when renewal is refused (max TTL
+  token once half its life has passed, and logs in again when renewal is refused (max TTL
   reached) or when the service refuses the token mid-run (revoked, or expired by the
   service's clock rather than ours);
-- with a given token (``INFISICAL_TOKEN``) it renews the token before it expires, for as
-  long as the service allows, and remembers the renewed token for the rest of the process
-  (a watch builds a new client each cycle from the same environment); an expired token
-  cannot be renewed, and the caller says so.
+- with a given token (``INFISICAL_TOKEN``) it renews the token once half its life has
+  passed, for as long as the service allows, and remembers the renewed token for the rest
+  of the process (a watch builds a new client each cycle from the same environment, so a
+  cycle in the second half of a token's life renews it for the next ones); an expired
+  token cannot be renewed, and the caller says so.
 
 Tokens live only in memory; nothing here logs or raises with a token in its text.
 """
@@ -34,7 +35,6 @@ from converge.errors import VendorAuthError, VendorError
 
 LOGIN_PATH = "/api/v1/auth/universal-auth/login"
 RENEW_PATH = "/api/v1/auth/token/renew"
-RENEW_MARGIN = 60.0
 
 # The latest renewal of each given token, for this process: sha256(original) -> token.
 _RENEWED: dict[str, str] = {}
@@ -43,19 +43,23 @@ _RENEWED_LOCK = threading.Lock()
 Post = Callable[[str, dict[str, Any]], httpx.Response]
 
 
-def token_expiry(token: str) -> float | None:
-    """The ``exp`` claim (epoch seconds) of a JWT, read without verifying it; None for a
-    token that is not a JWT or has no expiry (a legacy service token, a periodic token)."""
+def token_times(token: str) -> tuple[float | None, float | None]:
+    """The ``iat`` and ``exp`` claims (epoch seconds) of a JWT, read without verifying it;
+    None for a token that is not a JWT or lacks them (a legacy service token, a periodic
+    token has no expiry)."""
     parts = token.split(".")
     if len(parts) != 3:
-        return None
+        return None, None
     try:
         padded = parts[1] + "=" * (-len(parts[1]) % 4)
         claims = json.loads(base64.urlsafe_b64decode(padded))
     except (ValueError, json.JSONDecodeError):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, int | float) else None
+        return None, None
+    if not isinstance(claims, dict):
+        return None, None
+    iat, exp = claims.get("iat"), claims.get("exp")
+    return (float(iat) if isinstance(iat, int | float) else None,
+            float(exp) if isinstance(exp, int | float) else None)
 
 
 def _fingerprint(token: str) -> str:
@@ -141,14 +145,19 @@ class TokenKeeper:
 
     # -- internals (called with the lock held) -----------------------------------------
     def _hold(self, token: str, expires_in: float | None = None) -> _Held:
+        """Keep ``token``, to be renewed once half its lifetime has passed (the lifetime is
+        ``expires_in`` from a login or renewal, else the JWT's ``exp - iat``)."""
         wall_now, mono_now = self._wall(), self._monotonic()
+        lifetime = expires_in
         if expires_in is None:
-            exp = token_expiry(token)
-            expires_in = exp - wall_now if exp is not None else None
-        if expires_in is None:
-            return _Held(token, None, None)
-        margin = min(RENEW_MARGIN, max(expires_in, 0.0) / 4)
-        return _Held(token, mono_now + expires_in - margin, wall_now + expires_in)
+            iat, exp = token_times(token)
+            if exp is None:
+                return _Held(token, None, None)
+            expires_in = exp - wall_now
+            lifetime = exp - iat if iat is not None else expires_in
+        assert lifetime is not None
+        return _Held(token, mono_now + expires_in - max(lifetime, 0.0) / 2,
+                     wall_now + expires_in)
 
     def _login(self) -> str:
         if not self.can_log_in:
