@@ -15,6 +15,7 @@ import importlib
 import json
 import shutil
 import socket
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -135,17 +136,35 @@ def vendor_exports(vendor: str) -> IssueExports | None:
     return found
 
 
-def running_env(state_dir: Path) -> dict[str, str]:
+def running_env(state_dir: Path, *, seed_timeout: float = 30.0) -> dict[str, str]:
     """``sandbox_env`` for the sandbox running on ``state_dir``; SandboxError if none.
 
     The emulators issue their part from this process (the Infisical operator logs in
-    anew); the running server reads the token's record from disk when it is first used."""
+    anew); the running server reads the token's record from disk when it is first used.
+    A sandbox that has just started may still be seeding: this waits for it (re-reading
+    the store) up to ``seed_timeout`` seconds."""
     info = read_running(state_dir)
     if info is None:
         raise SandboxError(
             f"no sandbox is running for {state_dir.parent.parent}",
             hint="start one with `converge sandbox serve`",
         )
+    deadline = time.monotonic() + seed_timeout
+    while True:
+        try:
+            return sandbox_env(info, *_issue(state_dir))
+        except LookupError as unseeded:
+            if time.monotonic() >= deadline:
+                raise SandboxError(
+                    f"the sandbox's {unseeded.args[0]} emulator is not seeded yet",
+                    hint="wait a moment and run `converge sandbox env` again",
+                ) from None
+            time.sleep(0.2)
+
+
+def _issue(state_dir: Path) -> tuple[SandboxCredentials, dict[str, str]]:
+    """The stored credentials and what each emulator issues now; LookupError naming the
+    vendor whose emulator is not seeded yet."""
     store = SandboxStore(state_dir / STATE_FILE)
     try:
         credentials = SandboxCredentials.load_or_create(store)
@@ -158,13 +177,10 @@ def running_env(state_dir: Path) -> dict[str, str]:
             try:
                 issued.update(issue(world))
             except LookupError:
-                raise SandboxError(
-                    f"the sandbox's {vendor} emulator is not seeded yet",
-                    hint="wait a moment and run `converge sandbox env` again",
-                ) from None
+                raise LookupError(vendor) from None
     finally:
         store.close()
-    return sandbox_env(info, credentials, issued)
+    return credentials, issued
 
 
 def _cluster_dirs(pg_dir: Path) -> list[Path]:

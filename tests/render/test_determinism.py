@@ -32,7 +32,9 @@ def _write_vercel(workspace: Path, public: dict[str, str], *, reverse: bool) -> 
         },
     }
     with (workspace / "data/platforms/vercel/journal.yaml").open("w") as stream:
-        yaml.safe_dump(doc, stream)
+        # Quoted: PyYAML writes YAML 1.1, where "0E0" is no number and goes out bare, but
+        # converge reads YAML 1.2, where a bare 0E0 is a float.
+        yaml.safe_dump(doc, stream, default_style='"')
 
 
 @settings(

@@ -54,6 +54,14 @@ def test_sandbox_serves_three_vendors_and_describes_them_in_env(tmp_path: Path) 
     assert all(u.startswith("http://127.0.0.1:") for u in urls) and len(set(urls)) == 3
 
 
+def test_the_printed_variables_are_the_ones_a_sandbox_run_replaces() -> None:
+    """What the sandbox prints is exactly what ``target: sandbox`` drops from the shell
+    before using the sandbox (no live credential can leak into a sandbox run)."""
+    from converge.cli.target import SANDBOX_VARIABLES
+
+    assert tuple(ENV_NAMES) == SANDBOX_VARIABLES
+
+
 def _free_base() -> int:
     for _ in range(50):
         with socket.socket() as probe:

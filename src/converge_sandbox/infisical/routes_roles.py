@@ -80,7 +80,7 @@ async def _parse_role(request: Request, model: type[M], *, required: bool) -> tu
     try:
         body = await parse_body(request, model)
     except InfisicalApiError as error:
-        if not isinstance(error.message, list):
+        if not isinstance(error.message, list) or not isinstance(data, dict):
             raise
         issues += error.message
     slug = data.get("slug") if isinstance(data, dict) else None
