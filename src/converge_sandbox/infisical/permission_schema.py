@@ -13,8 +13,8 @@ subject is ``invalid_union_discriminator``, an unknown action ``invalid_union`` 
 secret actions).
 
 The tables below carry the service's subjects, actions and condition fields (read from
-Infisical's ``project-permission.ts``); the small combinators reproduce zod's issue shapes
-and its union rules (a branch that fails only a refinement is "dirty" and wins).
+Infisical's ``project-permission.ts``), built from ``zodcheck``'s combinators, which
+reproduce zod's issue shapes and union rules.
 """
 
 from __future__ import annotations
@@ -24,142 +24,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from converge_sandbox.infisical.errors import bad_request
-from converge_sandbox.jsontype import json_type
+from converge_sandbox.infisical.zodcheck import (
+    DIRTY,
+    INVALID,
+    MISSING,
+    VALID,
+    Check,
+    Issue,
+    Parsed,
+    Path,
+    elements,
+    enum,
+    invalid_type,
+    join_options,
+    partial_object,
+    refined_string,
+    string,
+    string_array,
+    union,
+)
 
-Issue = dict[str, Any]
-Path = list[int | str]
-VALID, DIRTY, INVALID = "valid", "dirty", "invalid"
-
-
-@dataclass
-class Parsed:
-    """A combinator's outcome: the parsed value, its issues and zod's status."""
-
-    value: Any
-    issues: list[Issue]
-    status: str
-
-
-Check = Callable[[Any, Path], Parsed]
-
-
-def _join(options: tuple[str, ...]) -> str:
-    return " | ".join(f"'{o}'" for o in options)
-
-
-MISSING = object()
-
-
-def _invalid_type(expected: str, value: Any, path: Path) -> Parsed:
-    received = "undefined" if value is MISSING else json_type(value)
-    message = "Required" if received == "undefined" else f"Expected {expected}, received {received}"
-    return Parsed(None, [{"code": "invalid_type", "expected": expected, "received": received,
-                          "path": path, "message": message}], INVALID)
-
-
-def string() -> Check:
-    def check(value: Any, path: Path) -> Parsed:
-        if not isinstance(value, str):
-            return _invalid_type("string", value, path)
-        return Parsed(value, [], VALID)
-    return check
-
-
-def refined_string(predicate: Callable[[str], bool], message: str) -> Check:
-    """``z.string().refine(predicate, message)``: a failed refinement is dirty, not invalid."""
-    def check(value: Any, path: Path) -> Parsed:
-        if not isinstance(value, str):
-            return _invalid_type("string", value, path)
-        if not predicate(value):
-            return Parsed(value, [{"code": "custom", "message": message, "path": path}], DIRTY)
-        return Parsed(value, [], VALID)
-    return check
-
-
-def string_array(element: Check | None = None) -> Check:
-    inner = element or string()
-
-    def check(value: Any, path: Path) -> Parsed:
-        if not isinstance(value, list):
-            return _invalid_type("array", value, path)
-        return _elements(inner, value, path, minimum=0)
-    return check
-
-
-def _elements(inner: Check, value: list[Any], path: Path, *, minimum: int) -> Parsed:
-    issues: list[Issue] = []
-    out: list[Any] = []
-    status = VALID
-    if len(value) < minimum:
-        issues.append({"code": "too_small", "minimum": minimum, "type": "array",
-                       "inclusive": True, "exact": False, "path": path,
-                       "message": f"Array must contain at least {minimum} element(s)"})
-        status = DIRTY
-    for index, item in enumerate(value):
-        parsed = inner(item, [*path, index])
-        issues += parsed.issues
-        out.append(parsed.value)
-        if parsed.status == INVALID:
-            status = INVALID
-        elif parsed.status == DIRTY and status == VALID:
-            status = DIRTY
-    return Parsed(out, issues, status)
-
-
-def enum(options: tuple[str, ...]) -> Check:
-    """``z.nativeEnum``/``z.enum``: a non-string is ``invalid_type`` naming the values as
-    the expected type, an unknown string ``invalid_enum_value``."""
-    def check(value: Any, path: Path) -> Parsed:
-        if not isinstance(value, str):
-            return _invalid_type(_join(options), value, path)
-        if value not in options:
-            return Parsed(None, [{"received": value, "code": "invalid_enum_value",
-                                  "options": list(options), "path": path,
-                                  "message": f"Invalid enum value. Expected {_join(options)}, "
-                                             f"received '{value}'"}], INVALID)
-        return Parsed(value, [], VALID)
-    return check
-
-
-def union(*branches: Check) -> Check:
-    """zod's union: the first valid branch wins, else the first dirty one, else one
-    ``invalid_union`` issue carrying every branch's issues."""
-    def check(value: Any, path: Path) -> Parsed:
-        results = [branch(value, path) for branch in branches]
-        for result in results:
-            if result.status == VALID:
-                return result
-        for result in results:
-            if result.status == DIRTY:
-                return result
-        return Parsed(None, [{"code": "invalid_union",
-                              "unionErrors": [{"issues": r.issues, "name": "ZodError"}
-                                              for r in results],
-                              "path": path, "message": "Invalid input"}], INVALID)
-    return check
-
-
-def partial_object(fields: dict[str, Check]) -> Check:
-    """``z.object({...}).partial()``: unknown keys are dropped, known ones optional."""
-    def check(value: Any, path: Path) -> Parsed:
-        if not isinstance(value, dict):
-            return _invalid_type("object", value, path)
-        out: dict[str, Any] = {}
-        issues: list[Issue] = []
-        status = VALID
-        for key, field_check in fields.items():
-            if key not in value:
-                continue
-            parsed = field_check(value[key], [*path, key])
-            issues += parsed.issues
-            out[key] = parsed.value
-            if parsed.status == INVALID:
-                status = INVALID
-            elif parsed.status == DIRTY and status == VALID:
-                status = DIRTY
-        return Parsed(out, issues, status)
-    return check
-
+# -- actions -------------------------------------------------------------------------------
 
 def actions(options: tuple[str, ...]) -> Check:
     """``CASL_ACTION_SCHEMA_*``: one action or a non-empty list, always returned as a list."""
@@ -167,8 +52,8 @@ def actions(options: tuple[str, ...]) -> Check:
 
     def many(value: Any, path: Path) -> Parsed:
         if not isinstance(value, list):
-            return _invalid_type("array", value, path)
-        return _elements(single, value, path, minimum=1)
+            return invalid_type("array", value, path)
+        return elements(single, value, path, minimum=1)
 
     choice = union(single, many)
 
@@ -344,7 +229,7 @@ SUBJECTS: dict[str, SubjectSchema] = {
 
 def _rule(value: Any, path: Path) -> Parsed:
     if not isinstance(value, dict):
-        return _invalid_type("object", value, path)
+        return invalid_type("object", value, path)
     subject = value.get("subject", MISSING)
     schema = SUBJECTS.get(subject) if isinstance(subject, str) else None
     if schema is None:
@@ -352,7 +237,7 @@ def _rule(value: Any, path: Path) -> Parsed:
         return Parsed(None, [{"code": "invalid_union_discriminator", "options": options,
                               "path": [*path, "subject"],
                               "message": "Invalid discriminator value. Expected "
-                                         + _join(tuple(options))}], INVALID)
+                                         + join_options(tuple(options))}], INVALID)
     out: dict[str, Any] = {"subject": subject}
     issues: list[Issue] = []
     status = VALID
@@ -363,7 +248,7 @@ def _rule(value: Any, path: Path) -> Parsed:
         if "inverted" in value:
             inverted = value["inverted"]
             parts.append(("inverted", Parsed(inverted, [], VALID) if isinstance(inverted, bool)
-                          else _invalid_type("boolean", inverted, [*path, "inverted"])))
+                          else invalid_type("boolean", inverted, [*path, "inverted"])))
         if "conditions" in value:
             parts.append(("conditions", schema.conditions(value["conditions"],
                                                           [*path, "conditions"])))
@@ -380,8 +265,8 @@ def _rule(value: Any, path: Path) -> Parsed:
 def parse_permissions(value: Any, path: Path) -> Parsed:
     """``ProjectPermissionV2Schema.array()``: the rules as the service keeps them."""
     if not isinstance(value, list):
-        return _invalid_type("array", value, path)
-    return _elements(_rule, value, path, minimum=0)
+        return invalid_type("array", value, path)
+    return elements(_rule, value, path, minimum=0)
 
 
 def check_combinations(rules: list[dict[str, Any]]) -> None:

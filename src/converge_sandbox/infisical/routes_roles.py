@@ -30,11 +30,7 @@ from converge_sandbox.infisical.errors import (
     not_found,
     validation_failure,
 )
-from converge_sandbox.infisical.permission_schema import (
-    MISSING,
-    check_combinations,
-    parse_permissions,
-)
+from converge_sandbox.infisical.permission_schema import check_combinations, parse_permissions
 from converge_sandbox.infisical.permissions import (
     BUILT_IN_ROLES,
     BUILT_IN_RULES,
@@ -45,6 +41,7 @@ from converge_sandbox.infisical.permissions import (
 from converge_sandbox.infisical.routing import RouteSpec, ok
 from converge_sandbox.infisical.state import InfisicalState, new_id
 from converge_sandbox.infisical.validation import WireModel, parse_body
+from converge_sandbox.infisical.zodcheck import MISSING
 
 M = TypeVar("M", bound=BaseModel)
 
