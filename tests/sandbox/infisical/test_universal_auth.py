@@ -5,6 +5,7 @@ from __future__ import annotations
 import jwt
 from starlette.applications import Starlette
 
+from converge_sandbox.infisical.seed import operator_access_token, operator_identity_id
 from converge_sandbox.world import SandboxWorld
 from tests.sandbox.infisical.helpers import Api, mint_identity
 
@@ -211,12 +212,20 @@ def test_forged_token_is_403_and_missing_token_is_401(app: Starlette) -> None:
     assert Api(app).get("/api/v1/identities/details").status_code == 401
 
 
-def test_operator_static_token_is_accepted(app: Starlette, world: SandboxWorld) -> None:
-    response = Api(app, token=world.credentials.infisical_token).get(
-        "/api/v1/identities/details")
+def test_operator_token_the_sandbox_prints_is_a_login_issued_access_token(
+    app: Starlette, world: SandboxWorld
+) -> None:
+    """What ``INFISICAL_TOKEN`` holds: an access token from the operator's universal-auth
+    login (a JWT for the operator identity, with the operator's TTL), not a static token."""
+    token = operator_access_token(world)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    response = Api(app, token=token).get("/api/v1/identities/details")
 
     assert response.status_code == 200
     assert response.json()["identityDetails"]["organization"]["slug"] == "acme"
+    assert claims["authTokenType"] == "identityAccessToken"
+    assert claims["identityId"] == operator_identity_id(world)
+    assert claims["exp"] - claims["iat"] == 7200
 
 
 def test_token_auth_mints_a_working_token(api: Api, app: Starlette, org: str) -> None:
