@@ -94,7 +94,6 @@ def _ensure_operator(state: InfisicalState, org_id: str) -> str:
     if identity_id is None or state.get("identity", identity_id) is None:
         doc = create_identity_doc(state, name=OPERATOR_NAME, org_id=org_id, role="admin")
         identity_id = str(doc["id"])
-        state.put("meta", "operator", {"identityId": identity_id})
     ua = state.get("ua", identity_id)
     if ua is None:
         now = state.now()
@@ -114,6 +113,9 @@ def _ensure_operator(state: InfisicalState, org_id: str) -> str:
     if not any(s["secretHash"] == wanted and not s["isClientSecretRevoked"] for s in current):
         new_client_secret(state, identity_id, description="sandbox operator",
                           value=creds.infisical_client_secret)
+    # The pointer goes last: another process reading the store while this one seeds (the
+    # ``converge sandbox env`` of a sandbox just started) sees a whole operator or none.
+    state.put("meta", "operator", {"identityId": identity_id})
     return identity_id
 
 
@@ -164,9 +166,17 @@ def operator_access_token(world: SandboxWorld) -> str:
     """A fresh access token for the operator, from a universal-auth login with the
     sandbox's client id and secret: the token a real team's automation would hold."""
     state = InfisicalState(world)
-    if state.operator_identity_id() is None or state.get("meta", "signing_key") is None:
-        raise LookupError("the Infisical sandbox is not seeded")
     creds = world.credentials
+    identity_id = state.operator_identity_id()
+    if (
+        identity_id is None
+        or state.get("meta", "signing_key") is None
+        or state.ua_by_client_id(creds.infisical_client_id) is None
+        or not state.list_docs("client_secret", f"{identity_id}/")
+    ):
+        # Still seeding (or seeded by an older sandbox): a login now would fail and count
+        # towards the operator's lockout.
+        raise LookupError("the Infisical sandbox is not seeded")
     token, _ = universal_auth_login(state, creds.infisical_client_id,
                                     creds.infisical_client_secret, ip=LOOPBACK)
     return token
