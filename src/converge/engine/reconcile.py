@@ -35,6 +35,7 @@ from converge.engine.locks import acquire_lock
 from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.plan import Plan, SystemPlan
 from converge.engine.session import open_session
+from converge.engine.settle import settle_open_operations
 from converge.errors import ConvergeError, PolicyDenied, VendorConflictError
 from converge.policies.contract import load_decision
 from converge.render.manifest import MANIFEST_FILE, verify_artifacts
@@ -119,11 +120,29 @@ def check_deletion_budget(plan: SystemPlan, options: ReconcileOptions, in_sync: 
         )
 
 
-def plan_system(reconciler: SystemReconciler, project: str, journal: Journal | None) -> SystemPlan:
-    """Observe and diff one system (no write): its changes, its objects in sync (see
-    ``engine.objects``) and what it could not verify."""
+def plan_system(
+    reconciler: SystemReconciler,
+    project: str,
+    journal: Journal | None,
+    *,
+    settle_run: str | None = None,
+) -> SystemPlan:
+    """Observe and diff one system (no vendor write): its changes, its objects in sync
+    (see ``engine.objects``) and what it could not verify.
+
+    ``settle_run`` (apply, under the project lock) first settles what earlier runs left
+    open against what observe found (``engine.settle``), then diffs with the journal's
+    settled markers."""
     managed = journal.managed_objects(project, reconciler.system) if journal else []
     reconciler.observe(markers={m.key: m.marker for m in managed if m.marker})
+    if (
+        journal is not None
+        and settle_run is not None
+        and settle_open_operations(journal, project, reconciler, settle_run)
+    ):
+        managed = journal.managed_objects(project, reconciler.system)
+        # Reads are answered from memory until the next write: no new request.
+        reconciler.observe(markers={m.key: m.marker for m in managed if m.marker})
     changes = list(reconciler.diff())
     objects = system_objects(reconciler.desired_keys(), managed)
     return SystemPlan(
@@ -206,7 +225,7 @@ def apply_project(
         try:
             for system in session.systems:
                 reconciler = session.reconciler(system)
-                system_plan = plan_system(reconciler, project, journal)
+                system_plan = plan_system(reconciler, project, journal, settle_run=run.id)
                 planned.append(system_plan)
                 check_deletion_budget(system_plan, options, system_plan.in_sync)
                 conflicts = [c for c in system_plan.changes if c.action is Action.CONFLICT]
@@ -257,8 +276,12 @@ def _apply_all(
     """Apply the system's changes in plan order, journaling each before and after.
 
     A vendor that batches (Vercel: one upsert for many variables) gets all of them in
-    one ``apply_batch`` call, every change journaled as intended before it; the others
-    get one ``apply`` call per change, each journaled as intended just before its call.
+    one ``apply_batch`` call, every change journaled as intended before it and each
+    outcome journaled as soon as the vendor answered for it (``on_result``), not after
+    the whole batch: a kill between a vendor write and its record then loses one answer
+    at most, which the next run settles against what it observes
+    (``engine.settle``). The others get one ``apply`` call per change, each journaled as
+    intended just before its call and as done just after.
     """
     batches: Sequence[Sequence[Change]] = (
         [plan.changes] if reconciler.batches else [[c] for c in plan.changes]
@@ -266,22 +289,40 @@ def _apply_all(
     for batch in batches:
         if not batch:
             continue
-        ops = [journal.record_intent(run_id, change) for change in batch]
+        record = _Recorder(journal, [journal.record_intent(run_id, c) for c in batch], batch)
         results: Sequence[BatchResult]
         if reconciler.batches:
-            results = reconciler.apply_batch(batch)
+            results = reconciler.apply_batch(batch, on_result=record)
         else:
             results = [_apply_one(reconciler, batch[0])]
         failure: ConvergeError | None = None
-        for op, change, result in zip(ops, batch, results, strict=True):
+        for index, (change, result) in enumerate(zip(batch, results, strict=True)):
+            record(index, result)
             if isinstance(result, AppliedChange):
-                _record_outcome(journal, op, change, result)
                 yield change, result
             else:
-                journal.record_failed(op, result.message)
                 failure = failure or result
         if failure is not None:
             raise failure
+
+
+class _Recorder:
+    """Journals each outcome of a batch once, as soon as it is known (``ResultSink``)."""
+
+    def __init__(self, journal: Journal, ops: list[int], batch: Sequence[Change]):
+        self.journal = journal
+        self.ops = ops
+        self.batch = batch
+        self.recorded: set[int] = set()
+
+    def __call__(self, index: int, result: BatchResult) -> None:
+        if index in self.recorded:
+            return
+        self.recorded.add(index)
+        if isinstance(result, AppliedChange):
+            _record_outcome(self.journal, self.ops[index], self.batch[index], result)
+        else:
+            self.journal.record_failed(self.ops[index], result.message)
 
 
 def _apply_one(reconciler: SystemReconciler, change: Change) -> BatchResult:

@@ -353,12 +353,28 @@ def apply_one(ctx: ApplyContext, change: Change) -> AppliedChange:
     return applied(outcome, item.fp)
 
 
-def apply_batch(ctx: ApplyContext, changes: Sequence[Change]) -> list[Outcome]:
+def apply_batch(
+    ctx: ApplyContext,
+    changes: Sequence[Change],
+    on_result: Callable[[int, Outcome], None] | None = None,
+) -> list[Outcome]:
     """Perform ``changes`` (in plan order), batching creates and exact upserts into one
     POST each; one outcome per change, in the same order. Public values are checked before
-    the first write, so a flagged value stops the whole batch with nothing sent."""
+    the first write, so a flagged value stops the whole batch with nothing sent.
+
+    ``on_result`` hears each outcome as soon as Vercel answered for it (the items of a
+    batched POST together, right after that POST; every other change right after its own
+    requests), so the engine journals a created id or a confirmed delete before the next
+    request goes out: a kill then loses at most the answer in flight.
+    """
     check_public_values(changes, ctx.public_value_check)
     outcomes: dict[int, Outcome] = {}
+
+    def done(index: int, outcome: Outcome) -> None:
+        outcomes[index] = outcome
+        if on_result is not None:
+            on_result(index, outcome)
+
     for upsert in (False, True):
         mode = "upsert" if upsert else "create"
         batch = [
@@ -374,7 +390,7 @@ def apply_batch(ctx: ApplyContext, changes: Sequence[Change]) -> list[Outcome]:
             except VendorAuthError:
                 raise
             except ConvergeError as exc:
-                outcomes[i] = exc
+                done(i, exc)
         try:
             sent = send_items(ctx, [item for _, item in items], upsert=upsert)
         except VendorAuthError:
@@ -382,14 +398,14 @@ def apply_batch(ctx: ApplyContext, changes: Sequence[Change]) -> list[Outcome]:
         except ConvergeError as exc:
             sent = [exc] * len(items)
         for (i, item), result in zip(items, sent, strict=True):
-            outcomes[i] = result if isinstance(result, ConvergeError) else applied(result, item.fp)
+            done(i, result if isinstance(result, ConvergeError) else applied(result, item.fp))
     for i, change in enumerate(changes):
         if i in outcomes:
             continue
         try:
-            outcomes[i] = apply_one(ctx, change)
+            done(i, apply_one(ctx, change))
         except VendorAuthError:
             raise
         except ConvergeError as exc:
-            outcomes[i] = exc
+            done(i, exc)
     return [outcomes[i] for i in range(len(changes))]
