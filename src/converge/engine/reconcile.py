@@ -8,9 +8,11 @@
     Session           (engine/session.py) one client per vendor and the capabilities
                       between them
     plan_project      observe → diff per system; no writes
-    apply_project     under the project lock, system by system in order: observe → diff
-                      → for each change: journal intent, apply, journal outcome; then the
-                      run's audit line
+    apply_project     under the project lock, system by system in order: observe → settle
+                      what a killed run left open → diff → for each change: journal
+                      intent, apply, journal outcome; then minted credentials no variable
+                      holds are revoked (``engine.credentials``) and the run's audit line
+                      is written
 
 Systems are applied one after another because a later one reads what an earlier one
 made (a Vercel variable holds the client id of an Infisical identity created moments
@@ -30,6 +32,7 @@ from converge.config.workspace import Workspace
 from converge.desired import DesiredState, parse_desired
 from converge.engine.audit import append_audit, audit_log_path, current_actor
 from converge.engine.context import ReconcileOptions, RunContext
+from converge.engine.credentials import JournalLedger, settle_credentials, settle_quietly
 from converge.engine.journal import Journal
 from converge.engine.locks import acquire_lock
 from converge.engine.objects import count_in_sync, system_objects
@@ -55,6 +58,8 @@ class ApplyObserver(Protocol):
 
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None: ...
 
+    def credentials_revoked(self, project: str, revoked: Sequence[str]) -> None: ...
+
 
 class SilentObserver:
     def system_planned(self, project: str, plan: SystemPlan) -> None:
@@ -66,6 +71,9 @@ class SilentObserver:
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None:
         return None
 
+    def credentials_revoked(self, project: str, revoked: Sequence[str]) -> None:
+        return None
+
 
 @dataclass
 class ApplyOutcome:
@@ -75,6 +83,7 @@ class ApplyOutcome:
     applied: list[Change] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     summaries: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    revoked: list[str] = field(default_factory=list)  # credentials revoked at the end
 
 
 def load_desired(
@@ -215,6 +224,7 @@ def apply_project(
             manifest_digest=desired.manifest_digest,
         )
         lock.set_run_id(run.id)
+        session.set_ledger(JournalLedger(journal, project=project, run_id=run.id))
         outcome = ApplyOutcome(
             project=project,
             run_id=run.id,
@@ -246,7 +256,15 @@ def apply_project(
                 summary = reconciler.summary()
                 outcome.summaries[system] = summary
                 observer.system_applied(project, system, summary)
+            if "vercel" in session.systems:
+                revoked = settle_credentials(session, journal, run.id)
+                outcome.revoked = [r.describe() for r in revoked]
+                if revoked:
+                    counts["revoked"] = len(revoked)
+                    observer.credentials_revoked(project, outcome.revoked)
         except ConvergeError:
+            if "vercel" in session.systems:
+                settle_quietly(session, journal, run.id)
             finished = journal.finish_run(run, "failed", counts)
             append_audit(audit_log_path(workspace.root, workspace.settings.audit_log), finished)
             raise

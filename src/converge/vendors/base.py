@@ -15,7 +15,7 @@ arrives through the small capability protocols below, which the engine wires tog
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -221,6 +221,77 @@ class ReferenceResolver(Protocol):
         """A non-secret marker that changes whenever ``ref``'s value changes, found with
         list calls only (no per-object read), or None when there is none. Fingerprints
         built on it detect a changed value without reading the value at plan time."""
+        ...
+
+    def minted_id(self, ref: str) -> str | None:
+        """The vendor id of the credential last minted for ``ref`` in this run (None when
+        nothing was minted): what the variable's marker records it holds."""
+        ...
+
+    def release(self, ref: str, credential_id: str, *, reason: str) -> None:
+        """The credential ``credential_id`` of ``ref`` is held no more (its holder now has
+        a new one, or is gone): schedule its revocation (a pending revocation, due at the
+        end of the grace period). Never revokes anything converge did not mint."""
+        ...
+
+
+@dataclass(frozen=True)
+class CredentialRef:
+    """A credential converge delivers (an Infisical client secret): what names and revokes
+    it, never its value."""
+
+    system: str  # "infisical"
+    kind: str  # "client-secret"
+    parent_id: str  # what it belongs to: the identity's id
+    parent_name: str  # token-service@journal-prod
+    credential_id: str  # the vendor's id of the credential
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """A credential as the vendor lists it: ``minted_here`` when its description says this
+    converge project minted it (so converge may revoke it), ``nonce`` the mint nonce in it."""
+
+    ref: CredentialRef
+    minted_here: bool
+    nonce: str | None
+    revoked: bool
+
+
+class CredentialLedger(Protocol):
+    """Where minted credentials are journaled (the engine's journal, bound to the apply
+    run): the intent before the create, the id after it, and each revocation owed."""
+
+    def mint_started(self, *, system: str, kind: str, parent_id: str, parent_name: str) -> str:
+        """Journal the intent to mint; return its unique nonce for the description."""
+        ...
+
+    def mint_answered(self, nonce: str, credential_id: str) -> None:
+        """The create answered with ``credential_id``."""
+        ...
+
+    def revocation_due(
+        self, credential: CredentialRef, *, reason: str, nonce: str | None = None
+    ) -> None:
+        """``credential`` must be revoked (now, or after the grace period): a pending
+        revocation. ``nonce``: the mint it came from, when its answer was lost."""
+        ...
+
+    def revoked(self, credential: CredentialRef) -> None:
+        """``credential`` is revoked."""
+        ...
+
+
+class CredentialIssuer(Protocol):
+    """Lists and revokes the credentials converge delivers (Infisical client secrets)."""
+
+    def issued(self, parents: Collection[str]) -> Sequence[IssuedCredential]:
+        """Every credential of the ``parents`` (identity full names) that exist, live or
+        revoked; a parent that does not exist has none."""
+        ...
+
+    def revoke(self, credential: CredentialRef) -> None:
+        """Revoke ``credential`` (already revoked or gone is fine)."""
         ...
 
 

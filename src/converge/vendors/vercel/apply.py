@@ -173,33 +173,26 @@ def resolve_item(ctx: ApplyContext, change: Change) -> Item:
 def mint_client_secret(ctx: ApplyContext, ref: str) -> tuple[str, str]:
     """Mint a client secret for ``ref``; return (value, its Infisical id).
 
-    First, the identity's converge-minted secrets that no variable of this project holds
-    any more are revoked: the ones a killed run minted but never delivered, and the ones a
-    rotation replaced (they stayed valid until now, so deployments built with them kept
-    working). When some record does not say which secret it holds, nothing is revoked.
-    """
+    A mint whose answer was lost is revoked and minted again by the resolver; the secret
+    the variable held before is released once the new one is published
+    (``release_replaced``), and the engine revokes what no variable holds at the end of
+    the run, so no minted secret outlives its use."""
     assert ctx.resolver is not None
-    in_use = client_secrets_in_use(ctx, ref)
-    retire = getattr(ctx.resolver, "retire_client_secrets", None)
-    if in_use is not None and retire is not None:
-        retire(ref, keep=in_use)
     value = ctx.resolver.resolve(ref, mint=True)
-    minted_id = getattr(ctx.resolver, "minted_id", None)
-    return value, (minted_id(ref) or "") if minted_id is not None else ""
+    return value, ctx.resolver.minted_id(ref) or ""
 
 
-def client_secrets_in_use(ctx: ApplyContext, ref: str) -> set[str] | None:
-    """Ids of the client secrets this project's records of ``ref`` hold (None: unknown)."""
-    digest = ref_digest(ref)
-    ids: set[str] = set()
-    for env in ctx.client.list_env(ctx.scope):
-        ownership = _is_ours(env, ctx)
-        if ownership is None or ownership.ref != digest:
-            continue
-        if not ownership.cs:
-            return None
-        ids.add(ownership.cs)
-    return ids
+def release_replaced(ctx: ApplyContext, change: Change, result: AppliedChange) -> None:
+    """After ``change`` published a newly minted client secret, release the one the
+    variable held before (a pending revocation, due at the end of the grace period)."""
+    desired = change.desired
+    ref = str(desired.get("ref") or "")
+    old = str(desired.get("client_secret_id") or "")
+    if ctx.resolver is None or not old or not is_client_secret(ref):
+        return
+    new = ctx.resolver.minted_id(ref)
+    if new and new != old:
+        ctx.resolver.release(ref, old, reason="replaced by a newly minted secret")
 
 
 def send_items(
@@ -372,6 +365,8 @@ def apply_batch(
 
     def done(index: int, outcome: Outcome) -> None:
         outcomes[index] = outcome
+        if isinstance(outcome, AppliedChange):
+            release_replaced(ctx, changes[index], outcome)
         if on_result is not None:
             on_result(index, outcome)
 

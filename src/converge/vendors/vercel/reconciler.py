@@ -29,6 +29,7 @@ from converge.vendors.vercel.apply import (
     apply_batch,
     apply_one,
     check_public_values,
+    release_replaced,
 )
 from converge.vendors.vercel.client import ProjectScope, VercelClient
 from converge.vendors.vercel.diff import OWNER, SYSTEM, EnvDiff, change_key, diff_env_vars
@@ -136,7 +137,9 @@ class VercelReconciler(BaseReconciler):
         """Perform one change (safe to repeat after a crash: a create that landed is found
         again by key, targets and fingerprint). Raises a ConvergeError on failure."""
         check_public_values([change], self.public_value_check)
-        return apply_one(self._ctx(), change)
+        result = apply_one(self._ctx(), change)
+        release_replaced(self._ctx(), change, result)
+        return result
 
     def apply_batch(
         self, changes: Sequence[Change], *, on_result: ResultSink | None = None
