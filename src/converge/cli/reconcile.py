@@ -297,6 +297,10 @@ def _commit_line(done: CommitResult) -> str:
 def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, limit: int) -> None:
     """Last runs, each system's state, unfinished operations and the command that resumes.
 
+    Also the credentials not settled yet: client-secret mints a stopped run never recorded
+    the answer of, and revocations owed (a replaced secret before it is revoked). Reads
+    the run journal only (no vendor request).
+
     \b
     Example:
       converge status journal
