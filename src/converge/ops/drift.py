@@ -21,7 +21,8 @@ client secret of an identity whose secret the project delivers, that no converge
 holds (``cs=`` in its marker) and that no pending revocation covers, is drift: ``added``
 when converge minted it (a replaced secret, a lost mint answer, a killed run's: ``apply``
 revokes it), ``unmanaged`` when it was made outside converge (reported only: converge
-never revokes a secret it did not mint). See ``engine.credentials``.
+never revokes a secret it did not mint). Checked when both Infisical and Vercel are (the
+default; ``--system`` one of them skips it). See ``engine.credentials``.
 
 Unmanaged objects that are *not* in the way (the seeded ``SEGMENT_WRITE_KEY``, another
 team's variables, identities of other projects) are never drift: converge does not own
@@ -252,7 +253,8 @@ def detect_drift(
                     unverifiable=tuple(note.describe() for note in reconciler.notes),
                 )
             )
-        if "infisical" in session.systems:
+        if {"infisical", "vercel"} <= set(session.systems):
+            # Held is read from Vercel: checked when both systems are (the default).
             found = _with_credentials(found, check_credentials(session, journal))
     if record and journal is not None:
         forget_stale_markers(journal, project, found)

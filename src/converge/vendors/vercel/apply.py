@@ -182,7 +182,7 @@ def mint_client_secret(ctx: ApplyContext, ref: str) -> tuple[str, str]:
     return value, ctx.resolver.minted_id(ref) or ""
 
 
-def release_replaced(ctx: ApplyContext, change: Change, result: AppliedChange) -> None:
+def release_replaced(ctx: ApplyContext, change: Change) -> None:
     """After ``change`` published a newly minted client secret, release the one the
     variable held before (a pending revocation, due at the end of the grace period)."""
     desired = change.desired
@@ -366,7 +366,7 @@ def apply_batch(
     def done(index: int, outcome: Outcome) -> None:
         outcomes[index] = outcome
         if isinstance(outcome, AppliedChange):
-            release_replaced(ctx, changes[index], outcome)
+            release_replaced(ctx, changes[index])
         if on_result is not None:
             on_result(index, outcome)
 

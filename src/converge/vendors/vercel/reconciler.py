@@ -138,7 +138,7 @@ class VercelReconciler(BaseReconciler):
         again by key, targets and fingerprint). Raises a ConvergeError on failure."""
         check_public_values([change], self.public_value_check)
         result = apply_one(self._ctx(), change)
-        release_replaced(self._ctx(), change, result)
+        release_replaced(self._ctx(), change)
         return result
 
     def apply_batch(
