@@ -102,7 +102,7 @@ def test_lost_mint_responses_leave_no_live_orphan(lossy: E2E) -> None:
         rotated = lossy.cli("apply", "journal")
         assert rotated.exit_code == 0, rotated.output
 
-    assert lost_mints(lossy) >= 2  # the fault did hit the mints
+    assert lost_mints(lossy) >= 1  # the fault did hit a mint (3 and 2 with these seeds)
     assert live_ids(lossy) == {held_id(lossy)}
     assert_vercel_secret_logs_in(lossy)
     assert lossy.cli("plan", "journal").exit_code == 0
