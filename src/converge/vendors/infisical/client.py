@@ -135,6 +135,15 @@ def _auth_failure(response: httpx.Response) -> bool:
     return response.status_code == 404 and message.startswith(UNKNOWN_SERVICE_TOKEN)
 
 
+class MintLost(Exception):  # noqa: N818 - a signal between client and resolver, not an error
+    """A client-secret creation committed but its answer (the only copy of the value) was
+    lost; ``secret`` is the record found by its unique description."""
+
+    def __init__(self, secret: wire.ClientSecret):
+        super().__init__(f"client secret {secret.id} was created but its answer was lost")
+        self.secret = secret
+
+
 def _found(response: httpx.Response) -> httpx.Response | None:
     return None if response.status_code == 404 else response
 
@@ -362,14 +371,27 @@ class InfisicalClient:
         return wire.UniversalAuth.model_validate(response.json()["identityUniversalAuth"])
 
     def create_client_secret(
-        self, identity_id: str, *, description: str
+        self, identity_id: str, *, description: str, unique: bool = False
     ) -> tuple[str, wire.ClientSecret]:
         """Mint a client secret; returns (value, record). The value is shown only here.
-        No re-observation: a secret whose answer was lost cannot be recovered, so a retry
-        mints another (the lost one stays unusable; rotation revokes it)."""
+
+        With ``unique`` (the description carries a mint nonce), a create whose answer was
+        lost is looked for by its description before it is sent again: found, it raises
+        ``MintLost`` (the secret exists but its value is gone for good: the caller revokes
+        it and mints another with a new nonce); not found, the same request is re-sent.
+        Without it a retry may mint a second secret (the first one's value is lost)."""
+        path = self._ua_path(identity_id) + "/client-secrets"
+
+        def reobserve() -> httpx.Response | None:
+            for secret in self.list_client_secrets(identity_id):
+                if secret.description == description:
+                    raise MintLost(secret)
+            return None
+
         response = self.request(
-            "POST", self._ua_path(identity_id) + "/client-secrets",
+            "POST", path,
             json={"description": description, "numUsesLimit": 0, "ttl": 0},
+            reobserve=reobserve if unique else None,
         )
         data = response.json()
         return str(data["clientSecret"]), wire.ClientSecret.model_validate(
@@ -381,9 +403,11 @@ class InfisicalClient:
         return [wire.ClientSecret.model_validate(c) for c in response.json()["clientSecretData"]]
 
     def revoke_client_secret(self, identity_id: str, client_secret_id: str) -> None:
+        """Revoke one client secret (idempotent; one that is gone counts as revoked)."""
         self.request("POST",
                      self._ua_path(identity_id)
-                     + api_path("/client-secrets/{}/revoke", client_secret_id))
+                     + api_path("/client-secrets/{}/revoke", client_secret_id),
+                     allow_status=NOT_FOUND)
 
     # -- project roles ---------------------------------------------------------------------
     def _roles_path(self, project_id: str) -> str:
