@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +37,7 @@ from converge.engine.context import ReconcileOptions
 from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
 from converge.engine.reconcile import plan_project
-from converge.engine.status import system_states
+from converge.engine.status import system_states, unsettled_credentials
 from converge.engine.trust import rollback_line, trusted_artifacts
 from converge.errors import ConvergeError
 from converge.ops.apply import CommitResult, apply_with_rollback
@@ -65,6 +65,15 @@ class BriefPrinter:
 
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None:
         self.add_block(self.plans[system], summary)
+
+    def credentials_revoked(self, project: str, revoked: Sequence[str]) -> None:
+        count = len(revoked)
+        block = [f"🔑 Revoked {count} client secret{'s' if count > 1 else ''} no variable holds"]
+        block += [f"  ✓ {line}" for line in revoked]
+        with self._lock:
+            self.lines.extend(["", *block])
+            if self.stream:
+                click.echo("\n".join(["", *block]))
 
     def add_block(self, plan: SystemPlan, summary: Mapping[str, Any]) -> None:
         block = system_block(self.desired, plan, summary, dry_run=self.dry_run)
@@ -304,6 +313,10 @@ def _commit_line(done: CommitResult) -> str:
 def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, limit: int) -> None:
     """Last runs, each system's state, unfinished operations and the command that resumes.
 
+    Also the credentials not settled yet: client-secret mints a stopped run never recorded
+    the answer of, and revocations owed (a replaced secret before it is revoked). Reads
+    the run journal only (no vendor request).
+
     \b
     Example:
       converge status journal
@@ -316,8 +329,10 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
         for name in names:
             state = journal.project_status(name, limit)
             systems = system_states(journal, name, state.unfinished)
+            credentials = unsettled_credentials(journal, name)
             holder = read_lock_holder(journal, name)
             resume = f"converge apply {shlex.quote(name)}"
+            needs_resume = state.needs_resume or bool(credentials)
             report.append(
                 {
                     "project": name,
@@ -355,8 +370,21 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
                         }
                         for s in systems
                     ],
+                    "credentials": [
+                        {
+                            "system": c.system,
+                            "kind": c.kind,
+                            "parent": c.parent_name,
+                            "credential_id": c.credential_id,
+                            "state": c.state,
+                            "due_at": c.due_at,
+                            "reason": c.reason,
+                            "run_id": c.run_id,
+                        }
+                        for c in credentials
+                    ],
                     "locked_by": holder.describe() if holder else None,
-                    "resume": resume if state.needs_resume else None,
+                    "resume": resume if needs_resume else None,
                 }
             )
             if json_out:
@@ -383,7 +411,18 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
                     f"  ⚠️  unfinished: {op.action} {op.system} {op.kind} {op.name} "
                     f"({op.state}, run {op.run_id})"
                 )
-            if state.needs_resume:
+            for cred in credentials:
+                if cred.state == "minting":
+                    click.echo(
+                        f"  🔑 unsettled mint: {cred.describe()} (run {cred.run_id} stopped "
+                        "before recording the answer; apply revokes it if it was made)"
+                    )
+                else:
+                    click.echo(
+                        f"  🔑 revocation pending: {cred.describe()} (due {cred.due_at}: "
+                        f"{cred.reason})"
+                    )
+            if needs_resume:
                 click.echo(f"  ▶ resume with: {resume}")
     if json_out:
         emit_json({"projects": report})

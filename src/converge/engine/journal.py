@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from converge.engine.journal_credentials import CredentialLog
 from converge.engine.journal_records import (
     ACTIONS,
     OPEN_STATES,
@@ -128,6 +129,11 @@ class Journal:
     @property
     def backend(self) -> str:
         return self.db.dialect
+
+    @property
+    def credentials(self) -> CredentialLog:
+        """Credentials converge minted or must revoke (``journal_credentials``)."""
+        return CredentialLog(self)
 
     def close(self) -> None:
         self.db.close()

@@ -7,7 +7,7 @@ identity column), owns the connections, the schema version table and forward mig
 and translates driver errors into ``JournalError`` at one boundary. A PostgreSQL URL holds
 a password, so error messages name only its host and database.
 
-Schema (version 2; every table is prefixed ``converge_`` so a shared team database can
+Schema (version 3; every table is prefixed ``converge_`` so a shared team database can
 hold other things too)::
 
     converge_schema_version(version)                 one row: the applied schema version
@@ -30,6 +30,12 @@ hold other things too)::
     converge_audit_lines(log, seq PK, sha, kind, run_id, state, recorded_at)      (v2)
         the sha256 of every line converge wrote to an audit log (``engine.audit_trail``):
         state intent (recorded before the write) -> written; the newest is the log's head.
+    converge_credentials(id PK, project, system, kind, parent_id, parent_name,
+                         credential_id, nonce, state, due_at, reason, run_id → runs,
+                         created_at, updated_at, settled_by)           (version 3)
+        credentials converge minted or must revoke (``journal_credentials``): state
+        minting → issued → revoke_pending → revoked, or minting → void; ids and mint
+        nonces only, never a value.
 
 Timestamps are UTC ISO-8601 text on both backends, so rows read back identically.
 No column ever holds a secret value: names, ids, change markers and keyed fingerprints.
@@ -55,7 +61,7 @@ Dialect = Literal["sqlite", "postgresql"]
 Row = tuple[Any, ...]
 Params = Sequence[Any]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
 
 # Each entry upgrades the schema from version N-1 to N; never edit a released entry,
@@ -134,6 +140,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (log, seq)
         )""",
         "CREATE INDEX converge_audit_lines_run ON converge_audit_lines (log, run_id)",
+    ),
+    (
+        """CREATE TABLE converge_credentials (
+            id {id_pk},
+            project TEXT NOT NULL,
+            system TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            parent_id TEXT NOT NULL,
+            parent_name TEXT NOT NULL,
+            credential_id TEXT,
+            nonce TEXT,
+            state TEXT NOT NULL,
+            due_at TEXT,
+            reason TEXT,
+            run_id TEXT NOT NULL REFERENCES converge_runs (id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            settled_by TEXT
+        )""",
+        "CREATE INDEX converge_credentials_open ON converge_credentials (project, state)",
     ),
 )
 

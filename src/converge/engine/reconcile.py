@@ -9,10 +9,12 @@
     Session           (engine/session.py) one client per vendor and the capabilities
                       between them
     plan_project      observe → diff per system; no writes
-    apply_project     under the project lock, system by system in order: observe → diff
-                      → for each change: journal intent, apply, journal outcome; then the
-                      run's audit line (``engine.audit_trail``: refused before any write
-                      when the log lost the head the journal recorded)
+    apply_project     under the project lock, system by system in order: observe → settle
+                      what a killed run left open → diff → for each change: journal
+                      intent, apply, journal outcome; then minted credentials no variable
+                      holds are revoked (``engine.credentials``) and the run's audit line
+                      is written (``engine.audit_trail``: refused before any write when
+                      the log lost the head the journal recorded)
 
 Systems are applied one after another because a later one reads what an earlier one
 made (a Vercel variable holds the client id of an Infisical identity created moments
@@ -32,12 +34,14 @@ from converge.desired import DesiredState
 from converge.engine.audit import current_actor
 from converge.engine.audit_trail import AuditTrail, workspace_trail
 from converge.engine.context import ReconcileOptions, RunContext
+from converge.engine.credentials import JournalLedger, settle_credentials, settle_quietly
 from converge.engine.journal import Journal, RunRecord
 from converge.engine.journal_records import RunResult
 from converge.engine.locks import acquire_lock
 from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.plan import Plan, SystemPlan
 from converge.engine.session import open_session
+from converge.engine.settle import settle_open_operations
 from converge.engine.trust import ROLLBACK_COMMAND, TrustedArtifacts, trusted_artifacts
 from converge.errors import (
     ConvergeError,
@@ -63,6 +67,8 @@ class ApplyObserver(Protocol):
 
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None: ...
 
+    def credentials_revoked(self, project: str, revoked: Sequence[str]) -> None: ...
+
 
 class SilentObserver:
     def system_planned(self, project: str, plan: SystemPlan) -> None:
@@ -74,6 +80,9 @@ class SilentObserver:
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None:
         return None
 
+    def credentials_revoked(self, project: str, revoked: Sequence[str]) -> None:
+        return None
+
 
 @dataclass
 class ApplyOutcome:
@@ -83,6 +92,7 @@ class ApplyOutcome:
     applied: list[Change] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     summaries: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    revoked: list[str] = field(default_factory=list)  # credentials revoked at the end
 
 
 def load_desired(workspace: Workspace, project: str) -> DesiredState:
@@ -117,11 +127,29 @@ def check_deletion_budget(plan: SystemPlan, options: ReconcileOptions, in_sync: 
         )
 
 
-def plan_system(reconciler: SystemReconciler, project: str, journal: Journal | None) -> SystemPlan:
-    """Observe and diff one system (no write): its changes, its objects in sync (see
-    ``engine.objects``) and what it could not verify."""
+def plan_system(
+    reconciler: SystemReconciler,
+    project: str,
+    journal: Journal | None,
+    *,
+    settle_run: str | None = None,
+) -> SystemPlan:
+    """Observe and diff one system (no vendor write): its changes, its objects in sync
+    (see ``engine.objects``) and what it could not verify.
+
+    ``settle_run`` (apply, under the project lock) first settles what earlier runs left
+    open against what observe found (``engine.settle``), then diffs with the journal's
+    settled markers."""
     managed = journal.managed_objects(project, reconciler.system) if journal else []
     reconciler.observe(markers={m.key: m.marker for m in managed if m.marker})
+    if (
+        journal is not None
+        and settle_run is not None
+        and settle_open_operations(journal, project, reconciler, settle_run)
+    ):
+        managed = journal.managed_objects(project, reconciler.system)
+        # Reads are answered from memory until the next write: no new request.
+        reconciler.observe(markers={m.key: m.marker for m in managed if m.marker})
     changes = list(reconciler.diff())
     objects = system_objects(reconciler.desired_keys(), managed)
     return SystemPlan(
@@ -210,6 +238,7 @@ def apply_project(
             audit_log=trail.key,
         )
         lock.set_run_id(run.id)
+        session.set_ledger(JournalLedger(journal, project=project, run_id=run.id))
 
         def stop_check() -> None:
             context.raise_if_stopped(project, options.command)
@@ -226,7 +255,7 @@ def apply_project(
             for system in session.systems:
                 stop_check()
                 reconciler = session.reconciler(system)
-                system_plan = plan_system(reconciler, project, journal)
+                system_plan = plan_system(reconciler, project, journal, settle_run=run.id)
                 planned.append(system_plan)
                 check_deletion_budget(system_plan, options, system_plan.in_sync)
                 conflicts = [c for c in system_plan.changes if c.action is Action.CONFLICT]
@@ -249,10 +278,20 @@ def apply_project(
                 summary = reconciler.summary()
                 outcome.summaries[system] = summary
                 observer.system_applied(project, system, summary)
+            if "vercel" in session.systems:
+                revoked = settle_credentials(session, journal, run.id)
+                outcome.revoked = [r.describe() for r in revoked]
+                if revoked:
+                    counts["revoked"] = len(revoked)
+                    observer.credentials_revoked(project, outcome.revoked)
         except RunInterrupted:
+            if "vercel" in session.systems:
+                settle_quietly(session, journal, run.id)
             _finish_after_error(trail, run, "interrupted", counts)
             raise
         except ConvergeError:
+            if "vercel" in session.systems:
+                settle_quietly(session, journal, run.id)
             _finish_after_error(trail, run, "failed", counts)
             raise
         except BaseException:
@@ -296,9 +335,13 @@ def _apply_all(
     """Apply the system's changes in plan order, journaling each before and after.
 
     A vendor that batches (Vercel: one upsert for many variables) gets all of them in
-    one ``apply_batch`` call, every change journaled as intended before it; the others
-    get one ``apply`` call per change, each journaled as intended just before its call.
-    ``stopped`` raises ``RunInterrupted`` before a batch once a stop was requested.
+    one ``apply_batch`` call, every change journaled as intended before it and each
+    outcome journaled as soon as the vendor answered for it (``on_result``), not after
+    the whole batch: a kill between a vendor write and its record then loses one answer
+    at most, which the next run settles against what it observes
+    (``engine.settle``). The others get one ``apply`` call per change, each journaled as
+    intended just before its call and as done just after. ``stopped`` raises
+    ``RunInterrupted`` before a batch once a stop was requested.
     """
     batches: Sequence[Sequence[Change]] = (
         [plan.changes] if reconciler.batches else [[c] for c in plan.changes]
@@ -307,22 +350,40 @@ def _apply_all(
         if not batch:
             continue
         stopped()
-        ops = [journal.record_intent(run_id, change) for change in batch]
+        record = _Recorder(journal, [journal.record_intent(run_id, c) for c in batch], batch)
         results: Sequence[BatchResult]
         if reconciler.batches:
-            results = reconciler.apply_batch(batch)
+            results = reconciler.apply_batch(batch, on_result=record)
         else:
             results = [_apply_one(reconciler, batch[0])]
         failure: ConvergeError | None = None
-        for op, change, result in zip(ops, batch, results, strict=True):
+        for index, (change, result) in enumerate(zip(batch, results, strict=True)):
+            record(index, result)
             if isinstance(result, AppliedChange):
-                _record_outcome(journal, op, change, result)
                 yield change, result
             else:
-                journal.record_failed(op, result.message)
                 failure = failure or result
         if failure is not None:
             raise failure
+
+
+class _Recorder:
+    """Journals each outcome of a batch once, as soon as it is known (``ResultSink``)."""
+
+    def __init__(self, journal: Journal, ops: list[int], batch: Sequence[Change]):
+        self.journal = journal
+        self.ops = ops
+        self.batch = batch
+        self.recorded: set[int] = set()
+
+    def __call__(self, index: int, result: BatchResult) -> None:
+        if index in self.recorded:
+            return
+        self.recorded.add(index)
+        if isinstance(result, AppliedChange):
+            _record_outcome(self.journal, self.ops[index], self.batch[index], result)
+        else:
+            self.journal.record_failed(self.ops[index], result.message)
 
 
 def _apply_one(reconciler: SystemReconciler, change: Change) -> BatchResult:
