@@ -1,10 +1,11 @@
 """Desired state read back from verified artifacts: what plan and apply reconcile towards.
 
-The engine verifies ``.out/<p>/`` against its manifest and decision, then validates each
-artifact text against the model render wrote it from (converge.artifacts), turns it into
-these frozen records and hands each vendor package its part. Reading artifacts
-(not the workspace YAML) is what makes a rendered, reviewed, committed ``.out/`` the
-single source of truth for apply, and lets rollback re-apply an old revision's files.
+The engine accepts ``.out/<p>/`` only when it is byte-identical to a fresh render of the
+inputs (``engine.trust``), then validates each artifact text against the model render
+wrote it from (converge.artifacts), turns it into these frozen records and hands each
+vendor package its part. Reading the artifacts' text (the same bytes that were reviewed
+and committed) keeps ``.out/`` what apply applies, and lets rollback re-apply an earlier
+revision's files once that revision's inputs pass today's rules.
 """
 
 from __future__ import annotations

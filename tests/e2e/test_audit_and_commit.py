@@ -1,5 +1,5 @@
 """Each apply leaves one hash-chained line in reconciliation.log that ``audit verify``
-checks, and ``apply --commit`` records the rendered artifacts in git."""
+checks, and ``apply --commit`` records the rendered artifacts (with their inputs) in git."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from converge.config.workspace import open_workspace
+from converge.engine.journal import open_journal
 from tests.e2e.conftest import E2E
 
 pytestmark = pytest.mark.integration
@@ -82,7 +84,23 @@ def test_apply_commit_commits_the_rendered_artifacts_with_a_dated_message(e2e: E
     assert result.exit_code == 0, result.output
     subject = run_git("log", "-1", "--format=%s").strip()
     assert re.fullmatch(r"chore: Reconciled journal \d{8}-\d{6}", subject), subject
-    committed = run_git("show", "--name-only", "--format=", "HEAD").split()
-    assert committed and all(name.startswith(".out/journal/") for name in committed)
-    assert ".out/journal/manifest.json" in committed
+    committed = set(run_git("show", "--name-only", "--format=", "HEAD").split())
+    artifacts = {name for name in committed if name.startswith(".out/journal/")}
+    assert ".out/journal/manifest.json" in artifacts
+    # With the inputs and user policies they were rendered from, so the commit alone
+    # reproduces them (a rollback to it re-checks those inputs), and nothing else.
+    assert committed - artifacts == {
+        "projects/journal/project.yaml",
+        "projects/journal/identities.yaml",
+        "projects/journal/waivers.yaml",
+        "data/infisical/journal/roles.yaml",
+        "data/platforms/vercel/journal.yaml",
+        "data/platforms/supabase/journal.yaml",
+        "policies/owners.rego",
+    }
     assert run_git("status", "--porcelain", "--", ".out/journal") == ""
+    head = run_git("rev-parse", "HEAD").strip()
+    ws = open_workspace(e2e.root)
+    with open_journal(ws.settings.state, ws.root) as journal:
+        newest = journal.last_runs("journal", 1)[0]
+    assert (newest.command, newest.git_revision) == ("apply", head)  # it records its commit

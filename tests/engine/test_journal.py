@@ -241,3 +241,33 @@ def test_a_live_run_of_this_process_stays_running_when_its_rollback_begins(
     rollback = journal.begin_run("journal", systems=["vercel"], command="rollback", actor="a")
     assert [(r.id, r.result) for r in journal.last_runs("journal")] == [
         (rollback.id, "running"), (apply, "running")]
+
+
+def test_a_finished_run_gets_the_git_revision_committed_after_it(journal: Journal) -> None:
+    """``apply --commit`` commits the artifacts once the run succeeded, then records that
+    commit as the run's revision (a restore point for ``rollback --to <run id>``)."""
+    run = journal.begin_run("journal", systems=["vercel"], command="apply", actor="a")
+    journal.finish_run(run, "succeeded", {})
+
+    recorded = journal.record_git_revision(run, "0123abcd" * 5)
+
+    assert recorded.git_revision == "0123abcd" * 5
+    stored = journal.get_run(run.id)
+    assert stored is not None and stored.git_revision == "0123abcd" * 5
+    assert journal.last_runs("journal", 1)[0].git_revision == "0123abcd" * 5
+    journal.record_git_revision(run, "0123abcd" * 5)  # the same revision again: no change
+    with pytest.raises(JournalError, match="already records git revision 0123abcd"):
+        journal.record_git_revision(run, "fedc" * 10)
+
+
+def test_a_git_revision_is_recorded_only_for_a_succeeded_run(journal: Journal) -> None:
+    running = journal.begin_run("journal", systems=["vercel"], command="apply", actor="a")
+    with pytest.raises(JournalError, match="has not succeeded"):
+        journal.record_git_revision(running, "ab" * 20)
+    journal.finish_run(running, "failed", {})
+    with pytest.raises(JournalError, match="has not succeeded"):
+        journal.record_git_revision(running, "ab" * 20)
+    with pytest.raises(JournalError, match="no run"):
+        journal.record_git_revision("01NOSUCHRUN", "ab" * 20)
+    with pytest.raises(JournalError, match="git_revision"):
+        journal.record_git_revision(running, "ab\ncd")

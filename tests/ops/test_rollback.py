@@ -106,15 +106,13 @@ class RollbackWorkspace:
     def plan_at(self, commit: str, regions: tuple[str | None, ...] | None = None) -> Plan:
         """The plan of revision ``commit``'s artifacts against the vendors now (no write),
         for the Supabase refs of ``regions`` only when given."""
-        with (
-            run_context(self.root, self.sandbox.live_env()) as context,
-            revision_artifacts(context.workspace, self.project, RestorePoint(commit)) as artifacts,
-        ):
+        with run_context(self.root, self.sandbox.live_env()) as context:
+            artifacts = revision_artifacts(context.workspace, self.project, RestorePoint(commit))
             return plan_project(
                 context,
                 self.project,
                 options=ReconcileOptions(command="plan", regions=regions),
-                out_dir=artifacts.out_dir,
+                artifacts=artifacts.trusted,
             )
 
 

@@ -45,6 +45,7 @@ from converge.engine.pipeline import (
     render_project,
     validate_project,
 )
+from converge.engine.trust import rollback_line
 from converge.errors import ConfigError, ConfigErrors, ConvergeError
 from converge.vendors.http import report_retries
 
@@ -240,6 +241,11 @@ def decide(projects: tuple[str, ...], all_projects: bool) -> None:
 def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
     """Render artifacts from an allowing, current decision.
 
+    The decision on disk must be what the policies give the current inputs today, byte
+    for byte (make decision writes it). After the brief's rollback recipe (git checkout
+    REV -- .out/<p>/) the restored files are kept when that revision's inputs, read from
+    git, pass today's rules and render exactly to them.
+
     \b
     Example:
       converge render journal --check
@@ -254,9 +260,16 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
                 result = check_render(workspace, name)
                 failed = failed or not result.current
                 report.append(
-                    {"project": name, "current": result.current, "differences": result.differences}
+                    {
+                        "project": name,
+                        "current": result.current,
+                        "differences": result.differences,
+                        "restored": result.restored,
+                    }
                 )
                 if not _json_output():
+                    if result.restored:
+                        click.echo(rollback_line(workspace, name, result.restored, "kept"))
                     for line in result.differences:
                         click.echo(f"{name}: {line}")
                     state = (
@@ -274,9 +287,16 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
             failed = True
             continue
         report.append(
-            {"project": name, "decision_id": rendered.decision_id, "files": rendered.files}
+            {
+                "project": name,
+                "decision_id": rendered.decision_id,
+                "files": rendered.files,
+                "restored": rendered.restored,
+            }
         )
-        if not _json_output():
+        if rendered.restored and not _json_output():
+            click.echo(rollback_line(workspace, name, rendered.restored, "kept"))
+        elif not _json_output():
             rel = f"{workspace.settings.out}/{name}"
             click.echo(f"{name}: rendered {len(rendered.files)} files into {rel}/")
             for file_name in rendered.files:

@@ -55,8 +55,10 @@ def rollback(
 ) -> None:
     """Re-apply an earlier revision's verified artifacts (.out/<p>/ as committed then).
 
-    The revision's decision and manifest are checked first; an edited or denied
-    revision is refused. The rollback is journaled as a run of command rollback.
+    The revision's inputs are read from git and checked with today's rules and user
+    policies, then re-rendered: its committed files must be exactly that render. A
+    revision that fails is refused, naming the rule or file. The rollback is journaled
+    as a run of command rollback.
 
     \b
     Example:
@@ -74,11 +76,11 @@ def rollback(
         for name in names:
             try:
                 point = resolve_point(workspace, run.require_journal(), name, to)
-                with revision_artifacts(workspace, name, point) as artifacts:
-                    printer = BriefPrinter(artifacts.desired, False, stream=not json_out)
-                    if not json_out:
-                        click.echo(f"↩️ Rolling back {name} to {point.describe()}")
-                    done = apply_revision(run, artifacts, observer=printer)
+                artifacts = revision_artifacts(workspace, name, point)
+                printer = BriefPrinter(artifacts.desired, False, stream=not json_out)
+                if not json_out:
+                    click.echo(f"↩️ Rolling back {name} to {point.describe()}")
+                done = apply_revision(run, artifacts, observer=printer)
                 results[name] = done.to_json()
                 if not json_out:
                     counts = _counts(done.apply.counts)

@@ -36,8 +36,9 @@ from converge.engine.audit_trail import describe_reseal, workspace_trail
 from converge.engine.context import ReconcileOptions
 from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
-from converge.engine.reconcile import load_desired, plan_project
+from converge.engine.reconcile import plan_project
 from converge.engine.status import system_states, unsettled_credentials
+from converge.engine.trust import rollback_line, trusted_artifacts
 from converge.errors import ConvergeError
 from converge.ops.apply import CommitResult, apply_with_rollback
 from converge.ops.rollback import AutoRollback
@@ -201,17 +202,30 @@ def apply(
 
         def run_one(name: str) -> tuple[str, int, list[str], dict[str, Any]]:
             try:
-                desired = load_desired(workspace, name)
-                printer = BriefPrinter(desired, dry_run, stream=len(names) == 1 and not json_out)
+                trusted = trusted_artifacts(workspace, name)
+                stream = len(names) == 1 and not json_out
+                printer = BriefPrinter(trusted.desired, dry_run, stream=stream)
+                if trusted.revision is not None:
+                    action = "planned as a rollback" if dry_run else "applied as a rollback"
+                    note = rollback_line(workspace, name, trusted.revision, action)
+                    if stream:
+                        click.echo(note)
+                    else:
+                        printer.lines.append(note)
                 if dry_run:
-                    found = plan_project(run, name)
+                    found = plan_project(run, name, artifacts=trusted)
                     for system_plan in found.systems:
                         printer.add_block(system_plan, {})
                     return name, 0, printer.lines, {"dry_run": True, "plan": found.to_json()}
             except ConvergeError as exc:
                 return _failed(name, exc, None)
             done = apply_with_rollback(
-                run, name, observer=printer, rollback=not no_rollback, commit=commit
+                run,
+                name,
+                observer=printer,
+                rollback=not no_rollback,
+                commit=commit,
+                artifacts=trusted,
             )
             if done.error is not None:
                 return _failed(name, done.error, done.rollback)

@@ -253,6 +253,35 @@ class Journal:
         )
         return self._run(rows[0]) if rows else None
 
+    def record_git_revision(self, run: RunRecord | str, git_revision: str) -> RunRecord:
+        """Record the git revision that holds what a succeeded run applied, once it
+        exists: ``apply --commit`` commits the artifacts after the run. The same revision
+        again changes nothing; another one is refused (a run applied one revision)."""
+        run_id = run if isinstance(run, str) else run.id
+        _text("git_revision", git_revision)
+        with self.db.transaction():
+            rows = self.db.execute(
+                "SELECT result, git_revision FROM converge_runs WHERE id = ?", (run_id,)
+            )
+            if not rows:
+                raise JournalError(f"there is no run {run_id} in the journal")
+            result, recorded = rows[0][0], rows[0][1]
+            if result != "succeeded":
+                raise JournalError(
+                    f"run {run_id} has not succeeded ({result}); only a succeeded run "
+                    "records the revision it applied"
+                )
+            if recorded not in (None, git_revision):
+                raise JournalError(
+                    f"run {run_id} already records git revision {str(recorded)[:12]}"
+                )
+            self.db.execute(
+                "UPDATE converge_runs SET git_revision = ? WHERE id = ?", (git_revision, run_id)
+            )
+        updated = self.get_run(run_id)
+        assert updated is not None
+        return updated
+
     def project_status(self, project: str, limit: int = 10) -> ProjectStatus:
         return ProjectStatus(
             project, self.last_runs(project, limit), self.unfinished_operations(project)

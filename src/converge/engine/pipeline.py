@@ -1,7 +1,9 @@
 """validate → decide → render for one project: the first three stages of DESIGN §1.
 
 Each stage refuses stale or tampered input from the stage before, and writes its files
-only when everything succeeded (never a half-written ``.out/<p>/``).
+only when everything succeeded (never a half-written ``.out/<p>/``). What is written is
+exactly the fresh render of ``engine.fresh``; what is read back is trusted only when it
+still is (``engine.trust``).
 """
 
 from __future__ import annotations
@@ -9,76 +11,62 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from converge.config.crosscheck import check_references
 from converge.config.workspace import ProjectInputs, Workspace
-from converge.errors import ConfigError, ConfigErrors, PolicyDenied, StaleArtifactError
-from converge.policies.contract import (
-    DECISION_FILE,
-    Decision,
-    build_decision,
-    check_current,
-    load_decision,
+from converge.engine.fresh import (
+    Only,
+    evaluate_decision,
+    load_valid_project,
+    render_in_memory,
 )
-from converge.render.artifacts import render_artifacts
-from converge.render.manifest import MANIFEST_FILE, build_manifest, verify_artifacts
+from converge.engine.trust import (
+    explain_mismatch,
+    out_label,
+    read_out_folder,
+    restored_revision,
+    trusted_artifacts,
+)
+from converge.errors import ConfigError, ConfigErrors, PolicyDenied, StaleArtifactError
+from converge.policies.contract import DECISION_FILE, Decision
 from converge.util.canonical import sha256_hex
 from converge.util.files import write_atomic_files
 
-Only = Literal["infisical", "platforms"] | None
-
-_KINDS_OF: dict[str, set[str]] = {
-    "infisical": {"project", "identities", "roles", "waivers"},
-    "platforms": {"project", "vercel", "supabase", "waivers"},
-}
+__all__ = [
+    "Only",
+    "RenderCheck",
+    "RenderResult",
+    "check_render",
+    "decide_project",
+    "load_valid_project",
+    "render_project",
+    "user_policy_digests",
+    "validate_project",
+    "write_files",
+]
 
 
 @dataclass(frozen=True)
 class RenderResult:
+    """What ``render`` did: ``files`` written into ``out_dir``, or, with ``restored``,
+    kept as they are because they hold that earlier revision, verified (the brief's
+    rollback recipe)."""
+
     project: str
     out_dir: Path
     files: list[str]
     decision_id: str
+    restored: str | None = None
 
 
 @dataclass(frozen=True)
 class RenderCheck:
     project: str
     differences: list[str] = field(default_factory=list)
+    restored: str | None = None  # the earlier revision the folder holds, verified
 
     @property
     def current(self) -> bool:
         return not self.differences
-
-
-def load_valid_project(workspace: Workspace, name: str, *, only: Only = None) -> ProjectInputs:
-    """Load a project and run the cross-file checks; raise ConfigErrors with every problem.
-
-    ``only`` limits the report to the Infisical or the platform (Vercel, Supabase) files.
-    """
-    try:
-        inputs = workspace.load_project(name)
-    except ConfigErrors as exc:
-        raise _filtered(exc.errors, name, only) from None
-    errors = check_references(inputs)
-    if errors:
-        raise _filtered(errors, name, only)
-    return inputs
-
-
-def _filtered(errors: list[ConfigError], name: str, only: Only) -> ConfigErrors:
-    if only is None:
-        return ConfigErrors(errors)
-    from converge.config.workspace import project_file_paths
-
-    paths = project_file_paths(name)
-    wanted = {paths[k] for k in _KINDS_OF[only]}
-    kept = [e for e in errors if e.location is None or e.location.file in wanted]
-    if not kept:
-        # The selected files are fine; the others are not our concern here.
-        return ConfigErrors([])
-    return ConfigErrors(kept)
 
 
 def validate_project(workspace: Workspace, name: str, *, only: Only = None) -> ProjectInputs | None:
@@ -93,40 +81,15 @@ def validate_project(workspace: Workspace, name: str, *, only: Only = None) -> P
 
 def decide_project(workspace: Workspace, name: str, *, today: dt.date | None = None) -> Decision:
     """Evaluate every policy and write ``.out/<p>/decision.json`` (also on deny)."""
-    from converge.policies.evaluate import evaluate_policies
-
     inputs = load_valid_project(workspace, name)
-    files = workspace.policy_files()
-    report = evaluate_policies(
-        inputs, policy_files=files, workspace_root=workspace.root, today=today or dt.date.today(),
+    decision = evaluate_decision(
+        inputs,
+        policy_files=workspace.policy_files(),
+        policy_root=workspace.root,
+        today=today or dt.date.today(),
         policy_timeout=workspace.settings.policy_timeout_seconds,
     )
-    decision = build_decision(
-        project=name,
-        verdict=report.verdict,
-        inputs=inputs.input_digests(),
-        builtin_version=report.builtin_version,
-        user_policies=report.user_policies,
-        results=list(report.results),
-        waivers=inputs.waivers,
-    )
     write_files(workspace.out_dir(name), {DECISION_FILE: decision.text()})
-    return decision
-
-
-def current_decision(workspace: Workspace, inputs: ProjectInputs) -> Decision:
-    """The project's decision, refused if missing, edited, stale or deny."""
-    decision = load_decision(workspace.out_dir(inputs.name), inputs.name)
-    check_current(
-        decision,
-        inputs=inputs.input_digests(),
-        user_policies=user_policy_digests(workspace),
-    )
-    if decision.verdict != "allow":
-        raise PolicyDenied(
-            f"decision for {inputs.name} is deny; render refuses it",
-            hint=f"fix the failures shown by make decision PROJECT={inputs.name}",
-        )
     return decision
 
 
@@ -138,51 +101,89 @@ def user_policy_digests(workspace: Workspace) -> dict[str, str]:
     }
 
 
-def expected_files(workspace: Workspace, name: str) -> tuple[Decision, dict[str, str]]:
-    """What ``.out/<p>/`` must hold (artifacts and manifest) for the current decision."""
-    inputs = load_valid_project(workspace, name)
-    decision = current_decision(workspace, inputs)
-    artifacts = render_artifacts(inputs)
-    files = dict(artifacts)
-    files[MANIFEST_FILE] = build_manifest(name, decision.decision_id, artifacts)
-    return decision, files
+def render_project(
+    workspace: Workspace, name: str, *, today: dt.date | None = None
+) -> RenderResult:
+    """Render the artifacts of an allowing, current decision into ``.out/<p>/``.
 
-
-def render_project(workspace: Workspace, name: str) -> RenderResult:
-    """Render the artifacts of an allowing, current decision into ``.out/<p>/``."""
-    decision, files = expected_files(workspace, name)
+    The decision on disk must be the one the policies give the current inputs today,
+    byte for byte (``make decision`` writes it); its verdict is never read on its word.
+    When ``.out/<p>/`` instead holds an earlier revision restored from git (the brief's
+    rollback recipe) that passes verification, the files are kept as they are."""
     out_dir = workspace.out_dir(name)
+    rel = out_label(workspace, name)
+    disk = read_out_folder(out_dir, rel)
+    try:
+        fresh = render_in_memory(workspace, name, today=today)
+    except (ConfigError, ConfigErrors):
+        kept = _kept(workspace, name, out_dir, disk, today)
+        if kept is not None:
+            return kept
+        raise
+    expected = fresh.files
+    if disk.get(DECISION_FILE) != expected[DECISION_FILE]:
+        kept = _kept(workspace, name, out_dir, disk, today)
+        if kept is not None:
+            return kept
+        raise explain_mismatch(disk, fresh, project=name, rel=rel, current=True)
+    if fresh.decision.verdict != "allow":
+        raise PolicyDenied(
+            f"decision for {name} is deny; render refuses it",
+            hint=f"fix the failures shown by make decision PROJECT={name}",
+        )
+    files = {name_: data.decode("utf-8") for name_, data in expected.items()}
+    del files[DECISION_FILE]
     write_files(out_dir, files, remove_others=True)
     return RenderResult(
         project=name,
         out_dir=out_dir,
-        files=sorted([DECISION_FILE, *files]),
-        decision_id=decision.decision_id,
+        files=sorted(expected),
+        decision_id=fresh.decision.decision_id,
     )
 
 
-def check_render(workspace: Workspace, name: str) -> RenderCheck:
-    """Compare ``.out/<p>/`` with a fresh render (``render --check``)."""
-    out_dir = workspace.out_dir(name)
+def _kept(
+    workspace: Workspace, name: str, out_dir: Path, disk: dict[str, bytes], today: dt.date | None
+) -> RenderResult | None:
+    restored = restored_revision(workspace, name, disk, today=today)
+    if restored is None:
+        return None
+    return RenderResult(
+        project=name,
+        out_dir=out_dir,
+        files=sorted(disk),
+        decision_id=restored.rendering.decision.decision_id,
+        restored=restored.revision,
+    )
+
+
+def check_render(workspace: Workspace, name: str, *, today: dt.date | None = None) -> RenderCheck:
+    """Compare ``.out/<p>/`` with a fresh render (``render --check``): the first
+    difference as the trust gate words it, then every file that differs."""
     try:
-        decision, files = expected_files(workspace, name)
+        trusted = trusted_artifacts(workspace, name, today=today)
     except StaleArtifactError as exc:
-        return RenderCheck(name, [exc.message])
+        found = [exc.message, *_differing_files(workspace, name, today)]
+        return RenderCheck(name, list(dict.fromkeys(found)))
+    return RenderCheck(name, restored=trusted.revision)
+
+
+def _differing_files(workspace: Workspace, name: str, today: dt.date | None) -> list[str]:
+    rel = out_label(workspace, name)
+    try:
+        disk = read_out_folder(workspace.out_dir(name), rel)
+        expected = render_in_memory(workspace, name, today=today).files
+    except (ConfigError, ConfigErrors, StaleArtifactError):
+        return []
     differences: list[str] = []
-    try:
-        verify_artifacts(out_dir, name, decision.decision_id)
-    except StaleArtifactError as exc:
-        differences.append(exc.message)
-    on_disk = {p.name for p in out_dir.iterdir() if p.is_file()} if out_dir.is_dir() else set()
-    for file_name in sorted(set(files) | (on_disk - {DECISION_FILE})):
-        path = out_dir / file_name
-        if file_name not in files:
-            differences.append(f"{out_dir.name}/{file_name} is not produced by a fresh render")
-        elif not path.is_file():
-            differences.append(f"{out_dir.name}/{file_name} is missing")
-        elif path.read_bytes() != files[file_name].encode("utf-8"):
-            differences.append(f"{out_dir.name}/{file_name} differs from a fresh render")
-    return RenderCheck(name, list(dict.fromkeys(differences)))
+    for file_name in sorted(set(expected) | set(disk)):
+        if file_name not in expected:
+            differences.append(f"{rel}/{file_name} is not produced by a fresh render")
+        elif file_name not in disk:
+            differences.append(f"{rel}/{file_name} is missing")
+        elif disk[file_name] != expected[file_name]:
+            differences.append(f"{rel}/{file_name} differs from a fresh render")
+    return differences
 
 
 def write_files(out_dir: Path, files: dict[str, str], *, remove_others: bool = False) -> None:

@@ -35,6 +35,8 @@ class Plan:
     decision_id: str
     manifest_digest: str
     systems: tuple[SystemPlan, ...]
+    # The earlier git revision these artifacts are (the brief's rollback recipe), verified.
+    rollback_revision: str | None = None
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -58,6 +60,7 @@ class Plan:
             "project": self.project,
             "decision_id": self.decision_id,
             "manifest_digest": self.manifest_digest,
+            "rollback_revision": self.rollback_revision,
             "counts": self.counts(),
             "systems": [
                 {
@@ -92,6 +95,8 @@ def summary_line(plan: Plan) -> str:
 def render_text(plan: Plan) -> str:
     """Terraform-like text: one line per change, indented field diffs, a summary."""
     lines = [f"Plan for {plan.project} (decision {plan.decision_id[:19]}…)"]
+    if plan.rollback_revision:
+        lines.append(_rollback_note(plan))
     if plan.empty:
         lines.append("No changes. Infrastructure matches the rendered artifacts.")
     for system in plan.systems:
@@ -120,6 +125,8 @@ def render_markdown(plan: Plan) -> str:
         f"Decision `{plan.decision_id[:19]}…` · {summary_line(plan)}",
         "",
     ]
+    if plan.rollback_revision:
+        lines += [_rollback_note(plan), ""]
     for system in plan.systems:
         if not system.changes and not system.unverifiable:
             lines.append(f"**{system.system}**: in sync ({system.in_sync} objects)")
@@ -138,6 +145,14 @@ def render_markdown(plan: Plan) -> str:
             lines.append(f"| unverifiable | | `{item}` | the vendor does not reveal it |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _rollback_note(plan: Plan) -> str:
+    revision = (plan.rollback_revision or "")[:12]
+    return (
+        f"Rollback: planning the artifacts of {revision} (inputs re-checked from git, "
+        "allowed by today's rules); apply re-applies them as a rollback."
+    )
 
 
 def _md(text: str) -> str:

@@ -3,8 +3,9 @@
     RunContext        (engine/context.py) what the command's runs share: workspace,
                       vendor environment, journal, request counter, options, transports,
                       credentials
-    load_desired      refuse a denied/edited decision or an artifact that differs from
-                      the manifest; parse the artifacts (never the workspace YAML)
+    load_desired      the trust gate (engine/trust.py): re-validate, re-decide and
+                      re-render in memory; refuse unless .out/<p>/ is byte-identical;
+                      the desired state is that render's artifacts
     Session           (engine/session.py) one client per vendor and the capabilities
                       between them
     plan_project      observe → diff per system; no writes
@@ -22,16 +23,14 @@ before). Every request is counted in ``RequestCounter``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Protocol
 
 from converge.changes import Action, Change
 from converge.config.workspace import Workspace
-from converge.desired import DesiredState, parse_desired
+from converge.desired import DesiredState
 from converge.engine.audit import current_actor
 from converge.engine.audit_trail import AuditTrail, workspace_trail
 from converge.engine.context import ReconcileOptions, RunContext
@@ -43,15 +42,13 @@ from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.plan import Plan, SystemPlan
 from converge.engine.session import open_session
 from converge.engine.settle import settle_open_operations
+from converge.engine.trust import ROLLBACK_COMMAND, TrustedArtifacts, trusted_artifacts
 from converge.errors import (
     ConvergeError,
     JournalError,
-    PolicyDenied,
     RunInterrupted,
     VendorConflictError,
 )
-from converge.policies.contract import load_decision
-from converge.render.manifest import MANIFEST_FILE, verify_artifacts
 from converge.vendors.base import AppliedChange, BatchResult, SystemReconciler
 
 log = logging.getLogger(__name__)
@@ -98,21 +95,10 @@ class ApplyOutcome:
     revoked: list[str] = field(default_factory=list)  # credentials revoked at the end
 
 
-def load_desired(
-    workspace: Workspace, project: str, *, out_dir: Path | None = None
-) -> DesiredState:
-    """The verified desired state of ``project`` from ``.out/<p>/`` (or from ``out_dir``,
-    e.g. an earlier revision's artifacts that rollback re-applies; verified the same way)."""
-    out_dir = out_dir if out_dir is not None else workspace.out_dir(project)
-    decision = load_decision(out_dir, project)
-    if decision.verdict != "allow":
-        raise PolicyDenied(
-            f"decision for {project} is deny; nothing is applied",
-            hint=f"fix the failures shown by make decision PROJECT={project}",
-        )
-    texts = verify_artifacts(out_dir, project, decision.decision_id)
-    manifest = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-    return parse_desired(project, decision.decision_id, str(manifest["digest"]), texts)
+def load_desired(workspace: Workspace, project: str) -> DesiredState:
+    """The desired state of ``project``: ``.out/<p>/`` verified against a fresh render
+    (``engine.trust.trusted_artifacts``), or refused."""
+    return trusted_artifacts(workspace, project).desired
 
 
 def select_regions(desired: DesiredState, regions: tuple[str | None, ...] | None) -> DesiredState:
@@ -179,24 +165,30 @@ def plan_project(
     project: str,
     *,
     options: ReconcileOptions | None = None,
-    out_dir: Path | None = None,
+    artifacts: TrustedArtifacts | None = None,
 ) -> Plan:
     """Observe and diff every system; make no write.
 
     Systems are planned independently against the live state, so a Vercel reference to
     an identity that does not exist yet is planned as a create without being resolved.
-    ``options`` default to ``context.options``; ``out_dir`` plans other artifacts than
-    ``.out/<p>/`` (see ``load_desired``).
+    ``options`` default to ``context.options``; ``artifacts`` (already verified, e.g. an
+    earlier revision's that rollback re-applies) default to ``.out/<p>/`` verified by
+    the trust gate.
     """
     options = options or context.options
-    desired = select_regions(
-        load_desired(context.workspace, project, out_dir=out_dir), options.regions
-    )
+    trusted = artifacts or trusted_artifacts(context.workspace, project)
+    desired = select_regions(trusted.desired, options.regions)
     with open_session(context, desired, options) as session:
         systems = tuple(
             plan_system(session.reconciler(s), project, context.journal) for s in session.systems
         )
-    return Plan(project, desired.decision_id, desired.manifest_digest, systems)
+    return Plan(
+        project,
+        desired.decision_id,
+        desired.manifest_digest,
+        systems,
+        rollback_revision=trusted.revision,
+    )
 
 
 def apply_project(
@@ -206,21 +198,28 @@ def apply_project(
     options: ReconcileOptions | None = None,
     observer: ApplyObserver | None = None,
     git_revision: str | None = None,
-    out_dir: Path | None = None,
+    artifacts: TrustedArtifacts | None = None,
 ) -> ApplyOutcome:
     """Apply ``project`` under its lock; every write journaled before and after it runs.
 
     ``options`` default to ``context.options``; ``git_revision`` is recorded with the run
-    (a restore point for rollback when the run succeeds); ``out_dir`` applies other
-    artifacts than ``.out/<p>/`` (rollback: an earlier revision's files, verified exactly
-    like the current ones). Raises the ConvergeError that stopped the run, after
-    journaling it as failed; ``ops.apply.apply_with_rollback`` adds automatic rollback
-    and the git commit of the artifacts."""
+    (a restore point for rollback when the run succeeds); ``artifacts`` (already
+    verified) default to ``.out/<p>/`` verified by the trust gate. Artifacts of an
+    earlier revision (the brief's ``git checkout`` recipe, or ``converge rollback``) are
+    recorded with that revision, and an ``apply`` of them is journaled as a
+    ``rollback``. Raises the ConvergeError that stopped the run, after journaling it as
+    failed; ``ops.apply.apply_with_rollback`` adds automatic rollback and the git
+    commit of the artifacts."""
     options = options or context.options
     journal = context.require_journal()
     workspace = context.workspace
     observer = observer or SilentObserver()
-    desired = select_regions(load_desired(workspace, project, out_dir=out_dir), options.regions)
+    trusted = artifacts or trusted_artifacts(workspace, project)
+    if trusted.revision is not None:
+        git_revision = trusted.revision
+        if options.command == "apply":
+            options = replace(options, command=ROLLBACK_COMMAND)
+    desired = select_regions(trusted.desired, options.regions)
     actor = current_actor(context.env)
     trail = workspace_trail(workspace, journal)
     with (

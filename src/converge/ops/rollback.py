@@ -1,10 +1,13 @@
 """Rollback: re-apply an earlier revision's artifacts (DESIGN §5, §6).
 
 A rollback is an ordinary apply of other, older artifacts: ``.out/<p>/`` as committed at
-an earlier git revision is read into a temporary folder, its decision (not edited, verdict
-allow) and manifest (digests match, same ``decision_id``) are verified exactly like the
-current ones, and the engine applies it under the project lock, journaled as a run with
-command ``rollback`` and an audit line. An unverifiable revision is refused, never applied.
+an earlier git revision is read from git and verified by the trust gate
+(``engine.trust.verify_revision``): the revision's own inputs, read from git, must pass
+today's validation, today's built-in rules and today's user policies, and re-decided and
+re-rendered in memory they must give exactly the committed files. Its decision and
+manifest are records, never taken on their word. The engine then applies that render
+under the project lock, journaled as a run with command ``rollback`` and an audit line.
+A revision that fails is refused, naming the rule and file, never applied.
 
 Restore points come from the journal: a succeeded ``apply`` or ``rollback`` run, or the
 ``rollout`` run that records a completed rollout, whose git revision was recorded.
@@ -21,9 +24,7 @@ re-applying the current artifacts would change again (like ``helm rollback``).
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,18 @@ from typing import Any
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState
 from converge.engine.context import ReconcileOptions, RunContext
+from converge.engine.git import RevisionError, read_folder_at, resolve_commit
 from converge.engine.journal import Journal, RunRecord
-from converge.engine.reconcile import ApplyObserver, ApplyOutcome, apply_project, load_desired
-from converge.errors import ConvergeError, PolicyDenied, StaleArtifactError
-from converge.ops.rollback_git import RevisionError, read_folder_at, resolve_commit
+from converge.engine.reconcile import ApplyObserver, ApplyOutcome, apply_project
+from converge.engine.trust import ROLLBACK_COMMAND, TrustedArtifacts, verify_revision
+from converge.errors import (
+    ConfigError,
+    ConfigErrors,
+    ConvergeError,
+    PolicyDenied,
+    StaleArtifactError,
+)
 
-ROLLBACK_COMMAND = "rollback"
 RESTORE_COMMANDS = frozenset({"apply", "rollback", "rollout"})
 _HISTORY = 500
 
@@ -63,11 +70,14 @@ class RestorePoint:
 
 @dataclass(frozen=True)
 class RevisionArtifacts:
-    """An earlier revision's verified artifacts, in a temporary folder."""
+    """An earlier revision's artifacts, verified (re-checked and re-rendered in memory)."""
 
     point: RestorePoint
-    out_dir: Path
-    desired: DesiredState
+    trusted: TrustedArtifacts
+
+    @property
+    def desired(self) -> DesiredState:
+        return self.trusted.desired
 
 
 @dataclass
@@ -167,12 +177,11 @@ def resolve_point(
 # -- reading and verifying the revision -------------------------------------------------
 
 
-@contextmanager
 def revision_artifacts(
     workspace: Workspace, project: str, point: RestorePoint
-) -> Iterator[RevisionArtifacts]:
-    """``.out/<p>/`` as of ``point.revision``, verified, in a temporary folder that is
-    removed afterwards. Raises RollbackRefused when the revision cannot be applied."""
+) -> RevisionArtifacts:
+    """``.out/<p>/`` as of ``point.revision``, verified. Raises RollbackRefused when the
+    revision cannot be applied (one sentence naming the rule or file)."""
     relative = (Path(workspace.settings.out) / project).as_posix()
     try:
         files = read_folder_at(workspace.root, point.revision, relative)
@@ -183,25 +192,27 @@ def revision_artifacts(
             f"revision {point.short} has no {relative}/ to restore",
             hint="roll back to a revision whose rendered artifacts were committed",
         )
-    with tempfile.TemporaryDirectory(prefix="converge-rollback-") as tmp:
-        out_dir = Path(tmp) / project
-        out_dir.mkdir()
-        for name, data in files.items():
-            (out_dir / name).write_bytes(data)
-        try:
-            desired = load_desired(workspace, project, out_dir=out_dir)
-        except (StaleArtifactError, PolicyDenied) as exc:
-            raise RollbackRefused(
-                f"revision {point.short} of {project} cannot be applied: {exc.message}",
-                hint="only a revision with an allow decision and intact artifacts is applied",
-            ) from None
-        if point.manifest_digest and desired.manifest_digest != point.manifest_digest:
-            raise RollbackRefused(
-                f"revision {point.short} of {project} does not hold the artifacts run "
-                f"{point.run_id} applied (manifest digest differs)",
-                hint="roll back to a git revision with --to GIT_REV",
-            )
-        yield RevisionArtifacts(point, out_dir, desired)
+    try:
+        trusted = verify_revision(
+            workspace,
+            project,
+            point.revision,
+            files,
+            lead=f"revision {point.short} of {project} cannot be applied: ",
+        )
+    except (StaleArtifactError, PolicyDenied, ConfigError, ConfigErrors) as exc:
+        raise RollbackRefused(
+            exc.message,
+            hint="only a revision whose inputs today's rules allow and whose committed "
+            "artifacts are exactly what they render is applied",
+        ) from None
+    if point.manifest_digest and trusted.desired.manifest_digest != point.manifest_digest:
+        raise RollbackRefused(
+            f"revision {point.short} of {project} does not hold the artifacts run "
+            f"{point.run_id} applied (manifest digest differs)",
+            hint="roll back to a git revision with --to GIT_REV",
+        )
+    return RevisionArtifacts(point, trusted)
 
 
 # -- applying ---------------------------------------------------------------------------
@@ -222,7 +233,7 @@ def apply_revision(
         options=replace(options or context.options, command=ROLLBACK_COMMAND, adopt=False),
         observer=observer,
         git_revision=artifacts.point.revision,
-        out_dir=artifacts.out_dir,
+        artifacts=artifacts.trusted,
     )
     return RollbackOutcome(artifacts.point, outcome)
 
@@ -236,8 +247,8 @@ def rollback_project(
     observer: ApplyObserver | None = None,
 ) -> RollbackOutcome:
     """Re-apply ``point``'s artifacts of ``project``."""
-    with revision_artifacts(context.workspace, project, point) as artifacts:
-        return apply_revision(context, artifacts, options=options, observer=observer)
+    artifacts = revision_artifacts(context.workspace, project, point)
+    return apply_revision(context, artifacts, options=options, observer=observer)
 
 
 # -- automatic rollback after a failed apply ------------------------------------------------

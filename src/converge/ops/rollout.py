@@ -36,10 +36,10 @@ from converge.engine.audit import current_actor
 from converge.engine.audit_trail import workspace_trail
 from converge.engine.context import ReconcileOptions, RunContext
 from converge.engine.locks import acquire_lock
-from converge.engine.reconcile import ApplyObserver, apply_project, load_desired
+from converge.engine.reconcile import ApplyObserver, apply_project
+from converge.engine.trust import ROLLBACK_COMMAND, trusted_artifacts
 from converge.errors import ConvergeError
 from converge.ops.rollback import (
-    ROLLBACK_COMMAND,
     RestorePoint,
     apply_revision,
     last_clean_point,
@@ -180,8 +180,10 @@ def rollout_project(
     with each run (``ops.apply.project_revision``)."""
     workspace = context.workspace
     journal = context.require_journal()
+    trusted = trusted_artifacts(workspace, project)
+    desired = trusted.desired
     config = workspace.load_project(project).project
-    desired = load_desired(workspace, project)
+    revision = revision or trusted.revision
     waves = plan_waves(config, desired)
     rollout = config.rollout
     gate = rollout.gate if rollout is not None else Gate()
@@ -202,6 +204,7 @@ def rollout_project(
                 options=wave.options(WAVE_COMMAND),
                 observer=observer,
                 git_revision=revision,
+                artifacts=trusted,
             )
         except ConvergeError as exc:
             wave_report.status, wave_report.error = "failed", exc.message
@@ -271,12 +274,12 @@ def _on_failure(context: RunContext, report: RolloutReport, failing: WaveReport)
         return
     done = [w for w in report.waves if w.status in ("applied", "failed")]
     try:
-        with revision_artifacts(context.workspace, report.project, point) as artifacts:
-            for wave_report in reversed(done):
-                restored = apply_revision(
-                    context, artifacts, options=wave_report.wave.options(ROLLBACK_COMMAND)
-                )
-                wave_report.rollback = restored.to_json()
+        artifacts = revision_artifacts(context.workspace, report.project, point)
+        for wave_report in reversed(done):
+            restored = apply_revision(
+                context, artifacts, options=wave_report.wave.options(ROLLBACK_COMMAND)
+            )
+            wave_report.rollback = restored.to_json()
     except ConvergeError as exc:
         report.outcome = "rollback_failed"
         report.message = f"{why}; rolling back to {point.describe()} failed: {exc.message}"

@@ -1,9 +1,11 @@
 """The decision contract (DESIGN §1, §3): the policy verdict bound to the exact inputs.
 
-``decision_id`` is the content hash of every other field, so any edit to the file is
-detectable, and the input digests make a decision stale as soon as a workspace file or a
-user policy changes. There is no timestamp: when a decision was made belongs in the audit
-log, and the same inputs must give the same bytes on every machine.
+``decision_id`` is the content hash of every other field, so a careless edit to the file
+is detectable, and the input digests make a decision stale as soon as a workspace file or
+a user policy changes. It is a record, not a credential: anyone can recompute the hash,
+so nothing trusts a verdict read from the file (``engine.trust`` re-evaluates). There is
+no timestamp: when a decision was made belongs in the audit log, and the same inputs must
+give the same bytes on every machine.
 """
 
 from __future__ import annotations
@@ -110,19 +112,28 @@ def _result(result: RuleResult) -> DecisionResult:
 
 
 def load_decision(out_dir: Path, project: str) -> Decision:
-    """Read ``.out/<p>/decision.json`` and check that it was not edited by hand.
+    """Read ``.out/<p>/decision.json`` and check that it was not edited by hand."""
+    path = out_dir / DECISION_FILE
+    rel = f"{out_dir.name}/{DECISION_FILE}"
+    if not path.is_file():
+        raise StaleArtifactError(
+            f"no decision for {project}: {rel} is missing",
+            hint=f"run make decision PROJECT={project}",
+        )
+    return parse_decision(path.read_bytes(), project, rel)
+
+
+def parse_decision(data: bytes, project: str, rel: str) -> Decision:
+    """The decision in ``data`` (the file ``rel``), checked for edits by hand.
 
     The content hash is checked on the file as read, before the model: any edit at all
     (a changed value, an added key) reads as edited by hand; a file whose hash holds but
-    whose shape is not a decision's is unreadable."""
-    path = out_dir / DECISION_FILE
-    rel = f"{out_dir.name}/{DECISION_FILE}"
+    whose shape is not a decision's is unreadable. A hash that holds proves nothing about
+    the verdict (anyone can recompute it): ``engine.trust`` re-evaluates the policies."""
     hint = f"run make decision PROJECT={project}"
-    if not path.is_file():
-        raise StaleArtifactError(f"no decision for {project}: {rel} is missing", hint=hint)
     unreadable = StaleArtifactError(f"decision for {project} is unreadable ({rel})", hint=hint)
     try:
-        body = json.loads(path.read_text(encoding="utf-8"))
+        body = json.loads(data.decode("utf-8"))
         claimed = body.pop("decision_id")
     except (ValueError, KeyError, AttributeError, TypeError):
         raise unreadable from None
