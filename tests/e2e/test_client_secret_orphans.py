@@ -93,7 +93,9 @@ def lossy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E2E]:
         harness.sandbox.stop()
 
 
-@pytest.mark.parametrize("lossy", [11, 12], indirect=True)
+# Seeds chosen so the fault hits at least one mint in the first apply (asserted below):
+# the stream depends on the order of Infisical writes, login included.
+@pytest.mark.parametrize("lossy", [4, 15], indirect=True)
 def test_lost_mint_responses_leave_no_live_orphan(lossy: E2E) -> None:
     applied = lossy.cli("apply", "journal")
     assert applied.exit_code == 0, applied.output
@@ -102,7 +104,7 @@ def test_lost_mint_responses_leave_no_live_orphan(lossy: E2E) -> None:
         rotated = lossy.cli("apply", "journal")
         assert rotated.exit_code == 0, rotated.output
 
-    assert lost_mints(lossy) >= 1  # the fault did hit a mint (3 and 2 with these seeds)
+    assert lost_mints(lossy) >= 1  # the fault did hit a mint
     assert live_ids(lossy) == {held_id(lossy)}
     assert_vercel_secret_logs_in(lossy)
     assert lossy.cli("plan", "journal").exit_code == 0

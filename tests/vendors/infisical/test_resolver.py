@@ -138,7 +138,8 @@ def _lossy_resolver(
     )
     client = InfisicalClient.from_environment(
         {"INFISICAL_API_URL": "http://infisical.test",
-         "INFISICAL_TOKEN": world.credentials.infisical_token},
+         "INFISICAL_CLIENT_ID": world.credentials.infisical_client_id,
+         "INFISICAL_CLIENT_SECRET": world.credentials.infisical_client_secret},
         counter=RequestCounter(), transport=transport,
     )
     return InfisicalResolver(client, organization="acme", project="journal",

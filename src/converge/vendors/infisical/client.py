@@ -39,6 +39,7 @@ from converge.vendors.http import (
     Transport,
     VendorHttp,
     api_path,
+    check_credential,
     is_unauthorized,
     json_object,
 )
@@ -187,6 +188,14 @@ class InfisicalClient:
         config_path: str | Path | None = None,
     ) -> InfisicalClient:
         creds = load_credentials(env, config_path)
+        from_env = creds.source == CLIENT_VARIABLES
+        for value, variable in (
+            (creds.token, creds.source),
+            (creds.client_id, "INFISICAL_CLIENT_ID" if from_env else creds.source),
+            (creds.client_secret, "INFISICAL_CLIENT_SECRET" if from_env else creds.source),
+        ):
+            if value is not None:
+                check_credential(variable, value, vendor=VENDOR)
         budget = RateBudget(600)
 
         def vendor_http() -> VendorHttp:
