@@ -96,6 +96,7 @@ def check_references(inputs: ProjectInputs) -> list[ConfigError]:
     checker.check_infisical()
     checker.check_vercel()
     checker.check_supabase()
+    checker.check_adopt()
     return checker.errors
 
 
@@ -264,6 +265,30 @@ class _Checker:
                 )
         else:
             self.check_env(kind, path, parsed.environment, f"{what}: reference")
+
+    # --- adopt (project.yaml) -----------------------------------------------------
+
+    def check_adopt(self) -> None:
+        """Each ``adopt:`` entry names a declared role, identity or Vercel key: adopting
+        an object nobody declares would take it over only to delete it."""
+        vercel = self.inputs.vercel
+        declared = {
+            "role": {role.slug() for role in self.inputs.roles},
+            "identity": self.identity_names,
+            "vercel": set(vercel.public) | set(vercel.server) if vercel else set(),
+        }
+        seen: set[str] = set()
+        for index, entry in enumerate(self.project.adopt):
+            kind, _, name = entry.partition("/")
+            path = ("adopt", index)
+            if entry in seen:
+                self.fail("project", path, f"adopt names {entry} twice")
+            elif name not in declared.get(kind, set()):
+                where = {"role": "roles.yaml", "identity": "identities.yaml",
+                         "vercel": "the Vercel file"}.get(kind, "the workspace")
+                self.fail("project", path, f"adopt names {entry}, which {where} does not "
+                          "declare")
+            seen.add(entry)
 
     # --- supabase -----------------------------------------------------------------
 
