@@ -212,3 +212,15 @@ def test_adopt_entries_follow_the_resource_naming(workspace: Path) -> None:
     with pytest.raises(ConfigErrors) as caught:
         load(workspace, "journal")
     assert "role/<slug>" in caught.value.errors[0].message
+
+
+def test_a_placeholder_reference_says_it_must_be_replaced(workspace: Path) -> None:
+    write(workspace, VERCEL, """
+        server:
+          INFISICAL_API_KEY:
+            ref: placeholder/INFISICAL_API_KEY
+            environments: [prod]
+        """)
+    found = check_references(load(workspace, "journal"))
+    assert [(e.rule, str(e.location)) for e in found] == [("schema", f"{VERCEL}:3:5")]
+    assert "placeholder left by converge import" in found[0].message

@@ -26,6 +26,8 @@ PathKey = tuple[str | int, ...]
 
 SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PATH_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
+# What ``converge import`` writes where it cannot recover a reference: never resolvable.
+PLACEHOLDER_PREFIX = "placeholder/"
 IDENTITY_REF = re.compile(
     r"identity/(?P<name>[a-z0-9-]+@[a-z0-9-]+)/(?P<field>client-id|client-secret)"
 )
@@ -247,7 +249,16 @@ class _Checker:
 
     def check_ref(self, kind: str, path: PathKey, ref: str, what: str) -> None:
         parsed = parse_reference(ref)
-        if parsed is None:
+        if ref.startswith(PLACEHOLDER_PREFIX):
+            self.fail(
+                kind,
+                path,
+                f"{what}: {ref} is a placeholder left by converge import (the reference "
+                "could not be recovered); replace it with "
+                "identity/<name>@<scope>-<env>/client-id|client-secret or "
+                "secret/<env>/<path>/<NAME>",
+            )
+        elif parsed is None:
             self.fail(
                 kind,
                 path,
