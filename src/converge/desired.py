@@ -51,6 +51,7 @@ class DesiredRole:
     target: InfisicalTarget
     permissions: tuple[dict[str, Any], ...]
     index: int = 0  # declaration order in the workspace (display only)
+    adopt: bool = False  # take it over if it exists unmanaged (project.yaml's adopt:)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class DesiredIdentity:
     role_slugs: tuple[str, ...]
     universal_auth: dict[str, Any]
     index: int = 0  # declaration order in the workspace (display only)
+    adopt: bool = False  # take it over if it exists unmanaged (project.yaml's adopt:)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class DesiredVariable:
     ref: str | None = None  # server references only
     rotate: int = 0
     comment: str | None = None
+    adopt: bool = False  # take over an unmanaged record in the way (project.yaml's adopt:)
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,7 @@ def _role(obj: ProjectRole) -> DesiredRole:
         target=_target(spec.infisical),
         permissions=tuple(rule.to_wire() for rule in spec.permissions),
         index=meta.index,
+        adopt=spec.adopt,
     )
 
 
@@ -223,6 +227,7 @@ def _identity(obj: MachineIdentity) -> DesiredIdentity:
         role_slugs=tuple(spec.roles),
         universal_auth=spec.auth.universal.to_wire(),
         index=meta.index,
+        adopt=spec.adopt,
     )
 
 
@@ -260,6 +265,7 @@ def _variable(v: PublicVariable | ServerVariable) -> DesiredVariable:
         ref=v.ref if isinstance(v, ServerVariable) else None,
         rotate=v.rotate if isinstance(v, ServerVariable) else 0,
         comment=v.comment if isinstance(v, PublicVariable) else None,
+        adopt=v.adopt,
     )
 
 

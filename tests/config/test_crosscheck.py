@@ -183,3 +183,44 @@ def test_parse_reference_reads_both_kinds() -> None:
     assert parse_reference("secret/prod/ROOT_LEVEL") == SecretRef(
         environment="prod", path="/", name="ROOT_LEVEL")
     assert parse_reference("secret//X") is None
+
+
+def test_adopt_entries_must_name_declared_objects_once(workspace: Path) -> None:
+    write(workspace, PROJECT, JOURNAL_PROJECT + """
+    adopt:
+      - role/runtime-prod
+      - identity/ci@github-prod
+      - vercel/NEXT_PUBLIC_APP_NAME
+      - role/runtime-staging
+      - vercel/NEXT_PUBLIC_NOPE
+      - role/runtime-prod
+    """)
+    found = check_references(load(workspace, "journal"))
+    assert [str(e.location) for e in found] == [
+        f"{PROJECT}:14:5", f"{PROJECT}:15:5", f"{PROJECT}:16:5"]
+    assert "roles.yaml does not declare" in found[0].message
+    assert "the Vercel file does not declare" in found[1].message
+    assert "twice" in found[2].message
+
+
+def test_adopt_entries_follow_the_resource_naming(workspace: Path) -> None:
+    from converge.errors import ConfigErrors
+
+    write(workspace, PROJECT, JOURNAL_PROJECT + """
+    adopt: [binding/token-service-runtime-binding]
+    """)
+    with pytest.raises(ConfigErrors) as caught:
+        load(workspace, "journal")
+    assert "role/<slug>" in caught.value.errors[0].message
+
+
+def test_a_placeholder_reference_says_it_must_be_replaced(workspace: Path) -> None:
+    write(workspace, VERCEL, """
+        server:
+          INFISICAL_API_KEY:
+            ref: placeholder/INFISICAL_API_KEY
+            environments: [prod]
+        """)
+    found = check_references(load(workspace, "journal"))
+    assert [(e.rule, str(e.location)) for e in found] == [("schema", f"{VERCEL}:3:5")]
+    assert "placeholder left by converge import" in found[0].message

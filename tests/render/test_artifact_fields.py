@@ -86,3 +86,22 @@ def test_what_render_writes_the_engine_reads(workspace: Path) -> None:
         {"actions": ["read"], "conditions": {"environment": "prod"}, "inverted": False,
          "subject": "secrets"},
     )
+
+
+def test_adopt_reaches_only_the_named_objects_and_is_absent_elsewhere(workspace: Path) -> None:
+    project = workspace / "projects/journal/project.yaml"
+    project.write_text(project.read_text() + (
+        "adopt: [role/runtime-prod, identity/ci@github-prod, vercel/NEXT_PUBLIC_APP_NAME]\n"))
+    files = render_artifacts(open_workspace(workspace).load_project("journal"))
+
+    desired = parse_desired("journal", "sha256:d", "sha256:m", files)
+
+    assert {r.slug: r.adopt for r in desired.roles} == {"runtime-prod": True, "ci-prod": False}
+    assert {i.name: i.adopt for i in desired.identities} == {
+        "token-service@journal-prod": False, "ci@github-prod": True}
+    assert desired.vercel is not None
+    assert {v.key: v.adopt for v in desired.vercel.variables} == {
+        "NEXT_PUBLIC_API_URL": False, "NEXT_PUBLIC_APP_NAME": True,
+        "INFISICAL_CLIENT_ID": False, "INFISICAL_CLIENT_SECRET": False}
+    assert "adopt" not in yaml.safe_load(files["ProjectRole_ci_prod.yaml"])["spec"]
+    assert yaml.safe_load(files["ProjectRole_runtime_prod.yaml"])["spec"]["adopt"] is True

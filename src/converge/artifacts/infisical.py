@@ -11,9 +11,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from converge.artifacts.wire import ApiVersion, Wire, absent_when_none
+from converge.artifacts.wire import ApiVersion, Wire, absent_when_false, absent_when_none
 
 NonNegative = Annotated[int, Field(ge=0)]
+# project.yaml's ``adopt:`` names this object: the next apply takes it over if it exists
+# without converge's ownership marker (instead of reporting a conflict).
+Adopt = Annotated[bool, Field(exclude_if=absent_when_false)]
 
 
 class Metadata(Wire):
@@ -53,6 +56,7 @@ class ProjectRoleSpec(Wire):
     description: str
     infisical: InfisicalScope
     permissions: list[PermissionRule]
+    adopt: Adopt = False
 
 
 class ProjectRole(Wire):
@@ -79,6 +83,7 @@ class MachineIdentitySpec(Wire):
     infisical: InfisicalScope
     roles: list[str]  # role slugs, e.g. runtime-prod
     auth: IdentityAuth
+    adopt: Adopt = False
 
 
 class MachineIdentity(Wire):

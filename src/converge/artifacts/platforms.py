@@ -12,9 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from converge.artifacts.wire import ApiVersion, Wire, absent_when_none
+from converge.artifacts.wire import ApiVersion, Wire, absent_when_false, absent_when_none
 
 NonNegative = Annotated[int, Field(ge=0)]
+# project.yaml's ``adopt:`` names this key: the next apply takes over an unmanaged record
+# of exactly this key and these targets (instead of reporting a conflict).
+Adopt = Annotated[bool, Field(exclude_if=absent_when_false)]
 
 
 class ReferenceScope(Wire):
@@ -38,6 +41,7 @@ class PublicVariable(Wire):
     environments: list[str]
     targets: list[str]  # Vercel targets: production, preview, development
     comment: Annotated[str | None, Field(exclude_if=absent_when_none)] = None
+    adopt: Adopt = False
 
 
 class ServerVariable(Wire):
@@ -52,6 +56,7 @@ class ServerVariable(Wire):
     rotate: NonNegative = 0
     environments: list[str]
     targets: list[str]
+    adopt: Adopt = False
 
 
 Variable = Annotated[PublicVariable | ServerVariable, Field(discriminator="kind")]

@@ -29,6 +29,12 @@ def absent_when_none(value: object) -> bool:
     return value is None
 
 
+def absent_when_false(value: object) -> bool:
+    """``exclude_if`` for flags written only when set, so files rendered before the flag
+    existed stay byte-identical."""
+    return value is False
+
+
 class Wire(BaseModel):
     """One artifact document or a part of one."""
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from converge import __version__
+from converge.cli.importer import import_command
 from converge.cli.ops_drift import drift, health
 from converge.cli.ops_rollout import rollback, rollout
 from converge.cli.ops_watch import watch, write_command_metrics
@@ -341,6 +342,7 @@ cli.add_command(health)
 cli.add_command(watch)
 cli.add_command(rollback)
 cli.add_command(rollout)
+cli.add_command(import_command)
 
 
 def _print_config_errors(exc: ConfigErrors) -> None:

@@ -26,6 +26,8 @@ PathKey = tuple[str | int, ...]
 
 SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PATH_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
+# What ``converge import`` writes where it cannot recover a reference: never resolvable.
+PLACEHOLDER_PREFIX = "placeholder/"
 IDENTITY_REF = re.compile(
     r"identity/(?P<name>[a-z0-9-]+@[a-z0-9-]+)/(?P<field>client-id|client-secret)"
 )
@@ -96,6 +98,7 @@ def check_references(inputs: ProjectInputs) -> list[ConfigError]:
     checker.check_infisical()
     checker.check_vercel()
     checker.check_supabase()
+    checker.check_adopt()
     return checker.errors
 
 
@@ -246,7 +249,16 @@ class _Checker:
 
     def check_ref(self, kind: str, path: PathKey, ref: str, what: str) -> None:
         parsed = parse_reference(ref)
-        if parsed is None:
+        if ref.startswith(PLACEHOLDER_PREFIX):
+            self.fail(
+                kind,
+                path,
+                f"{what}: {ref} is a placeholder left by converge import (the reference "
+                "could not be recovered); replace it with "
+                "identity/<name>@<scope>-<env>/client-id|client-secret or "
+                "secret/<env>/<path>/<NAME>",
+            )
+        elif parsed is None:
             self.fail(
                 kind,
                 path,
@@ -264,6 +276,30 @@ class _Checker:
                 )
         else:
             self.check_env(kind, path, parsed.environment, f"{what}: reference")
+
+    # --- adopt (project.yaml) -----------------------------------------------------
+
+    def check_adopt(self) -> None:
+        """Each ``adopt:`` entry names a declared role, identity or Vercel key: adopting
+        an object nobody declares would take it over only to delete it."""
+        vercel = self.inputs.vercel
+        declared = {
+            "role": {role.slug() for role in self.inputs.roles},
+            "identity": self.identity_names,
+            "vercel": set(vercel.public) | set(vercel.server) if vercel else set(),
+        }
+        seen: set[str] = set()
+        for index, entry in enumerate(self.project.adopt):
+            kind, _, name = entry.partition("/")
+            path = ("adopt", index)
+            if entry in seen:
+                self.fail("project", path, f"adopt names {entry} twice")
+            elif name not in declared.get(kind, set()):
+                where = {"role": "roles.yaml", "identity": "identities.yaml",
+                         "vercel": "the Vercel file"}.get(kind, "the workspace")
+                self.fail("project", path, f"adopt names {entry}, which {where} does not "
+                          "declare")
+            seen.add(entry)
 
     # --- supabase -----------------------------------------------------------------
 

@@ -44,6 +44,8 @@ VERCEL_PROJECT_PATTERN = r"^(prj_[A-Za-z0-9]{1,64}|(?!.*---)[a-z0-9][a-z0-9._-]{
 VERCEL_TEAM_PATTERN = r"^(team_[A-Za-z0-9]{1,64}|[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)$"
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 COMMA_FREE_PATTERN = r"^[^,\s]+$"
+# An object to adopt, named as waivers name it: role/<slug>, identity/<full name>, vercel/<KEY>.
+ADOPT_PATTERN = r"^(role|identity|vercel)/[^\s/]+$"
 
 
 def _matching(pattern: str, rule: str, *, max_length: int = 0) -> Callable[[str], str]:
@@ -205,6 +207,17 @@ class Rollout(Strict):
     on_failure: Literal["rollback", "halt"] = "rollback"
 
 
+AdoptEntry = Annotated[
+    str,
+    AfterValidator(_matching(
+        ADOPT_PATTERN,
+        "an adopt entry names one declared object the way waivers do: role/<slug>, "
+        "identity/<name>@<scope>-<env> or vercel/<KEY>",
+    )),
+    Field(json_schema_extra={"pattern": ADOPT_PATTERN}),
+]
+
+
 class Project(Strict):
     name: Name
     description: str | None = None
@@ -213,6 +226,11 @@ class Project(Strict):
     environments: dict[EnvName, EnvironmentTargets] = Field(min_length=1)
     regions: dict[Name, Region] | None = None
     rollout: Rollout | None = None
+    # Objects that already exist at a vendor without converge's ownership marker and that
+    # the next apply takes over (it sets the marker; values already match): written by
+    # ``converge import``, reviewed like any change, harmless once adopted. Without an
+    # entry such an object is a conflict (``apply --adopt`` takes over every one).
+    adopt: list[AdoptEntry] = []
 
 
 # --- projects/<p>/identities.yaml ----------------------------------------------------

@@ -119,6 +119,7 @@ def _role(inputs: ProjectInputs, role: Role, index: int) -> ProjectRole:
             description=role.description or "",
             infisical=_infisical_target(inputs, role.environment),
             permissions=[_permission(inputs, role, p) for p in role.permissions],
+            adopt=f"role/{role.slug()}" in inputs.project.adopt,
         ),
     )
 
@@ -142,6 +143,7 @@ def _identity(inputs: ProjectInputs, identity: Identity, index: int) -> MachineI
                     accessTokenTrustedIps=sorted(ua.access_token_trusted_ips),
                 )
             ),
+            adopt=f"identity/{identity.full_name(inputs.name)}" in inputs.project.adopt,
         ),
     )
 
@@ -210,6 +212,7 @@ def _vercel(inputs: ProjectInputs) -> VercelEnvironment:
                     environments=sorted(pub.environments),
                     targets=_vercel_targets(inputs, pub.environments),
                     comment=pub.comment or None,
+                    adopt=f"vercel/{key}" in inputs.project.adopt,
                 )
             )
     for key, server_entries in inputs.vercel.server.items():
@@ -223,6 +226,7 @@ def _vercel(inputs: ProjectInputs) -> VercelEnvironment:
                     rotate=srv.rotate,
                     environments=sorted(srv.environments),
                     targets=_vercel_targets(inputs, srv.environments),
+                    adopt=f"vercel/{key}" in inputs.project.adopt,
                 )
             )
     variables.sort(key=lambda v: (v.key, v.targets))

@@ -305,3 +305,8 @@ class VariablePublisher(Protocol):
     def publish(self, key: str, value: str, *, targets: Sequence[str], sensitive: bool) -> str:
         """Create or update the variable; return its new fingerprint."""
         ...
+
+    def fingerprint_of(self, key: str, value: str, *, targets: Sequence[str]) -> str:
+        """The fingerprint ``publish`` would give ``value`` (no request): a variable whose
+        fingerprint is this one already holds it, journal marker or not."""
+        ...

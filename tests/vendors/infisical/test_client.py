@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from converge.errors import ConvergeError, VendorAuthError
@@ -96,3 +97,37 @@ def test_every_request_is_counted(harness: Harness) -> None:
     client.get_project("journal")
     client.get_project("analytics")
     assert harness.counters[-1].total("infisical") == 3  # the login, then two reads
+
+
+def test_secret_names_are_listed_recursively_without_their_values(harness: Harness) -> None:
+    client = harness.client()
+    project = client.get_project("journal")
+
+    names = client.list_secret_names(project.id, "prod")
+    top_only = client.list_secret_names(project.id, "prod", path="/runtime", recursive=False)
+
+    assert sorted((s.secretPath, s.secretKey) for s in names) == [
+        ("/auth", "GITHUB_OAUTH_SECRET"),
+        ("/ci", "DEPLOY_KEY"),
+        ("/runtime", "DATABASE_URL"),
+        ("/runtime", "SESSION_SIGNING_KEY"),
+    ]
+    assert sorted(s.secretKey for s in top_only) == ["DATABASE_URL", "SESSION_SIGNING_KEY"]
+    listing = [e for e in harness.bridge.log if e.startswith("GET /api/v3/secrets/raw")]
+    assert listing == ["GET /api/v3/secrets/raw", "GET /api/v3/secrets/raw"]
+    assert not hasattr(names[0], "secretValue")
+
+
+def test_secret_names_request_asks_for_no_values(harness: Harness) -> None:
+    seen: list[str] = []
+    original = harness.bridge.handle_request
+
+    def spy(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url.params.get("viewSecretValue")))
+        return original(request)
+
+    harness.bridge.handle_request = spy  # type: ignore[method-assign]
+    client = harness.client()
+    client.list_secret_names(client.get_project("journal").id, "prod")
+
+    assert seen[-1] == "false"

@@ -352,3 +352,32 @@ def test_removing_one_of_two_bindings_keeps_the_other_role(
     assert membership is not None
     assert [r["customRoleSlug"] for r in membership["roles"]] == ["runtime-prod"]
     assert harness.plan(journal_desired) == ()
+
+
+def test_objects_flagged_adopt_are_taken_over_without_global_adopt(
+    harness: Harness, journal_desired: DesiredState
+) -> None:
+    """project.yaml's ``adopt:`` reaches the reconciler as a flag per object: only the
+    flagged role and identity are adopted, an unflagged one stays a conflict."""
+    client = harness.client()
+    project_id = project_id_by_slug(harness.world, "journal")
+    client.create_role(project_id, {"slug": "ci-prod", "name": "ci (prod)", "description": "CI",
+                                    "permissions": [{"subject": "secrets", "action": "read"}]})
+    client.create_role(project_id, {"slug": "runtime-prod", "name": "runtime (prod)",
+                                    "description": None,
+                                    "permissions": [{"subject": "secrets", "action": "read"}]})
+    _make_unmanaged_identity(harness, "token-service@journal-prod")
+    flagged = dataclasses.replace(
+        journal_desired,
+        roles=tuple(dataclasses.replace(r, adopt=r.slug == "ci-prod")
+                    for r in journal_desired.roles),
+        identities=tuple(dataclasses.replace(i, adopt=True)
+                         for i in journal_desired.identities),
+    )
+
+    plan = {c.name: c for c in harness.plan(flagged)}
+
+    assert plan["ci-prod"].action is Action.ADOPT
+    assert plan["runtime-prod"].action is Action.CONFLICT
+    assert "role/runtime-prod under adopt: in project.yaml" in plan["runtime-prod"].reason
+    assert plan["token-service@journal-prod"].action is Action.ADOPT

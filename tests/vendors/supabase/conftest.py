@@ -71,10 +71,13 @@ class DictPublisher:
     def published(self) -> Mapping[str, str | None]:
         return {key: v["fp"] for key, v in self.variables.items()}
 
+    def fingerprint_of(self, key: str, value: str, *, targets: Sequence[str]) -> str:
+        material = json.dumps([key, sorted(targets), value]).encode()
+        return hashlib.sha256(material).hexdigest()[:16]
+
     def publish(self, key: str, value: str, *, targets: Sequence[str], sensitive: bool) -> str:
         self.calls.append(key)
-        material = json.dumps([key, sorted(targets), value, sensitive]).encode()
-        fp = hashlib.sha256(material).hexdigest()[:16]
+        fp = self.fingerprint_of(key, value, targets=targets)
         self.variables[key] = {"value": value, "targets": sorted(targets),
                                "sensitive": sensitive, "fp": fp}
         return fp

@@ -212,6 +212,20 @@ def test_a_variable_changed_in_vercel_is_published_again(
         "publish", "NEXT_PUBLIC_SUPABASE_URL", Action.UPDATE)
 
 
+def test_published_values_need_no_journal_marker_to_be_in_sync(
+    harness: Harness, journal: DesiredSupabase
+) -> None:
+    """A fresh clone (or an imported workspace) has no journal: a published variable whose
+    fingerprint equals that of the value to publish is in sync, not "out of date"."""
+    harness.apply(journal)
+    harness.markers.clear()
+
+    assert [c.label for c in harness.plan(journal) if c.kind == "publish"] == []
+    harness.publisher.variables["NEXT_PUBLIC_SUPABASE_URL"]["fp"] = "edited-in-vercel"
+    assert [c.label for c in harness.plan(journal) if c.kind == "publish"] == [
+        "NEXT_PUBLIC_SUPABASE_URL"]
+
+
 def test_a_service_role_key_served_as_anon_is_refused(
     harness: Harness, journal: DesiredSupabase, world: SandboxWorld
 ) -> None:

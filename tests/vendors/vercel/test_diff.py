@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from converge.changes import Action
 from converge.desired import DesiredVariable, DesiredVercel
 from converge.vendors.vercel.diff import diff_env_vars
@@ -121,3 +123,19 @@ def test_marker_comment_round_trips_with_a_user_comment() -> None:
     own = ours(SECRET_REF, rot=3)
     assert parse_comment(f"rotated by ops {own.render()}") == ("rotated by ops", own)
     assert parse_comment("converge:managed owner=vercel") == ("", None)
+
+
+def test_a_variable_flagged_adopt_takes_over_its_unmanaged_record_without_global_adopt() -> None:
+    flagged = dataclasses.replace(public("NEXT_PUBLIC_APP_NAME", "Journal"), adopt=True)
+    other = public("NEXT_PUBLIC_API_URL", "https://api.example")
+    result = diff_env_vars(
+        desired(flagged, other),
+        [record("NEXT_PUBLIC_APP_NAME", type="plain", value="Journal"),
+         record("NEXT_PUBLIC_API_URL", id="e2", type="plain", value="https://api.example")],
+        project="journal", fingerprints={}, markers={},
+    )
+    assert [(c.name, c.action) for c in result.changes] == [
+        ("NEXT_PUBLIC_API_URL@production", Action.CONFLICT),
+        ("NEXT_PUBLIC_APP_NAME@production", Action.ADOPT)]
+    assert result.changes[1].desired["mode"] == "upsert"
+    assert "under adopt: in project.yaml" in result.changes[0].reason

@@ -508,3 +508,17 @@ class InfisicalClient:
                     "expandSecretReferences": "true"},
         )
         return wire.Secret.model_validate(response.json()["secret"]).secretValue
+
+    def list_secret_names(
+        self, project_id: str, environment: str, *, path: str = "/", recursive: bool = True
+    ) -> list[wire.SecretName]:
+        """The name and folder of every secret at ``path`` (and below, ``recursive``) in
+        one environment, asked for without values (``viewSecretValue=false``): what
+        ``converge import`` needs to name ``secret/<env>/<path>/<NAME>`` references."""
+        response = self.request(
+            "GET", "/api/v3/secrets/raw", bucket="secrets",
+            params={"workspaceId": project_id, "environment": environment,
+                    "secretPath": path, "viewSecretValue": "false",
+                    "recursive": "true" if recursive else "false"},
+        )
+        return [wire.SecretName.model_validate(s) for s in response.json()["secrets"]]

@@ -5,7 +5,8 @@ deletions run in reverse. Ownership: a role is managed when its description ends
 ``[managed by converge: <org>/<project>]``, an identity when its metadata holds
 ``converge.managed-by = <org>/<project>``, a binding when both its identity and its role
 are managed. Only managed objects are deleted; an unmanaged object where a desired one
-should be is a ``conflict`` (or, with ``adopt``, an ``adopt`` that takes it over).
+should be is a ``conflict`` (or, with ``adopt`` or the object's own ``adopt`` flag from
+project.yaml's ``adopt:``, an ``adopt`` that takes it over).
 Built-in roles are never touched.
 
 Each change's ``desired`` holds the payload apply sends (no secrets exist at this level)
@@ -129,8 +130,8 @@ def _role_changes(
         return Change(
             action=Action.CONFLICT, current_id=observed.id, diffs=tuple(diffs),
             reason=(f"role {role.slug} exists but is not managed by converge (its description "
-                    f"lacks {role_marker(owner)!r}); adopt it with adopt=True (--adopt) "
-                    "or remove it"), **base)
+                    f"lacks {role_marker(owner)!r}); list role/{role.slug} under adopt: in "
+                    "project.yaml (or pass --adopt) to take it over, or remove it"), **base)
     if diffs:
         return Change(action=Action.UPDATE, diffs=tuple(diffs), current_id=observed.id, **base)
     return None
@@ -189,8 +190,9 @@ def _identity_change(
                            reason="adopting an existing identity of that name", **base),
                     observed, True)
         reason = (f"identity {identity.name} exists but is not managed by converge (its "
-                  f"metadata lacks {OWNER_METADATA_KEY}={owner}); adopt it with adopt=True "
-                  "(--adopt) or rename or remove it")
+                  f"metadata lacks {OWNER_METADATA_KEY}={owner}); list identity/{identity.name} "
+                  "under adopt: in project.yaml (or pass --adopt) to take it over, or rename "
+                  "or remove it")
         return (Change(action=Action.CONFLICT, diffs=tuple(diffs), desired=desired,
                        current_id=observed.id, reason=reason, **base), observed, False)
     if diffs:
@@ -214,8 +216,8 @@ def diff_infisical(
     markers = observed.markers
     roles_by_slug = {r.slug: r for r in observed.roles}
     for role in roles:
-        change = _role_changes(role, roles_by_slug.get(role.slug), owner=owner, adopt=adopt,
-                               markers=markers)
+        change = _role_changes(role, roles_by_slug.get(role.slug), owner=owner,
+                               adopt=adopt or role.adopt, markers=markers)
         if change is not None:
             changes.append(change)
     wanted_slugs = {r.slug for r in roles}
@@ -232,8 +234,8 @@ def diff_infisical(
     managed_ids: set[str] = set()
     for identity in identities:
         candidates = [o for o in observed.identities if o.name == identity.name]
-        change, obs, managed = _identity_change(identity, candidates, owner=owner, adopt=adopt,
-                                                markers=markers)
+        change, obs, managed = _identity_change(identity, candidates, owner=owner,
+                                                adopt=adopt or identity.adopt, markers=markers)
         if change is not None:
             changes.append(change)
         status[identity.name] = (obs.id if obs else None, managed)

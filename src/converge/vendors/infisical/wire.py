@@ -125,3 +125,11 @@ class Secret(Wire):
     secretValue: str
     secretPath: str = "/"
     environment: str = ""
+
+
+class SecretName(Wire):
+    """Where a secret lives and what it is called: a list entry read without its value
+    (``viewSecretValue=false``); the masked value the API still sends is not a field."""
+
+    secretKey: str
+    secretPath: str = "/"

@@ -19,8 +19,10 @@ arrive precomputed). Rules:
   checked below, so it is removed, never tolerated.
 - ``rls``: one change per table of a declared schema whose ``relrowsecurity`` is false,
   only when ``rls_enforce`` is true. RLS is never turned off.
-- ``publish``: one change per published key whose Vercel fingerprint or value digest
-  differs from the journal marker (``<fingerprint>|<digest>``) recorded at the last apply.
+- ``publish``: one change per published key whose Vercel fingerprint is neither the
+  fingerprint of the value to publish now (``expected``, computed with the team's key:
+  no journal needed, so a fresh clone agrees) nor the one in the journal marker
+  (``<fingerprint>|<digest>``) recorded at the last apply with the same value digest.
 
 Nothing is ever deleted: auth fields are settings, RLS only ever goes on, and published
 variables belong to the Vercel side.
@@ -230,10 +232,12 @@ def _diff_rls(project: SupabaseProjectRef, observed: ObservedProject) -> list[Ch
 
 def _diff_publish(
     item: PublishItem, *, digest: str, published: Mapping[str, str | None],
-    marker: str | None,
+    marker: str | None, expected: str | None = None,
 ) -> Change | None:
     live_fp = published.get(item.key)
-    if live_fp is not None and marker == publish_marker(live_fp, digest):
+    if live_fp is not None and (
+        live_fp == expected or marker == publish_marker(live_fp, digest)
+    ):
         return None
     exists = item.key in published
     source = "anon key" if item.source == "anon_key" else "API URL"
@@ -259,8 +263,10 @@ def diff_supabase(
     digests: Mapping[str, str],
     published: Mapping[str, str | None],
     markers: Mapping[str, str],
+    expected: Mapping[str, str] | None = None,
 ) -> SupabaseDiff:
-    """Every change that brings the observed projects to ``desired``, in apply order."""
+    """Every change that brings the observed projects to ``desired``, in apply order.
+    ``expected``: published key → fingerprint of the value to publish now."""
     changes: list[Change] = []
     notes: list[Note] = []
     for project in desired.projects:
@@ -277,7 +283,8 @@ def diff_supabase(
             changes.extend(_diff_rls(project, seen))
     for item in publish:
         change = _diff_publish(item, digest=digests[item.key], published=published,
-                               marker=markers.get(change_key(PUBLISH, item.key)))
+                               marker=markers.get(change_key(PUBLISH, item.key)),
+                               expected=(expected or {}).get(item.key))
         if change is not None:
             changes.append(change)
     return SupabaseDiff(order_changes(changes), tuple(notes))

@@ -102,6 +102,7 @@ class SupabaseReconciler(BaseReconciler):
         self._observed: dict[str, ObservedProject] | None = None
         self._secret_fps: dict[str, dict[str, str | None]] = {}
         self._digests: dict[str, str] = {}
+        self._expected: dict[str, str] = {}
         self._published: Mapping[str, str | None] = {}
         self._markers: Mapping[str, str] = {}
         self._last: SupabaseDiff | None = None
@@ -133,6 +134,7 @@ class SupabaseReconciler(BaseReconciler):
             for ref in self.refs
         }
         self._digests = {}
+        self._expected = {}
         if self.publish:
             if self.publisher is None:
                 raise ConvergeError(
@@ -143,6 +145,8 @@ class SupabaseReconciler(BaseReconciler):
             for item in self.publish:
                 value = publish_value(self.context, item.source, item.ref)
                 self._digests[item.key] = value_digest(ref=item.ref, key=item.key, value=value)
+                self._expected[item.key] = self.publisher.fingerprint_of(
+                    item.key, value, targets=item.targets)
             self._published = dict(self.publisher.published())
         self._observed = observed
         self._markers = dict(markers)
@@ -154,7 +158,7 @@ class SupabaseReconciler(BaseReconciler):
         self._last = diff_supabase(
             self.desired, self.settings, self._observed, secret_fps=self._secret_fps,
             publish=self.publish, digests=self._digests, published=self._published,
-            markers=self._markers,
+            markers=self._markers, expected=self._expected,
         )
         return self._last.changes
 

@@ -8,8 +8,9 @@ Data in, data out: no I/O, no key material (fingerprints arrive precomputed). Ru
   because Vercel refuses overlapping targets for one key (400 ``ENV_CONFLICT``).
 - Only records whose marker names owner ``vercel`` and this converge project are ours.
   Anything else in the way (no marker, another project's, a published value) is a
-  ``conflict``; with ``adopt`` an unmarked record with exactly the same key and targets
-  is taken over (``adopt``). Ours that are no longer declared are deleted.
+  ``conflict``; with ``adopt`` (or the variable's own ``adopt`` flag, from project.yaml's
+  ``adopt:``) an unmarked record with exactly the same key and targets is taken over
+  (``adopt``). Ours that are no longer declared are deleted.
 - Values: public literals are compared as plaintext; server references by keyed
   fingerprint when their value is knowable at plan time; a client secret cannot be read
   back, so it is in sync when the reference digest and ``rot`` in the marker match and
@@ -213,7 +214,8 @@ def diff_env_vars(
         if foreign:
             blocker = foreign[0]
             adoptable = (
-                adopt and len(overlapping) == 1 and exact and blocker.ownership is None
+                (adopt or variable.adopt) and len(overlapping) == 1 and exact
+                and blocker.ownership is None
             )
             if adoptable:
                 mode = "upsert" if blocker.type == send_type else "replace"
@@ -229,7 +231,8 @@ def diff_env_vars(
                     if blocker.ownership is not None else "not managed by converge"
                 )
                 how = (
-                    "set adopt to take it over" if blocker.ownership is None and exact
+                    f"list vercel/{variable.key} under adopt: in project.yaml (or pass "
+                    "--adopt) to take it over" if blocker.ownership is None and exact
                     and len(overlapping) == 1
                     else "remove it or change its targets in Vercel"
                 )

@@ -86,6 +86,11 @@ class VercelPublisher:
             if self._ours(r)
         }
 
+    def fingerprint_of(self, key: str, value: str, *, targets: Sequence[str]) -> str:
+        """The keyed fingerprint ``publish`` writes for ``value`` on ``targets``."""
+        return fingerprint(self.fingerprint_key, project=self.project, key=key,
+                           targets=sorted(set(targets)), value=value)
+
     def publish(self, key: str, value: str, *, targets: Sequence[str], sensitive: bool) -> str:
         """Create or update ``key`` on exactly ``targets``; a no-op when the fingerprint
         already matches. Returns the keyed fingerprint of ``value``."""
@@ -95,8 +100,7 @@ class VercelPublisher:
         env_type = "plain" if public else (
             "encrypted" if "development" in targets else "sensitive")
         wanted = sorted(set(targets))
-        fp = fingerprint(self.fingerprint_key, project=self.project, key=key, targets=wanted,
-                         value=value)
+        fp = self.fingerprint_of(key, value, targets=wanted)
         overlapping = [
             r for r in observe_variables(self.client, self.scope)
             if r.key == key and r.general and set(r.targets) & set(wanted)
