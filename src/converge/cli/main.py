@@ -25,6 +25,7 @@ from converge.cli.options import (
     select_projects,
     workspace_from_context,
 )
+from converge.cli.init import init
 from converge.cli.output import (
     config_error_json,
     config_error_line,
@@ -309,6 +310,7 @@ def schema(directory: Path, check: bool) -> None:
     sys.exit(1 if check and changed else 0)
 
 
+cli.add_command(init)
 cli.add_command(sandbox)
 cli.add_command(plan)
 cli.add_command(apply)
