@@ -11,6 +11,7 @@ import yaml
 
 from converge.scaffold import init_workspace
 from converge.scaffold.workspace import PIP_SPEC_VARIABLE, WORKFLOW_FILE, WORKFLOW_SECRETS
+from tests.support.workflow import evaluate
 
 VENDOR_JOBS = {"plan", "reconcile", "drift"}
 
@@ -108,3 +109,27 @@ def test_artifacts_travel_between_jobs_and_the_audit_log_is_kept(
     assert log["with"]["path"] == "reconciliation.log"
     runs = [s.get("run", "") for s in jobs["reconcile"]["steps"]]
     assert any("converge apply --all --commit" in run for run in runs)
+
+
+@pytest.mark.parametrize(
+    ("event", "head_repository", "jobs"),
+    [
+        ("pull_request", "acme/infra", {"validation", "plan"}),
+        ("pull_request", "someone/fork", {"validation"}),  # no secrets for forks: no plan
+        ("push", None, {"validation", "reconcile"}),
+        ("schedule", None, {"drift"}),
+        ("workflow_dispatch", None, {"drift"}),
+    ],
+)
+def test_which_jobs_each_event_starts(
+    workflow: dict[Any, Any], event: str, head_repository: str | None, jobs: set[str]
+) -> None:
+    github = {
+        "event_name": event,
+        "ref": "refs/pull/7/merge" if event == "pull_request" else "refs/heads/main",
+        "repository": "acme/infra",
+        "event": {"pull_request": {"head": {"repo": {"full_name": head_repository}}}},
+    }
+    started = {name for name, job in workflow["jobs"].items()
+               if evaluate(job["if"], {"github": github})}
+    assert started == jobs
