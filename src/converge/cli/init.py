@@ -37,8 +37,8 @@ def init(ctx: click.Context, directory: Path, force: bool, pip_spec: str | None)
     Writes converge.yaml (target live), the sample project `web` (a role, a machine
     identity and its binding, Vercel variables, Supabase settings), a Rego policy,
     .gitignore, a Makefile with the brief's targets and .github/workflows/converge.yml
-    (plan on pull requests, apply on main, a daily drift check). DIR (default: the
-    current folder) must be empty apart from .git, unless --force.
+    (plan on pull requests, apply on main, a daily drift check). DIRECTORY (default:
+    the current folder) must be empty apart from .git, unless --force.
 
     \b
     Example:
