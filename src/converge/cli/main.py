@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from converge import __version__
+from converge.cli.init import init
 from converge.cli.ops_drift import drift, health
 from converge.cli.ops_rollout import rollback, rollout
 from converge.cli.ops_watch import watch, write_command_metrics
@@ -25,7 +26,6 @@ from converge.cli.options import (
     select_projects,
     workspace_from_context,
 )
-from converge.cli.init import init
 from converge.cli.output import (
     config_error_json,
     config_error_line,
