@@ -17,6 +17,8 @@ contain secret values; callers pass names and locations, never payloads.
     ├── UnsafeRequestError             a value would change a request's path or list field
     ├── LockHeldError                  exit 3: another run holds the project lock
     ├── JournalError                   the run journal cannot be read or written
+    │   └── AuditLogTampered           (engine.audit_trail) the audit log lost its head
+    ├── RunInterrupted                 exit 128+signal: a signal stopped a run between writes
     └── SandboxError                   the local sandbox could not start or answer
         └── SandboxNotInstalled        converge[sandbox] is not installed here
 """
@@ -151,3 +153,13 @@ class SandboxNotInstalled(SandboxError):
             f"the sandbox is not installed in this environment (no module {missing!r}); "
             "install it with: pip install 'converge[sandbox]'"
         )
+
+
+class RunInterrupted(ConvergeError):
+    """A signal (SIGTERM, SIGINT) asked the command to stop, and a run stopped before its
+    next write: journaled and logged as interrupted, resumed by running it again. The
+    exit code is the shell's for that signal (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, message: str, *, signal_number: int, hint: str = "") -> None:
+        self.exit_code = 128 + signal_number
+        super().__init__(message, hint=hint)

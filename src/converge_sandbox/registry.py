@@ -12,9 +12,12 @@ Layout under ``<workspace>/.converge/sandbox/``:
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import socket
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,7 +26,7 @@ from converge.util.processes import pid_alive
 from converge_sandbox import pglocation
 from converge_sandbox.serving import LOOPBACK
 from converge_sandbox.store import SandboxStore
-from converge_sandbox.world import SandboxCredentials
+from converge_sandbox.world import SandboxCredentials, SandboxWorld
 
 VENDORS = ("infisical", "vercel", "supabase")
 WORKSPACE_MARKER = "converge.yaml"
@@ -105,34 +108,81 @@ def read_running(state_dir: Path) -> RunningInfo | None:
     return info
 
 
-def sandbox_env(info: RunningInfo, credentials: SandboxCredentials) -> dict[str, str]:
-    """The variables a converge command or a vendor client needs, in a stable order."""
-    return {
+def sandbox_env(
+    info: RunningInfo, credentials: SandboxCredentials, issued: Mapping[str, str]
+) -> dict[str, str]:
+    """The variables a converge command or a vendor client needs, in a stable order.
+
+    ``issued`` holds what the emulators issue at print time (``INFISICAL_TOKEN``, an
+    access token from a fresh universal-auth login)."""
+    env = {
         "INFISICAL_API_URL": info.url("infisical"),
         "INFISICAL_CLIENT_ID": credentials.infisical_client_id,
         "INFISICAL_CLIENT_SECRET": credentials.infisical_client_secret,
-        "INFISICAL_TOKEN": credentials.infisical_token,
+        "INFISICAL_TOKEN": issued.get("INFISICAL_TOKEN", ""),
         "VERCEL_API_URL": info.url("vercel"),
         "VERCEL_TOKEN": credentials.vercel_token,
         "SUPABASE_API_URL": info.url("supabase"),
         "SUPABASE_ACCESS_TOKEN": credentials.supabase_access_token,
     }
+    return {name: value for name, value in env.items() if value}
 
 
-def running_env(state_dir: Path) -> dict[str, str]:
-    """``sandbox_env`` for the sandbox running on ``state_dir``; SandboxError if none."""
+IssueExports = Callable[[SandboxWorld], dict[str, str]]
+
+
+def vendor_exports(vendor: str) -> IssueExports | None:
+    """``converge_sandbox.<vendor>.seed.exports``: what that emulator issues at print time."""
+    module = importlib.import_module(f"converge_sandbox.{vendor}.seed")
+    found: IssueExports | None = getattr(module, "exports", None)
+    return found
+
+
+def running_env(state_dir: Path, *, seed_timeout: float = 30.0) -> dict[str, str]:
+    """``sandbox_env`` for the sandbox running on ``state_dir``; SandboxError if none.
+
+    The emulators issue their part from this process (the Infisical operator logs in
+    anew); the running server reads the token's record from disk when it is first used.
+    A sandbox that has just started may still be seeding: this waits for it (re-reading
+    the store) up to ``seed_timeout`` seconds."""
     info = read_running(state_dir)
     if info is None:
         raise SandboxError(
             f"no sandbox is running for {state_dir.parent.parent}",
             hint="start one with `converge sandbox serve`",
         )
+    deadline = time.monotonic() + seed_timeout
+    while True:
+        try:
+            return sandbox_env(info, *_issue(state_dir))
+        except LookupError as unseeded:
+            if time.monotonic() >= deadline:
+                raise SandboxError(
+                    f"the sandbox's {unseeded.args[0]} emulator is not seeded yet",
+                    hint="wait a moment and run `converge sandbox env` again",
+                ) from None
+            time.sleep(0.2)
+
+
+def _issue(state_dir: Path) -> tuple[SandboxCredentials, dict[str, str]]:
+    """The stored credentials and what each emulator issues now; LookupError naming the
+    vendor whose emulator is not seeded yet."""
     store = SandboxStore(state_dir / STATE_FILE)
     try:
         credentials = SandboxCredentials.load_or_create(store)
+        world = SandboxWorld(store, credentials)
+        issued: dict[str, str] = {}
+        for vendor in VENDORS:
+            issue = vendor_exports(vendor)
+            if issue is None:
+                continue
+            try:
+                issued.update(issue(world))
+            except LookupError:
+                raise LookupError(vendor) from None
     finally:
         store.close()
-    return sandbox_env(info, credentials)
+    return credentials, issued
 
 
 def _live_postmaster(pg_dir: Path) -> int | None:

@@ -23,11 +23,13 @@ from typing import Any
 
 from converge_sandbox.faults import READ_METHODS
 
-# POSTs that change nothing a reconciler manages: logins, and SQL on the read-only endpoint.
+# POSTs that change nothing a reconciler manages: logins and access-token renewals, and
+# SQL on the read-only endpoint.
 _READ_ONLY_POST_SUFFIXES = (
     "/database/query/read-only",
     "/auth/universal-auth/login",
     "/auth/token-auth/login",
+    "/auth/token/renew",
 )
 
 

@@ -32,10 +32,12 @@ from converge_sandbox.registry import (
     REQUEST_LOG_FILE,
     STATE_FILE,
     VENDORS,
+    IssueExports,
     RunningInfo,
     read_running,
     remove_running,
     sandbox_env,
+    vendor_exports,
     write_running,
 )
 from converge_sandbox.requestlog import RequestLog
@@ -57,15 +59,21 @@ class DatabaseServer(DatabaseProvider, Protocol):
 StartDatabase = Callable[[Path], DatabaseServer]
 
 
+def no_exports(world: SandboxWorld) -> dict[str, str]:
+    return {}
+
+
 @dataclass(frozen=True)
 class VendorParts:
-    """One emulator: its app factory, its seeding function and, for a vendor that limits
-    requests per account, the factory of the hook naming the account a request is charged
-    to (see ``middleware``; None charges every request to one shared account)."""
+    """One emulator: its app factory, its seeding function, for a vendor that limits
+    requests per account the factory of the hook naming the account a request is charged
+    to (see ``middleware``; None charges every request to one shared account), and what it
+    issues when the sandbox prints its environment (Infisical: a login-issued access token)."""
 
     create_app: Callable[[SandboxWorld], Any]
     seed: Callable[[SandboxWorld], None]
     quota_owner: Callable[[SandboxWorld], QuotaOwner] | None = None
+    exports: IssueExports = no_exports
 
 
 # Vendors whose rate limits belong to the authenticated account (module with ``quota_owner``).
@@ -82,7 +90,9 @@ def default_vendor_parts() -> dict[str, VendorParts]:
         seed_module = importlib.import_module(f"converge_sandbox.{vendor}.seed")
         quota = ACCOUNT_QUOTAS.get(vendor)
         owner = importlib.import_module(quota).quota_owner if quota else None
-        parts[vendor] = VendorParts(app_module.create_app, seed_module.seed, owner)
+        parts[vendor] = VendorParts(
+            app_module.create_app, seed_module.seed, owner, vendor_exports(vendor) or no_exports
+        )
     return parts
 
 
@@ -152,7 +162,8 @@ class DeferredDatabase:
 
 
 class RunningSandbox:
-    """A started sandbox. ``env`` holds the variables clients need; ``stop()`` ends it all."""
+    """A started sandbox. ``env`` holds the variables clients need (issued once its
+    vendors are seeded); ``stop()`` ends it all."""
 
     def __init__(
         self,
@@ -165,6 +176,7 @@ class RunningSandbox:
         database: DeferredDatabase | None,
         seeding: threading.Thread,
         gates: dict[str, ReadyGate],
+        exports: Mapping[str, IssueExports] | None = None,
     ):
         self.state_dir = state_dir
         self.world = world
@@ -175,9 +187,30 @@ class RunningSandbox:
         self.seeding = seeding
         self.gates = gates
         self.info = RunningInfo(pid=os.getpid(), ports=dict(servers.ports), started_at=time.time())
-        self.env: dict[str, str] = sandbox_env(self.info, world.credentials)
+        self.exports = dict(exports or {})
+        self._env: dict[str, str] | None = None
         self._stopped = False
         self._lock = threading.Lock()
+
+    @property
+    def env(self) -> dict[str, str]:
+        """``sandbox_env``, with what each vendor issues once it is seeded (the Infisical
+        operator's access token comes from a login, so it waits for that seed); issued
+        once and kept."""
+        if self._env is None:
+            issued: dict[str, str] = {}
+            for vendor, issue in self.exports.items():
+                gate = self.gates.get(vendor)
+                if gate is not None:
+                    if not gate.wait(60.0):
+                        raise SandboxError(f"seeding the {vendor} emulator did not finish")
+                    if gate.error is not None:
+                        raise SandboxError(
+                            f"seeding the {vendor} emulator failed: {gate.error}"
+                        ) from gate.error
+                issued.update(issue(self.world))
+            self._env = sandbox_env(self.info, self.world.credentials, issued)
+        return self._env
 
     def url(self, vendor: str) -> str:
         return self.servers.url(vendor)
@@ -329,6 +362,8 @@ def start_sandbox(
         database=database,
         seeding=seeding,
         gates=gates,
+        exports={vendor: parts[vendor].exports for vendor in VENDORS
+                 if parts[vendor].exports is not no_exports},
     )
     if record:
         sandbox.record_running()

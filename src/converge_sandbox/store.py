@@ -85,6 +85,23 @@ class SandboxStore:
             bucket = self._data.get((vendor, kind), {})
             return iter([k for k in bucket if k.startswith(prefix)])
 
+    def reload(self, vendor: str, kind: str, key: str) -> Document | None:
+        """Re-read one document from disk into memory, for one another process may have
+        written since this store was opened (``converge sandbox env`` issues a token from
+        its own process); None if it is not on disk either, or the store is in memory."""
+        with self._lock:
+            if self._db is None:
+                return None
+            row = self._db.execute(
+                "SELECT body FROM objects WHERE vendor = ? AND kind = ? AND key = ?",
+                (vendor, kind, key),
+            ).fetchone()
+            if row is None:
+                return None
+            doc: Document = json.loads(row[0])
+            self._data.setdefault((vendor, kind), {})[key] = _freeze(doc)
+            return _thaw(self._data[(vendor, kind)][key])
+
     def put(self, vendor: str, kind: str, key: str, doc: Document) -> None:
         """Insert or replace a document (persisted before returning)."""
         body = json.dumps(doc, sort_keys=True)

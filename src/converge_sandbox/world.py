@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Protocol
 
 from converge_sandbox.store import SandboxStore
@@ -39,11 +39,14 @@ class DatabaseProvider(Protocol):
 
 @dataclass(frozen=True)
 class SandboxCredentials:
-    """The credentials the emulators accept; printed by ``converge sandbox env``."""
+    """The long-lived credentials the emulators accept; printed by ``converge sandbox env``.
+
+    Infisical gets what a real team's automation holds: a machine identity's
+    universal-auth client id and secret. Its access token is not stored here: the
+    Infisical emulator issues one at print time (``converge_sandbox.infisical.seed``)."""
 
     infisical_client_id: str
     infisical_client_secret: str
-    infisical_token: str
     vercel_token: str
     supabase_access_token: str
 
@@ -52,7 +55,6 @@ class SandboxCredentials:
         return cls(
             infisical_client_id=_uuid(),
             infisical_client_secret=secrets.token_hex(32),
-            infisical_token="st.sandbox." + secrets.token_hex(24),
             vercel_token=secrets.token_urlsafe(18).replace("-", "a").replace("_", "b"),
             # The Supabase CLI checks the shape: sbp_ followed by 40 hex characters.
             supabase_access_token="sbp_" + secrets.token_hex(20),
@@ -60,10 +62,14 @@ class SandboxCredentials:
 
     @classmethod
     def load_or_create(cls, store: SandboxStore) -> SandboxCredentials:
-        doc = store.get("sandbox", "credentials", "default")
-        if doc is not None:
+        """The stored credentials; fields a sandbox made by an older version lacks are
+        generated and stored, fields it no longer uses are dropped."""
+        doc = store.get("sandbox", "credentials", "default") or {}
+        names = [f.name for f in fields(cls)]
+        if doc and all(name in doc for name in names) and set(doc) == set(names):
             return cls(**doc)
-        creds = cls.generate()
+        fresh = asdict(cls.generate())
+        creds = cls(**{name: doc.get(name, fresh[name]) for name in names})
         store.put("sandbox", "credentials", "default", asdict(creds))
         return creds
 

@@ -173,8 +173,9 @@ class E2E:
     # -- Infisical -------------------------------------------------------------------
 
     def infisical(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        """A request to the Infisical emulator with the sandbox's static token."""
-        headers = {"Authorization": f"Bearer {self.sandbox.world.credentials.infisical_token}"}
+        """A request to the Infisical emulator with the access token the sandbox prints
+        (the operator's, from a universal-auth login)."""
+        headers = {"Authorization": f"Bearer {self.sandbox.env['INFISICAL_TOKEN']}"}
         return httpx.request(
             method, self.sandbox.url("infisical") + path, headers=headers, timeout=10, **kw
         )

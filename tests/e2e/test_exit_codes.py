@@ -78,3 +78,29 @@ def test_refused_credentials_exit_4_naming_the_variable_without_any_token(
     assert "VERCEL_TOKEN" in result.stderr
     for token in (WRONG_TOKEN, *(v for k, v in e2e.env.items() if not k.endswith("_URL"))):
         assert token not in result.output
+
+
+@pytest.mark.parametrize(
+    ("override", "sentence"),
+    [
+        ({"VERCEL_API_URL": "http://api.vercel.example"},
+         "VERCEL_API_URL uses plain http to a non-loopback host (api.vercel.example); use https"),
+        ({"VERCEL_TOKEN": "tok-first-line\ntok-second-line"},
+         "VERCEL_TOKEN contains a newline; a token is one line of printable text"),
+    ],
+    ids=["plain-http", "newline-in-token"],
+)
+def test_an_unsafe_transport_or_token_exits_4_before_any_request(
+    e2e: E2E, override: dict[str, str], sentence: str
+) -> None:
+    log = e2e.sandbox.request_log
+    log.reset()
+    env = e2e.live_env(**override)
+
+    result = e2e.cli("plan", "journal", "--system", "vercel", "--target", "live", env=env)
+
+    assert result.exit_code == 4, result.output
+    assert sentence in result.stderr
+    assert "Traceback" not in result.output
+    assert "tok-first-line" not in result.output and "tok-second-line" not in result.output
+    assert [e for e in log.entries() if e.vendor == "vercel"] == []

@@ -14,6 +14,9 @@ pytestmark = pytest.mark.integration
 UUID = r"[0-9a-f-]{36}"
 # One request per kind of object, in any order: (vendor, method, path pattern).
 NO_OP_PLAN_REQUESTS = [
+    # the universal-auth login with the client id and secret (what the sandbox prints, as
+    # a real team's automation holds); the access token it returns serves the whole run
+    ("infisical", "POST", r"/api/v1/auth/universal-auth/login"),
     ("infisical", "GET", r"/api/v1/projects/slug/journal"),  # the project lookup
     ("infisical", "GET", rf"/api/v1/projects/{UUID}/roles"),
     ("infisical", "GET", r"/api/v1/identities"),

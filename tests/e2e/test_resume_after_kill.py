@@ -9,6 +9,7 @@ a client secret was minted but before Vercel received it (N=9)."""
 from __future__ import annotations
 
 import collections
+import json
 import signal
 import subprocess
 import time
@@ -120,8 +121,15 @@ def test_resume_after_a_lost_mint_leaves_only_the_client_secret_in_vercel_valid(
     slow: E2E,
 ) -> None:
     kill_apply_after_writes(slow, 9)
+    status = slow.cli("--output", "json", "status", "journal")
+    assert status.exit_code == 0, status.output
+    [report] = json.loads(status.stdout)["projects"]
+    # the kill landed after the mint's POST: its answer may or may not have been recorded
+    assert {c["state"] for c in report["credentials"]} <= {"minting"}
 
     assert slow.cli("apply", "journal").exit_code == 0
+    after = json.loads(slow.cli("--output", "json", "status", "journal").stdout)
+    assert after["projects"][0]["credentials"] == []
     identity = next(
         d for d in slow.infisical_docs("identity") if d["name"] == "token-service@journal-prod"
     )

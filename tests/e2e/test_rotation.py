@@ -1,6 +1,7 @@
 """Raising `rotate:` on a client-secret reference mints a new secret and sends it to Vercel;
-the secret it replaces stays valid until the next rotation (deployments built with it keep
-working), and is revoked then — so at most two converge-minted secrets are ever live."""
+the secret it replaces is revoked once the new one is published (a pending revocation with
+no grace period, performed at the end of the apply run; issue 8, item 4), so exactly one
+converge-minted secret is live after each rotation."""
 
 from __future__ import annotations
 
@@ -53,18 +54,19 @@ def _rotate(e2e: E2E, n: int) -> None:
         assert result.exit_code == 0, result.output
 
 
-def test_rotation_keeps_the_previous_secret_until_the_next_rotation(rotating: E2E) -> None:
+def test_rotation_revokes_the_replaced_secret_once_the_new_one_is_published(
+    rotating: E2E,
+) -> None:
     assert rotating.cli("apply", "journal").exit_code == 0
     first = _valid_secret_ids(rotating)
     assert len(first) == 1
 
     _rotate(rotating, 1)
     second = _valid_secret_ids(rotating)
-    assert first < second and len(second) == 2  # the old one still works during the switch
+    assert len(second) == 1 and not first & second
 
     _rotate(rotating, 2)
     third = _valid_secret_ids(rotating)
-    assert len(third) == 2
-    assert not first & third  # the secret replaced two rotations ago is revoked
-    assert (second - first) <= third
+    assert len(third) == 1 and not (first | second) & third
     assert rotating.cli("plan", "journal").exit_code == 0
+    assert "revocation pending" not in rotating.cli("status", "journal").stdout

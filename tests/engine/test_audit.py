@@ -56,9 +56,10 @@ def test_each_line_chains_to_the_one_before_and_the_log_verifies(log: Path) -> N
 
 def test_an_entry_holds_the_run_facts_and_nothing_else(log: Path) -> None:
     doc = json.loads(_lines(log)[1])
-    assert set(doc) == {"seq", "prev", "time", "run_id", "project", "systems", "command",
-                        "actor", "result", "counts", "decision_id", "manifest_digest",
-                        "git_revision"}
+    assert set(doc) == {"kind", "seq", "prev", "time", "run_id", "project", "systems",
+                        "command", "actor", "result", "counts", "decision_id",
+                        "manifest_digest", "git_revision"}
+    assert doc["kind"] == "run"
     assert (doc["project"], doc["systems"], doc["counts"], doc["result"]) == (
         "journal", ["infisical", "vercel"], {"create": 2}, "succeeded")
     assert doc["time"].endswith("Z") and doc["time"][:2] == "20"

@@ -1,5 +1,6 @@
-"""A separate process for the engine tests: it records journal operations, holds a lock
-or appends audit lines, so tests can kill it mid-way or run several at once.
+"""A separate process for the engine tests: it records journal operations, holds a lock,
+begins a run that never finishes or appends audit lines, so tests can kill it mid-way or
+run several at once.
 
 Usage: ``python -m tests.engine.worker MODE WORKSPACE PROJECT [N]``; the journal's state
 setting comes from ``$CONVERGE_TEST_STATE`` (a PostgreSQL URL holds a password, so it is
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 from converge.engine.audit import AuditEntry, append_audit
+from converge.engine.audit_trail import open_trail
 from converge.engine.journal import ChangeRef, open_journal
 from converge.engine.locks import acquire_lock
 
@@ -47,6 +49,13 @@ def main(mode: str, workspace: Path, project: str, count: int) -> None:
             journal.record_done(op, vendor_id=f"id{number}", marker=str(number))
             journal.finish_run(run, "succeeded", {"create": 1})
         print("ready", flush=True)
+    elif mode == "run":
+        journal = open_journal(state, workspace)
+        trail = open_trail(workspace, journal)
+        run = journal.begin_run(project, systems=["vercel"], command="apply", actor="worker",
+                                audit_log=trail.key)
+        print("ready", run.id, flush=True)
+        time.sleep(60)
     elif mode == "append":
         for number in range(count):
             append_audit(workspace / "reconciliation.log", AuditEntry(

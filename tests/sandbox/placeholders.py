@@ -7,6 +7,7 @@ shaped like the vendor's real one.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from converge_sandbox import runner
-from converge_sandbox.runner import VendorParts
+from converge_sandbox.runner import VendorParts, no_exports
 from converge_sandbox.world import SandboxWorld
 
 TOKEN_ATTR = {
-    "infisical": "infisical_token",
     "vercel": "vercel_token",
     "supabase": "supabase_access_token",
 }
@@ -31,11 +31,22 @@ PATHS = {
 }
 
 
-def make_app(vendor: str, world: SandboxWorld) -> Starlette:
-    token = getattr(world.credentials, TOKEN_ATTR[vendor])
+def token_for(vendor: str, world: SandboxWorld) -> str:
+    """The bearer a placeholder accepts: the stored credential, or (Infisical, whose real
+    emulator issues its token at print time) one the placeholder issues itself."""
+    if vendor in TOKEN_ATTR:
+        token: str = getattr(world.credentials, TOKEN_ATTR[vendor])
+        return token
+    doc = world.store.get("placeholder", "token", vendor)
+    if doc is None:
+        doc = {"token": f"{vendor}-placeholder-{secrets.token_hex(8)}"}
+        world.store.put("placeholder", "token", vendor, doc)
+    return str(doc["token"])
 
+
+def make_app(vendor: str, world: SandboxWorld) -> Starlette:
     async def endpoint(request: Request) -> JSONResponse:
-        if request.headers.get("authorization") != f"Bearer {token}":
+        if request.headers.get("authorization") != f"Bearer {token_for(vendor, world)}":
             return JSONResponse({"message": "unauthorized"}, status_code=401)
         if request.method == "GET":
             docs = world.store.list(vendor, "item")
@@ -56,9 +67,20 @@ def placeholder_parts() -> dict[str, VendorParts]:
         vendor: VendorParts(
             create_app=lambda world, v=vendor: make_app(v, world),  # type: ignore[misc]
             seed=lambda world, v=vendor: seed(v, world),  # type: ignore[misc]
+            exports=(lambda world: {"INFISICAL_TOKEN": token_for("infisical", world)})
+            if vendor == "infisical" else no_exports,
         )
         for vendor in PATHS
     }
+
+
+def with_real_infisical() -> dict[str, VendorParts]:
+    """Placeholders for Vercel and Supabase, the real Infisical emulator (it needs no
+    PostgreSQL): for tests of the printed environment, whose ``INFISICAL_TOKEN`` another
+    process issues through the real emulator's login."""
+    parts = placeholder_parts()
+    parts["infisical"] = runner.default_vendor_parts()["infisical"]
+    return parts
 
 
 def start_placeholder_sandbox(state_dir: Path, **options: Any) -> runner.RunningSandbox:
@@ -66,7 +88,8 @@ def start_placeholder_sandbox(state_dir: Path, **options: Any) -> runner.Running
     options.setdefault("start_database", None)
     options.setdefault("faults", "")
     options.setdefault("rate_limits", "")
-    return runner.start_sandbox(state_dir, vendors=placeholder_parts(), **options)
+    options.setdefault("vendors", placeholder_parts())
+    return runner.start_sandbox(state_dir, **options)
 
 
 def auth(sandbox: runner.RunningSandbox, vendor: str) -> dict[str, str]:

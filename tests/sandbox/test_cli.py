@@ -22,7 +22,7 @@ from converge_sandbox.postgres import delete_cluster
 from converge_sandbox.registry import state_dir_for
 from converge_sandbox.requestlog import fetch_request_log
 from converge_sandbox.vercel.seed import project_id, team_id
-from tests.sandbox.placeholders import start_placeholder_sandbox
+from tests.sandbox.placeholders import start_placeholder_sandbox, with_real_infisical
 
 REPO = Path(__file__).resolve().parents[2]
 EXPORT_NAMES = [
@@ -39,10 +39,20 @@ def test_env_without_a_running_sandbox_fails_with_one_sentence(tmp_path: Path) -
 
 
 def test_env_prints_the_running_sandboxs_exports(tmp_path: Path) -> None:
-    with start_placeholder_sandbox(state_dir_for(tmp_path)) as running:
+    """The same variables as the running sandbox; ``INFISICAL_TOKEN`` is a fresh access
+    token from the operator's login, which the running server accepts."""
+    with start_placeholder_sandbox(state_dir_for(tmp_path),
+                                   vendors=with_real_infisical()) as running:
         result = CliRunner().invoke(sandbox, ["env", "--workspace", str(tmp_path)])
+        printed = dict(line.removeprefix("export ").split("=", 1)
+                       for line in result.stdout.splitlines())
+        details = httpx.get(printed["INFISICAL_API_URL"] + "/api/v1/identities/details",
+                            headers={"Authorization": f"Bearer {printed['INFISICAL_TOKEN']}"})
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == [f"export {k}={v}" for k, v in running.env.items()]
+    assert list(printed) == EXPORT_NAMES == list(running.env)
+    assert {k: v for k, v in printed.items() if k != "INFISICAL_TOKEN"} == \
+        {k: v for k, v in running.env.items() if k != "INFISICAL_TOKEN"}
+    assert details.status_code == 200
 
 
 def test_reset_refuses_while_running_and_wipes_afterwards(tmp_path: Path) -> None:

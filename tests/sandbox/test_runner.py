@@ -23,7 +23,13 @@ from converge_sandbox.registry import (
 )
 from converge_sandbox.runner import DeferredDatabase, VendorParts, start_sandbox
 from converge_sandbox.world import SandboxWorld
-from tests.sandbox.placeholders import PATHS, auth, placeholder_parts, start_placeholder_sandbox
+from tests.sandbox.placeholders import (
+    PATHS,
+    auth,
+    placeholder_parts,
+    start_placeholder_sandbox,
+    with_real_infisical,
+)
 
 ENV_NAMES = [
     "INFISICAL_API_URL", "INFISICAL_CLIENT_ID", "INFISICAL_CLIENT_SECRET", "INFISICAL_TOKEN",
@@ -47,6 +53,14 @@ def test_sandbox_serves_three_vendors_and_describes_them_in_env(tmp_path: Path) 
     assert answers == {"infisical": 200, "vercel": 200, "supabase": 200}
     urls = [env[n] for n in ENV_NAMES if n.endswith("_URL")]
     assert all(u.startswith("http://127.0.0.1:") for u in urls) and len(set(urls)) == 3
+
+
+def test_the_printed_variables_are_the_ones_a_sandbox_run_replaces() -> None:
+    """What the sandbox prints is exactly what ``target: sandbox`` drops from the shell
+    before using the sandbox (no live credential can leak into a sandbox run)."""
+    from converge.cli.target import SANDBOX_VARIABLES
+
+    assert tuple(ENV_NAMES) == SANDBOX_VARIABLES
 
 
 def _free_base() -> int:
@@ -78,12 +92,24 @@ def test_port_base_places_vendors_on_consecutive_ports(tmp_path: Path) -> None:
     assert ports == {"infisical": base, "vercel": base + 1, "supabase": base + 2}
 
 
+def _identity_details(env: dict[str, str]) -> int:
+    return httpx.get(env["INFISICAL_API_URL"] + "/api/v1/identities/details",
+                     headers={"Authorization": f"Bearer {env['INFISICAL_TOKEN']}"}).status_code
+
+
 def test_running_json_lets_another_process_find_the_sandbox(tmp_path: Path) -> None:
-    with start_placeholder_sandbox(tmp_path) as sandbox:
+    """``running_env`` (another process's view) prints the same variables; its
+    ``INFISICAL_TOKEN`` comes from a fresh operator login and the running server accepts it."""
+    with start_placeholder_sandbox(tmp_path, vendors=with_real_infisical()) as sandbox:
         recorded = json.loads((tmp_path / "running.json").read_text())
         found = read_running(tmp_path)
         env = running_env(tmp_path)
-        assert env == sandbox.env
+        answers = (_identity_details(env), _identity_details(sandbox.env))
+        assert list(env) == list(sandbox.env) == ENV_NAMES
+        assert {k: v for k, v in env.items() if k != "INFISICAL_TOKEN"} == \
+            {k: v for k, v in sandbox.env.items() if k != "INFISICAL_TOKEN"}
+        assert env["INFISICAL_TOKEN"] != sandbox.env["INFISICAL_TOKEN"]
+        assert answers == (200, 200)
         with pytest.raises(SandboxError, match="already running"):
             start_placeholder_sandbox(tmp_path)
     assert recorded["pid"] == os.getpid()

@@ -35,13 +35,14 @@ from converge.cli.output import (
     print_error,
 )
 from converge.cli.reconcile import apply, audit, plan, status
+from converge.cli.run import workspace_journal
 from converge.cli.sandbox import sandbox
 from converge.config.schemas import write_schemas
 from converge.config.workspace import Workspace
+from converge.engine.decisions import decide_and_log
 from converge.engine.pipeline import (
     Only,
     check_render,
-    decide_project,
     render_project,
     validate_project,
 )
@@ -180,7 +181,7 @@ def validate(projects: tuple[str, ...], all_projects: bool, only: Only) -> None:
 @click.option("--all", "all_projects", is_flag=True, help="Every project in the workspace.")
 @workspace_options
 def decide(projects: tuple[str, ...], all_projects: bool) -> None:
-    """Evaluate policies and write .out/<p>/decision.json.
+    """Evaluate policies, write .out/<p>/decision.json and log the verdict.
 
     \b
     Example:
@@ -188,11 +189,12 @@ def decide(projects: tuple[str, ...], all_projects: bool) -> None:
     """
     workspace = _workspace()
     names = select_projects(workspace, projects, all_projects)
+    journal = click.get_current_context().with_resource(workspace_journal(workspace))
     denied = False
     report: list[dict[str, Any]] = []
     for name in names:
         try:
-            decision = decide_project(workspace, name)
+            decision = decide_and_log(workspace, name, journal=journal)
         except ConfigErrors as exc:
             _print_config_errors(exc)
             denied = True

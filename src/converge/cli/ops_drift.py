@@ -46,7 +46,9 @@ def drift(
 
     Exit 0 no drift, 2 drift, 1 error. Never writes to a vendor; records in the state
     database when each drift was first seen. `converge apply` heals what it reports
-    (`--adopt` for unmanaged objects in the way).
+    (`--adopt` for unmanaged objects in the way). Live Infisical client secrets that no
+    converge variable holds are drift too: `added` when converge minted them (apply
+    revokes them), `unmanaged` otherwise (converge never revokes those).
 
     \b
     Example:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,7 @@ from converge.changes import Change
 from converge.cli.brief import system_block
 from converge.cli.options import (
     output_format,
+    output_option,
     project_selection,
     report_format_option,
     select_projects,
@@ -28,14 +29,15 @@ from converge.cli.options import (
     workspace_from_context,
 )
 from converge.cli.output import emit_json, error_lines, paint, print_error
-from converge.cli.run import open_run, workspace_journal
+from converge.cli.run import open_run, stop_on_signals, workspace_journal
 from converge.desired import DesiredState
-from converge.engine.audit import audit_log_path, verify_audit_log
+from converge.engine.audit import current_actor
+from converge.engine.audit_trail import describe_reseal, workspace_trail
 from converge.engine.context import ReconcileOptions
 from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
 from converge.engine.reconcile import load_desired, plan_project
-from converge.engine.status import system_states
+from converge.engine.status import system_states, unsettled_credentials
 from converge.errors import ConvergeError
 from converge.ops.apply import CommitResult, apply_with_rollback
 from converge.ops.rollback import AutoRollback
@@ -62,6 +64,15 @@ class BriefPrinter:
 
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None:
         self.add_block(self.plans[system], summary)
+
+    def credentials_revoked(self, project: str, revoked: Sequence[str]) -> None:
+        count = len(revoked)
+        block = [f"🔑 Revoked {count} client secret{'s' if count > 1 else ''} no variable holds"]
+        block += [f"  ✓ {line}" for line in revoked]
+        with self._lock:
+            self.lines.extend(["", *block])
+            if self.stream:
+                click.echo("\n".join(["", *block]))
 
     def add_block(self, plan: SystemPlan, summary: Mapping[str, Any]) -> None:
         block = system_block(self.desired, plan, summary, dry_run=self.dry_run)
@@ -210,7 +221,7 @@ def apply(
             outcome = done.outcome
             return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with stop_on_signals(run), ThreadPoolExecutor(max_workers=jobs) as pool:
             for name, code, lines, result in pool.map(run_one, names):
                 results[name] = result
                 exit_code = max(exit_code, code)
@@ -288,6 +299,10 @@ def _commit_line(done: CommitResult) -> str:
 def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, limit: int) -> None:
     """Last runs, each system's state, unfinished operations and the command that resumes.
 
+    Also the credentials not settled yet: client-secret mints a stopped run never recorded
+    the answer of, and revocations owed (a replaced secret before it is revoked). Reads
+    the run journal only (no vendor request).
+
     \b
     Example:
       converge status journal
@@ -300,8 +315,10 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
         for name in names:
             state = journal.project_status(name, limit)
             systems = system_states(journal, name, state.unfinished)
+            credentials = unsettled_credentials(journal, name)
             holder = read_lock_holder(journal, name)
             resume = f"converge apply {shlex.quote(name)}"
+            needs_resume = state.needs_resume or bool(credentials)
             report.append(
                 {
                     "project": name,
@@ -339,8 +356,21 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
                         }
                         for s in systems
                     ],
+                    "credentials": [
+                        {
+                            "system": c.system,
+                            "kind": c.kind,
+                            "parent": c.parent_name,
+                            "credential_id": c.credential_id,
+                            "state": c.state,
+                            "due_at": c.due_at,
+                            "reason": c.reason,
+                            "run_id": c.run_id,
+                        }
+                        for c in credentials
+                    ],
                     "locked_by": holder.describe() if holder else None,
-                    "resume": resume if state.needs_resume else None,
+                    "resume": resume if needs_resume else None,
                 }
             )
             if json_out:
@@ -367,7 +397,18 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
                     f"  ⚠️  unfinished: {op.action} {op.system} {op.kind} {op.name} "
                     f"({op.state}, run {op.run_id})"
                 )
-            if state.needs_resume:
+            for cred in credentials:
+                if cred.state == "minting":
+                    click.echo(
+                        f"  🔑 unsettled mint: {cred.describe()} (run {cred.run_id} stopped "
+                        "before recording the answer; apply revokes it if it was made)"
+                    )
+                else:
+                    click.echo(
+                        f"  🔑 revocation pending: {cred.describe()} (due {cred.due_at}: "
+                        f"{cred.reason})"
+                    )
+            if needs_resume:
                 click.echo(f"  ▶ resume with: {resume}")
     if json_out:
         emit_json({"projects": report})
@@ -376,27 +417,78 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
 
 @click.group()
 def audit() -> None:
-    """Inspect the append-only audit log (reconciliation.log)."""
+    """Check the append-only audit log (reconciliation.log) against the journal."""
 
 
 @audit.command("verify")
 @click.option("--head", default=None, help="Expected sha256 of the last line, kept elsewhere.")
+@output_option("text", "json")
 @click.pass_context
 def audit_verify(ctx: click.Context, head: str | None) -> None:
-    """Check the hash chain of reconciliation.log; exit 1 naming each tampered line.
+    """Check reconciliation.log against the journal; exit 1 naming each problem.
+
+    The journal keeps every line's hash and every run, so an edited, removed, truncated,
+    emptied, deleted or rewritten log is found; --head adds an anchor kept elsewhere.
 
     \b
     Example:
-      converge audit verify
+      converge audit verify --output json
     """
     workspace = workspace_from_context(ctx)
-    path = audit_log_path(workspace.root, workspace.settings.audit_log)
-    problems = verify_audit_log(path, head=head)
+    with workspace_journal(workspace) as journal:
+        report = workspace_trail(workspace, journal).verify(head=head)
     rel = workspace.settings.audit_log
-    for problem in problems:
+    if output_format(ctx) == "json":
+        emit_json(report.to_json())
+        sys.exit(0 if report.ok else 1)
+    for problem in report.problems:
         click.echo(f"{rel}:{problem.line}: {problem.message}")
-    if problems:
+    for note in report.notes:
+        click.echo(f"{rel}: note: {note}")
+    if not report.ok:
         sys.exit(1)
-    lines = len(path.read_bytes().splitlines()) if path.is_file() else 0
-    click.echo(f"{rel}: {lines} entries, chain intact")
+    anchored = f", matches the journal (head #{report.head.seq})" if report.head else ""
+    click.echo(f"{rel}: {report.entries} entries, chain intact{anchored}")
+    sys.exit(0)
+
+
+@audit.command("reseal")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why the lost or edited lines are accepted (kept in the log forever).",
+)
+@output_option("text", "json")
+@click.pass_context
+def audit_reseal(ctx: click.Context, reason: str) -> None:
+    """Accept a truncated or edited reconciliation.log, recording what was lost.
+
+    Appends a reseal entry (the journal's head, the line the file ends with, the
+    problems, the reason and the actor) after which applies log again; audit verify
+    reports it forever. Refused when the log matches the journal.
+
+    \b
+    Example:
+      converge audit reseal --reason "restored from the 02:00 backup"
+    """
+    workspace = workspace_from_context(ctx)
+    with workspace_journal(workspace) as journal:
+        trail = workspace_trail(workspace, journal)
+        done = trail.reseal(reason, actor=current_actor())
+    if output_format(ctx) == "json":
+        emit_json(
+            {
+                "seq": done.seq,
+                "recorded": (
+                    {"seq": done.recorded.seq, "sha": done.recorded.sha}
+                    if done.recorded
+                    else None
+                ),
+                "found_seq": done.found_seq,
+                "lost": list(done.lost) if done.lost else None,
+                "problems": list(done.problems),
+            }
+        )
+    else:
+        click.echo(describe_reseal(workspace.settings.audit_log, done))
     sys.exit(0)

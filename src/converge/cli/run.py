@@ -4,12 +4,17 @@
 environment (starting the sandbox for the command when needed), opens the workspace's
 journal, and hands the library one ``RunContext`` with the command's request counter
 (the one ``--metrics-file`` reports), options and ``--config`` (Infisical credentials).
+``stop_on_signals`` turns SIGTERM/SIGINT into a stop request the runs honour between
+writes.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from types import FrameType
 
 import click
 
@@ -49,3 +54,26 @@ def open_run(
             options=options or ReconcileOptions(),
             infisical_config=infisical_config,
         )
+
+
+@contextmanager
+def stop_on_signals(run: RunContext) -> Iterator[None]:
+    """SIGTERM or SIGINT while the block runs: every run of the command stops before its
+    next write, journaled and logged as interrupted (exit 128 + the signal); a second
+    SIGINT interrupts at once. Installed only in the main thread (Python delivers
+    signals there alone); the handlers in place before are restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if run.stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        run.request_stop(signum)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

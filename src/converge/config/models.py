@@ -256,6 +256,25 @@ class IdentitiesFile(Strict):
 class PermissionConditions(Strict):
     secret_path: str | None = None
 
+    @model_validator(mode="after")
+    def _absolute(self) -> PermissionConditions:
+        # Infisical refuses a secretPath condition that does not start with "/" (422).
+        if self.secret_path is not None and not self.secret_path.startswith("/"):
+            raise ValueError("secret_path must start with '/', as Infisical requires")
+        return self
+
+
+# What Infisical's role schema takes per subject, where converge's vocabulary says more:
+# only these actions (``describe`` is ``read`` outside secrets), and ``inverted`` or
+# ``conditions`` only on the subjects that take them (the service silently drops them
+# elsewhere, which would turn a deny into a grant or widen a grant).
+ONLY_ACTIONS = {"project": ("edit", "delete"), "kms": ("edit",),
+                "audit-logs": ("describe", "read")}
+INVERTIBLE_SUBJECTS = frozenset({"secrets", "secret-folders", "secret-imports",
+                                 "dynamic-secrets", "identity", "secret-rotation"})
+CONDITION_SUBJECTS = frozenset({"secrets", "secret-folders", "secret-imports",
+                                "dynamic-secrets"})
+
 
 class Permission(Strict):
     subject: Literal[
@@ -280,6 +299,20 @@ class Permission(Strict):
     actions: list[Literal["read", "describe", "create", "edit", "delete"]] = Field(min_length=1)
     conditions: PermissionConditions | None = None
     inverted: bool = False
+
+    @model_validator(mode="after")
+    def _infisical_accepts(self) -> Permission:
+        allowed = ONLY_ACTIONS.get(self.subject)
+        refused = sorted(set(self.actions) - set(allowed or self.actions))
+        if allowed is not None and refused:
+            raise ValueError(f"Infisical takes only {', '.join(allowed)} on {self.subject}, "
+                             f"not {', '.join(refused)}")
+        if self.inverted and self.subject not in INVERTIBLE_SUBJECTS:
+            raise ValueError(f"Infisical does not take inverted rules on {self.subject}")
+        conditioned = self.conditions is not None and self.conditions.secret_path is not None
+        if conditioned and self.subject not in CONDITION_SUBJECTS:
+            raise ValueError(f"Infisical takes no secret_path condition on {self.subject}")
+        return self
 
 
 class Role(Strict):

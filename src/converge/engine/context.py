@@ -25,6 +25,7 @@ vendor per run goes, once that read cache is scoped to a project run.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from converge.config.workspace import Workspace
 from converge.engine.clients import VendorClients
 from converge.engine.fingerprint import fingerprint_key
 from converge.engine.journal import Journal
-from converge.errors import JournalError
+from converge.errors import JournalError, RunInterrupted
 from converge.vendors.http import RequestCounter, Transport
 
 
@@ -71,6 +72,10 @@ class RunContext:
     options: ReconcileOptions = field(default_factory=ReconcileOptions)
     transports: Mapping[str, Transport] = field(default_factory=dict)
     infisical_config: Path | None = None
+    # Set (with the signal's number) by the CLI on SIGTERM/SIGINT: runs stop before their
+    # next write, journaled and logged as interrupted (``request_stop``).
+    stop: threading.Event = field(default_factory=threading.Event)
+    stop_signal: int = 0
     _key: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _key_lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
@@ -84,6 +89,23 @@ class RunContext:
             if self._key is None:
                 self._key = fingerprint_key(self.workspace.state_dir, self.env)
             return self._key
+
+    def request_stop(self, signal_number: int) -> None:
+        """Ask every run of the command to stop before its next write (signal-safe)."""
+        self.stop_signal = signal_number
+        self.stop.set()
+
+    def raise_if_stopped(self, project: str, command: str = "apply") -> None:
+        """``RunInterrupted`` once a stop was requested (called between two writes)."""
+        if not self.stop.is_set():
+            return
+        number = self.stop_signal or signal.SIGINT
+        raise RunInterrupted(
+            f"{command} of {project} was stopped by {signal.Signals(number).name} before "
+            "its next write",
+            signal_number=number,
+            hint=f"resume with converge {command} {project}" if command == "apply" else "",
+        )
 
     def require_journal(self) -> Journal:
         """The journal, for what must be journaled (apply, rollback, rollout, watch)."""

@@ -35,9 +35,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from converge.engine.journal_credentials import CredentialLog
 from converge.engine.journal_records import (
     ACTIONS,
     OPEN_STATES,
+    AuditLineRecord,
     ChangeLike,
     ChangeRef,
     ManagedObject,
@@ -54,6 +56,7 @@ from converge.errors import JournalError
 from converge.util.processes import pid_alive, process_start_marker
 
 __all__ = [
+    "AuditLineRecord",
     "ChangeLike",
     "ChangeRef",
     "Journal",
@@ -79,6 +82,8 @@ _OP_COLUMNS = (
     "id, run_id, seq, project, system, kind, name, action, key, state, vendor_id, "
     "marker, fingerprint, reason, created_at, updated_at, resolved_by"
 )
+_AUDIT_COLUMNS = "log, seq, sha, kind, run_id, state, recorded_at"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MANAGED_COLUMNS = (
     "project, system, kind, name, vendor_id, marker, fingerprint, decision_id, run_id, updated_at"
 )
@@ -125,6 +130,11 @@ class Journal:
     def backend(self) -> str:
         return self.db.dialect
 
+    @property
+    def credentials(self) -> CredentialLog:
+        """Credentials converge minted or must revoke (``journal_credentials``)."""
+        return CredentialLog(self)
+
     def close(self) -> None:
         self.db.close()
 
@@ -147,6 +157,7 @@ class Journal:
         decision_id: str | None = None,
         manifest_digest: str | None = None,
         holds_lock: bool = True,
+        audit_log: str | None = None,
     ) -> RunRecord:
         """Record a new ``running`` run; call it while holding the project's lock.
 
@@ -154,7 +165,9 @@ class Journal:
         recorded as ``interrupted`` in the same transaction. Under the lock, a run of
         another host cannot be live; a live run of this host is kept (an apply that starts
         its automatic rollback while it holds the lock). ``holds_lock=False`` judges
-        other hosts' runs as status does.
+        other hosts' runs as status does. ``audit_log`` is the key of the audit log that
+        owes the run a line (``engine.audit_trail``): recorded with the run, so a run
+        killed before it could log is still logged, by the next append.
         """
         for name, value in (("project", project), ("command", command), ("actor", actor)):
             _text(name, value)
@@ -162,14 +175,15 @@ class Journal:
             ("git_revision", git_revision),
             ("decision_id", decision_id),
             ("manifest_digest", manifest_digest),
+            ("audit_log", audit_log),
         ):
             _text(name, optional, required=False)
         run_id, now, pid = new_run_id(), utc_now(), os.getpid()
         with self.db.transaction():
             self._mark_interrupted(project, now, all_dead=holds_lock)
             self.db.execute(
-                f"INSERT INTO converge_runs ({_RUN_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'running', '{}', ?, ?, ?)",
+                f"INSERT INTO converge_runs ({_RUN_COLUMNS}, audit_log) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'running', '{}', ?, ?, ?, ?)",
                 (
                     run_id,
                     project,
@@ -183,6 +197,7 @@ class Journal:
                     self.host,
                     pid,
                     process_start_marker(pid),
+                    audit_log,
                 ),
             )
         run = self.get_run(run_id)
@@ -454,6 +469,108 @@ class Journal:
                 "AND kind = ? AND name = ?",
                 (project, system, kind, name),
             )
+
+    # -- the audit log's anchor (engine.audit_trail) ---------------------------------------
+
+    def audit_lines(self, log: str) -> list[AuditLineRecord]:
+        """Every line recorded for the audit log ``log``, by position (the last: its head)."""
+        rows = self.db.execute(
+            f"SELECT {_AUDIT_COLUMNS} FROM converge_audit_lines WHERE log = ? ORDER BY seq",
+            (log,),
+        )
+        return [AuditLineRecord(*row) for row in rows]
+
+    def audit_tail(self, log: str) -> list[AuditLineRecord]:
+        """The log's head and any intent after it (what an append checks the file's tail
+        against), without reading every line's record."""
+        rows = self.db.execute(
+            f"SELECT {_AUDIT_COLUMNS} FROM converge_audit_lines WHERE log = ? AND "
+            "(state = 'intent' OR seq = (SELECT MAX(seq) FROM converge_audit_lines "
+            "WHERE log = ? AND state = 'written')) ORDER BY seq",
+            (log, log),
+        )
+        return [AuditLineRecord(*row) for row in rows]
+
+    def audit_logged(self, log: str, run_id: str) -> bool:
+        """Has the run's line been recorded (intended or written) in ``log``?"""
+        rows = self.db.execute(
+            "SELECT 1 FROM converge_audit_lines WHERE log = ? AND run_id = ?", (log, run_id)
+        )
+        return bool(rows)
+
+    def audit_intend(
+        self, log: str, *, seq: int, sha: str, kind: str, run_id: str | None
+    ) -> None:
+        """Record, before the line is written, the line about to become the log's head."""
+        _text("log", log)
+        _text("kind", kind)
+        _text("run_id", run_id, required=False)
+        if not _SHA256.match(sha):
+            raise JournalError("an audit line's hash must be a sha256 in hex")
+        self.db.execute(
+            f"INSERT INTO converge_audit_lines ({_AUDIT_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, 'intent', ?)",
+            (log, int(seq), sha, kind, run_id, utc_now()),
+        )
+
+    def audit_written(self, log: str, seq: int) -> None:
+        """The intended line is in the file (fsync'd): it is now the head."""
+        self.db.execute(
+            "UPDATE converge_audit_lines SET state = 'written' WHERE log = ? AND seq = ? "
+            "AND state = 'intent'",
+            (log, int(seq)),
+        )
+
+    def audit_drop_intent(self, log: str, seq: int) -> None:
+        """The intended line never reached the file (the writer died first)."""
+        self.db.execute(
+            "DELETE FROM converge_audit_lines WHERE log = ? AND seq = ? AND state = 'intent'",
+            (log, int(seq)),
+        )
+
+    def audit_adopt(self, log: str, lines: Sequence[tuple[int, str, str, str | None]]) -> None:
+        """Record lines written before the journal kept them ((seq, sha, kind, run id))."""
+        with self.db.transaction():
+            for seq, sha, kind, run_id in lines:
+                self.audit_intend(log, seq=seq, sha=sha, kind=kind, run_id=run_id)
+                self.audit_written(log, seq)
+
+    def audit_runs(self, log: str) -> list[RunRecord]:
+        """Every run that owes ``log`` a line, oldest first (a dead ``running`` one is
+        reported as ``interrupted``, as everywhere)."""
+        rows = self.db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM converge_runs WHERE audit_log = ? ORDER BY id", (log,)
+        )
+        return [self._run(row) for row in rows]
+
+    def runs_owing_audit(self, log: str) -> list[RunRecord]:
+        """The finished runs that owe ``log`` a line and have none recorded, oldest first.
+        A run still marked ``running`` whose process is dead is recorded as
+        ``interrupted`` first: a run killed by SIGKILL could not log itself."""
+        running = self.db.execute(
+            "SELECT id, project, host, pid, pid_started FROM converge_runs "
+            "WHERE audit_log = ? AND result = 'running'",
+            (log,),
+        )
+        # Judged outside a transaction: on PostgreSQL the check takes the project's
+        # advisory lock for a moment, which a long transaction would keep.
+        dead = [row[0] for row in running if not self._alive(*row[1:])]
+        now = utc_now()
+        with self.db.transaction():
+            for run_id in dead:
+                self.db.execute(
+                    "UPDATE converge_runs SET result = 'interrupted', finished_at = ? "
+                    "WHERE id = ? AND result = 'running'",
+                    (now, run_id),
+                )
+            rows = self.db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM converge_runs r WHERE r.audit_log = ? "
+                "AND r.result <> 'running' AND NOT EXISTS (SELECT 1 FROM "
+                "converge_audit_lines a WHERE a.log = r.audit_log AND a.run_id = r.id) "
+                "ORDER BY r.id",
+                (log,),
+            )
+        return [self._run(row) for row in rows]
 
     # -- internals ----------------------------------------------------------------------
 

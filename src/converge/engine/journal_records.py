@@ -117,6 +117,21 @@ class ManagedObject:
 
 
 @dataclass(frozen=True)
+class AuditLineRecord:
+    """What the journal knows of one audit log line: its position and sha256, never its
+    text. ``state`` is ``intent`` from just before the line is written to the file until
+    the write is confirmed (``written``)."""
+
+    log: str
+    seq: int
+    sha: str
+    kind: str
+    run_id: str | None
+    state: Literal["intent", "written"]
+    recorded_at: str
+
+
+@dataclass(frozen=True)
 class ProjectStatus:
     """What ``converge status`` shows: recent runs, where a run stopped, how to resume."""
 

@@ -7,15 +7,16 @@ identity column), owns the connections, the schema version table and forward mig
 and translates driver errors into ``JournalError`` at one boundary. A PostgreSQL URL holds
 a password, so error messages name only its host and database.
 
-Schema (version 1; every table is prefixed ``converge_`` so a shared team database can
+Schema (version 3; every table is prefixed ``converge_`` so a shared team database can
 hold other things too)::
 
     converge_schema_version(version)                 one row: the applied schema version
     converge_runs(id PK, project, systems JSON, command, actor, git_revision, decision_id,
                   manifest_digest, started_at, finished_at, result, counts JSON,
-                  host, pid, pid_started)
+                  host, pid, pid_started, audit_log)
         id: time-ordered (sorts by start time); result: running|succeeded|failed|interrupted;
-        host/pid/pid_started: the process that ran it, to tell a killed run from a live one.
+        host/pid/pid_started: the process that ran it, to tell a killed run from a live one;
+        audit_log: the key of the audit log its line goes to (v2; NULL: not logged).
     converge_operations(id PK, run_id → runs, seq, project, system, kind, name, action, key,
                         state, vendor_id, marker, fingerprint, reason, created_at,
                         updated_at, resolved_by)
@@ -26,6 +27,15 @@ hold other things too)::
         what converge owns and what it last applied (its vendor change marker).
     converge_lock_holders(project PK, holder JSON, acquired_at)
         who holds a project's PostgreSQL advisory lock (the PostgreSQL state only).
+    converge_audit_lines(log, seq PK, sha, kind, run_id, state, recorded_at)      (v2)
+        the sha256 of every line converge wrote to an audit log (``engine.audit_trail``):
+        state intent (recorded before the write) -> written; the newest is the log's head.
+    converge_credentials(id PK, project, system, kind, parent_id, parent_name,
+                         credential_id, nonce, state, due_at, reason, run_id → runs,
+                         created_at, updated_at, settled_by)           (version 3)
+        credentials converge minted or must revoke (``journal_credentials``): state
+        minting → issued → revoke_pending → revoked, or minting → void; ids and mint
+        nonces only, never a value.
 
 Timestamps are UTC ISO-8601 text on both backends, so rows read back identically.
 No column ever holds a secret value: names, ids, change markers and keyed fingerprints.
@@ -51,7 +61,7 @@ Dialect = Literal["sqlite", "postgresql"]
 Row = tuple[Any, ...]
 Params = Sequence[Any]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
 
 # Each entry upgrades the schema from version N-1 to N; never edit a released entry,
@@ -115,6 +125,41 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             holder TEXT NOT NULL,
             acquired_at TEXT NOT NULL
         )""",
+    ),
+    (
+        "ALTER TABLE converge_runs ADD COLUMN audit_log TEXT",
+        "CREATE INDEX converge_runs_audit_log ON converge_runs (audit_log, result)",
+        """CREATE TABLE converge_audit_lines (
+            log TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            sha TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            run_id TEXT,
+            state TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (log, seq)
+        )""",
+        "CREATE INDEX converge_audit_lines_run ON converge_audit_lines (log, run_id)",
+    ),
+    (
+        """CREATE TABLE converge_credentials (
+            id {id_pk},
+            project TEXT NOT NULL,
+            system TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            parent_id TEXT NOT NULL,
+            parent_name TEXT NOT NULL,
+            credential_id TEXT,
+            nonce TEXT,
+            state TEXT NOT NULL,
+            due_at TEXT,
+            reason TEXT,
+            run_id TEXT NOT NULL REFERENCES converge_runs (id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            settled_by TEXT
+        )""",
+        "CREATE INDEX converge_credentials_open ON converge_credentials (project, state)",
     ),
 )
 

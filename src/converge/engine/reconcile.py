@@ -8,9 +8,12 @@
     Session           (engine/session.py) one client per vendor and the capabilities
                       between them
     plan_project      observe → diff per system; no writes
-    apply_project     under the project lock, system by system in order: observe → diff
-                      → for each change: journal intent, apply, journal outcome; then the
-                      run's audit line
+    apply_project     under the project lock, system by system in order: observe → settle
+                      what a killed run left open → diff → for each change: journal
+                      intent, apply, journal outcome; then minted credentials no variable
+                      holds are revoked (``engine.credentials``) and the run's audit line
+                      is written (``engine.audit_trail``: refused before any write when
+                      the log lost the head the journal recorded)
 
 Systems are applied one after another because a later one reads what an earlier one
 made (a Vercel variable holds the client id of an Infisical identity created moments
@@ -20,7 +23,8 @@ before). Every request is counted in ``RequestCounter``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,17 +32,29 @@ from typing import Any, Protocol
 from converge.changes import Action, Change
 from converge.config.workspace import Workspace
 from converge.desired import DesiredState, parse_desired
-from converge.engine.audit import append_audit, audit_log_path, current_actor
+from converge.engine.audit import current_actor
+from converge.engine.audit_trail import AuditTrail, workspace_trail
 from converge.engine.context import ReconcileOptions, RunContext
-from converge.engine.journal import Journal
+from converge.engine.credentials import JournalLedger, settle_credentials, settle_quietly
+from converge.engine.journal import Journal, RunRecord
+from converge.engine.journal_records import RunResult
 from converge.engine.locks import acquire_lock
 from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.plan import Plan, SystemPlan
 from converge.engine.session import open_session
-from converge.errors import ConvergeError, PolicyDenied, VendorConflictError
+from converge.engine.settle import settle_open_operations
+from converge.errors import (
+    ConvergeError,
+    JournalError,
+    PolicyDenied,
+    RunInterrupted,
+    VendorConflictError,
+)
 from converge.policies.contract import load_decision
 from converge.render.manifest import MANIFEST_FILE, verify_artifacts
 from converge.vendors.base import AppliedChange, BatchResult, SystemReconciler
+
+log = logging.getLogger(__name__)
 
 
 class DeletionBudgetError(ConvergeError):
@@ -54,6 +70,8 @@ class ApplyObserver(Protocol):
 
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None: ...
 
+    def credentials_revoked(self, project: str, revoked: Sequence[str]) -> None: ...
+
 
 class SilentObserver:
     def system_planned(self, project: str, plan: SystemPlan) -> None:
@@ -65,6 +83,9 @@ class SilentObserver:
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None:
         return None
 
+    def credentials_revoked(self, project: str, revoked: Sequence[str]) -> None:
+        return None
+
 
 @dataclass
 class ApplyOutcome:
@@ -74,6 +95,7 @@ class ApplyOutcome:
     applied: list[Change] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     summaries: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    revoked: list[str] = field(default_factory=list)  # credentials revoked at the end
 
 
 def load_desired(
@@ -119,11 +141,29 @@ def check_deletion_budget(plan: SystemPlan, options: ReconcileOptions, in_sync: 
         )
 
 
-def plan_system(reconciler: SystemReconciler, project: str, journal: Journal | None) -> SystemPlan:
-    """Observe and diff one system (no write): its changes, its objects in sync (see
-    ``engine.objects``) and what it could not verify."""
+def plan_system(
+    reconciler: SystemReconciler,
+    project: str,
+    journal: Journal | None,
+    *,
+    settle_run: str | None = None,
+) -> SystemPlan:
+    """Observe and diff one system (no vendor write): its changes, its objects in sync
+    (see ``engine.objects``) and what it could not verify.
+
+    ``settle_run`` (apply, under the project lock) first settles what earlier runs left
+    open against what observe found (``engine.settle``), then diffs with the journal's
+    settled markers."""
     managed = journal.managed_objects(project, reconciler.system) if journal else []
     reconciler.observe(markers={m.key: m.marker for m in managed if m.marker})
+    if (
+        journal is not None
+        and settle_run is not None
+        and settle_open_operations(journal, project, reconciler, settle_run)
+    ):
+        managed = journal.managed_objects(project, reconciler.system)
+        # Reads are answered from memory until the next write: no new request.
+        reconciler.observe(markers={m.key: m.marker for m in managed if m.marker})
     changes = list(reconciler.diff())
     objects = system_objects(reconciler.desired_keys(), managed)
     return SystemPlan(
@@ -182,10 +222,12 @@ def apply_project(
     observer = observer or SilentObserver()
     desired = select_regions(load_desired(workspace, project, out_dir=out_dir), options.regions)
     actor = current_actor(context.env)
+    trail = workspace_trail(workspace, journal)
     with (
         acquire_lock(journal, project, command=options.command, actor=actor) as lock,
         open_session(context, desired, options) as session,
     ):
+        trail.check()  # a log that lost its recorded head is refused before any write
         run = journal.begin_run(
             project,
             systems=list(session.systems),
@@ -194,8 +236,14 @@ def apply_project(
             git_revision=git_revision,
             decision_id=desired.decision_id,
             manifest_digest=desired.manifest_digest,
+            audit_log=trail.key,
         )
         lock.set_run_id(run.id)
+        session.set_ledger(JournalLedger(journal, project=project, run_id=run.id))
+
+        def stop_check() -> None:
+            context.raise_if_stopped(project, options.command)
+
         outcome = ApplyOutcome(
             project=project,
             run_id=run.id,
@@ -204,9 +252,11 @@ def apply_project(
         planned: list[SystemPlan] = []
         counts = {"created": 0, "updated": 0, "deleted": 0, "adopted": 0, "in_sync": 0}
         try:
+            trail.settle()  # the runs begin_run found killed are logged, as interrupted
             for system in session.systems:
+                stop_check()
                 reconciler = session.reconciler(system)
-                system_plan = plan_system(reconciler, project, journal)
+                system_plan = plan_system(reconciler, project, journal, settle_run=run.id)
                 planned.append(system_plan)
                 check_deletion_budget(system_plan, options, system_plan.in_sync)
                 conflicts = [c for c in system_plan.changes if c.action is Action.CONFLICT]
@@ -219,7 +269,9 @@ def apply_project(
                         hint="take it over with --adopt, or rename the desired object",
                     )
                 observer.system_planned(project, system_plan)
-                for change, applied in _apply_all(journal, run.id, reconciler, system_plan):
+                for change, applied in _apply_all(
+                    journal, run.id, reconciler, system_plan, stopped=stop_check
+                ):
                     outcome.applied.append(change)
                     counts[_COUNT_OF[change.action]] += 1
                     observer.change_applied(project, change, applied)
@@ -227,19 +279,41 @@ def apply_project(
                 summary = reconciler.summary()
                 outcome.summaries[system] = summary
                 observer.system_applied(project, system, summary)
+            if "vercel" in session.systems:
+                revoked = settle_credentials(session, journal, run.id)
+                outcome.revoked = [r.describe() for r in revoked]
+                if revoked:
+                    counts["revoked"] = len(revoked)
+                    observer.credentials_revoked(project, outcome.revoked)
+        except RunInterrupted:
+            if "vercel" in session.systems:
+                settle_quietly(session, journal, run.id)
+            _finish_after_error(trail, run, "interrupted", counts)
+            raise
         except ConvergeError:
-            finished = journal.finish_run(run, "failed", counts)
-            append_audit(audit_log_path(workspace.root, workspace.settings.audit_log), finished)
+            if "vercel" in session.systems:
+                settle_quietly(session, journal, run.id)
+            _finish_after_error(trail, run, "failed", counts)
             raise
         except BaseException:
-            # KeyboardInterrupt and the like: the journal shows the run as interrupted.
-            journal.finish_run(run, "interrupted", counts)
+            # KeyboardInterrupt and the like: journaled and logged as interrupted at once.
+            _finish_after_error(trail, run, "interrupted", counts)
             raise
-        finished = journal.finish_run(run, "succeeded", counts)
-        append_audit(audit_log_path(workspace.root, workspace.settings.audit_log), finished)
+        trail.finish_run(run, "succeeded", counts)
         outcome.plan = Plan(project, desired.decision_id, desired.manifest_digest, tuple(planned))
         outcome.counts = counts
         return outcome
+
+
+def _finish_after_error(
+    trail: AuditTrail, run: RunRecord, result: RunResult, counts: Mapping[str, int]
+) -> None:
+    """Journal and log the run that an error stopped, keeping that error the one raised:
+    a log that refuses the line leaves the run finished in the journal and owing it."""
+    try:
+        trail.finish_run(run, result, counts)
+    except JournalError as exc:
+        log.warning("run %s was not logged: %s", run.id, exc.message)
 
 
 _COUNT_OF = {
@@ -252,13 +326,23 @@ _COUNT_OF = {
 
 
 def _apply_all(
-    journal: Journal, run_id: str, reconciler: SystemReconciler, plan: SystemPlan
+    journal: Journal,
+    run_id: str,
+    reconciler: SystemReconciler,
+    plan: SystemPlan,
+    *,
+    stopped: Callable[[], None],
 ) -> Iterator[tuple[Change, AppliedChange]]:
     """Apply the system's changes in plan order, journaling each before and after.
 
     A vendor that batches (Vercel: one upsert for many variables) gets all of them in
-    one ``apply_batch`` call, every change journaled as intended before it; the others
-    get one ``apply`` call per change, each journaled as intended just before its call.
+    one ``apply_batch`` call, every change journaled as intended before it and each
+    outcome journaled as soon as the vendor answered for it (``on_result``), not after
+    the whole batch: a kill between a vendor write and its record then loses one answer
+    at most, which the next run settles against what it observes
+    (``engine.settle``). The others get one ``apply`` call per change, each journaled as
+    intended just before its call and as done just after. ``stopped`` raises
+    ``RunInterrupted`` before a batch once a stop was requested.
     """
     batches: Sequence[Sequence[Change]] = (
         [plan.changes] if reconciler.batches else [[c] for c in plan.changes]
@@ -266,22 +350,41 @@ def _apply_all(
     for batch in batches:
         if not batch:
             continue
-        ops = [journal.record_intent(run_id, change) for change in batch]
+        stopped()
+        record = _Recorder(journal, [journal.record_intent(run_id, c) for c in batch], batch)
         results: Sequence[BatchResult]
         if reconciler.batches:
-            results = reconciler.apply_batch(batch)
+            results = reconciler.apply_batch(batch, on_result=record)
         else:
             results = [_apply_one(reconciler, batch[0])]
         failure: ConvergeError | None = None
-        for op, change, result in zip(ops, batch, results, strict=True):
+        for index, (change, result) in enumerate(zip(batch, results, strict=True)):
+            record(index, result)
             if isinstance(result, AppliedChange):
-                _record_outcome(journal, op, change, result)
                 yield change, result
             else:
-                journal.record_failed(op, result.message)
                 failure = failure or result
         if failure is not None:
             raise failure
+
+
+class _Recorder:
+    """Journals each outcome of a batch once, as soon as it is known (``ResultSink``)."""
+
+    def __init__(self, journal: Journal, ops: list[int], batch: Sequence[Change]):
+        self.journal = journal
+        self.ops = ops
+        self.batch = batch
+        self.recorded: set[int] = set()
+
+    def __call__(self, index: int, result: BatchResult) -> None:
+        if index in self.recorded:
+            return
+        self.recorded.add(index)
+        if isinstance(result, AppliedChange):
+            _record_outcome(self.journal, self.ops[index], self.batch[index], result)
+        else:
+            self.journal.record_failed(self.ops[index], result.message)
 
 
 def _apply_one(reconciler: SystemReconciler, change: Change) -> BatchResult:

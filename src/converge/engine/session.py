@@ -15,13 +15,14 @@ from converge.changes import SYSTEMS
 from converge.desired import DesiredState
 from converge.engine.context import ReconcileOptions, RunContext
 from converge.policies.secrets import public_value_problem
-from converge.vendors.base import SystemReconciler
+from converge.vendors.base import CredentialLedger, SystemReconciler
 from converge.vendors.infisical.client import InfisicalClient
 from converge.vendors.infisical.reconciler import InfisicalReconciler
 from converge.vendors.infisical.resolver import InfisicalResolver
 from converge.vendors.supabase.client import SupabaseClient
 from converge.vendors.supabase.reconciler import SupabaseReconciler
 from converge.vendors.vercel.client import ProjectScope, VercelClient
+from converge.vendors.vercel.holders import held_client_secrets
 from converge.vendors.vercel.publisher import VercelPublisher
 from converge.vendors.vercel.reconciler import VercelReconciler
 
@@ -55,6 +56,13 @@ class Session:
         self.clients = context.vendor_clients()
         self._reconcilers: list[SystemReconciler] = []
         self._resolver: InfisicalResolver | None = None
+        self.ledger: CredentialLedger | None = None
+
+    def set_ledger(self, ledger: CredentialLedger) -> None:
+        """Journal the credentials this session mints (apply, once its run has begun)."""
+        self.ledger = ledger
+        if self._resolver is not None:
+            self._resolver.ledger = ledger
 
     # -- clients, built on first use --------------------------------------------------
 
@@ -81,7 +89,19 @@ class Session:
                 infisical_project=scope.project,
                 environments=scope.environments,
             )
+            self._resolver.ledger = self.ledger
         return self._resolver
+
+    def held_credentials(self, refs: tuple[str, ...]) -> frozenset[str] | None:
+        """The client secret ids converge's Vercel variables of this project hold (None:
+        some variable of ``refs`` does not say; see ``vercel.holders``)."""
+        vercel = self.desired.vercel
+        if vercel is None:
+            return frozenset()
+        return held_client_secrets(
+            self.vercel(), ProjectScope(team=vercel.team, project=vercel.project),
+            project=self.desired.project, refs=refs,
+        )
 
     def reconciler(self, system: str) -> SystemReconciler:
         """A new reconciler of ``system``, closed with the session."""

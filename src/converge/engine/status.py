@@ -1,8 +1,11 @@
 """The state of each system of a project, as the journal knows it (no vendor request).
 
 ``converge status`` shows it beside the last runs: how many objects converge manages in
-each system, when one was last applied and by which run, and whether an operation is
-unfinished there (a killed run; ``converge apply`` resumes it).
+each system, when one was last applied and by which run, whether an operation is
+unfinished there (a killed run; ``converge apply`` resumes it), and the credentials whose
+fate is not settled yet (``unsettled_credentials``): revocations owed, and mints whose
+answer a stopped run never recorded (a live secret nobody holds, until ``apply`` revokes
+it).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 
 from converge.changes import SYSTEMS
 from converge.engine.journal import Journal
+from converge.engine.journal_credentials import CredentialRecord
 from converge.engine.journal_records import OperationRecord
 
 
@@ -51,3 +55,16 @@ def system_states(
             )
         )
     return states
+
+
+def unsettled_credentials(journal: Journal, project: str) -> list[CredentialRecord]:
+    """Pending revocations, and mints of runs no longer running that never recorded
+    their answer (a live run's mint in flight is not unsettled)."""
+    found: list[CredentialRecord] = []
+    for record in journal.credentials.records(project, ("minting", "revoke_pending")):
+        if record.state == "minting":
+            run = journal.get_run(record.run_id)
+            if run is not None and run.result == "running":
+                continue
+        found.append(record)
+    return found

@@ -16,6 +16,14 @@ desired and the actual value. Kinds:
                Vercel variable of the same key and targets made by hand).
                ``converge apply --adopt`` takes it over.
 
+Client secrets (Infisical, object kind ``client-secret``, issue 8): a live Universal Auth
+client secret of an identity whose secret the project delivers, that no converge variable
+holds (``cs=`` in its marker) and that no pending revocation covers, is drift: ``added``
+when converge minted it (a replaced secret, a lost mint answer, a killed run's: ``apply``
+revokes it), ``unmanaged`` when it was made outside converge (reported only: converge
+never revokes a secret it did not mint). Checked when both Infisical and Vercel are (the
+default; ``--system`` one of them skips it). See ``engine.credentials``.
+
 Unmanaged objects that are *not* in the way (the seeded ``SEGMENT_WRITE_KEY``, another
 team's variables, identities of other projects) are never drift: converge does not own
 them, ``apply`` would never touch them, and reporting them would make drift permanent.
@@ -45,6 +53,7 @@ from typing import Any, Literal
 
 from converge.changes import Action, Change, change_key
 from converge.engine.context import ReconcileOptions, RunContext
+from converge.engine.credentials import CredentialCheck, check_credentials
 from converge.engine.journal import Journal, ManagedObject
 from converge.engine.objects import count_in_sync, system_objects
 from converge.engine.reconcile import load_desired, select_regions
@@ -244,6 +253,9 @@ def detect_drift(
                     unverifiable=tuple(note.describe() for note in reconciler.notes),
                 )
             )
+        if {"infisical", "vercel"} <= set(session.systems):
+            # Held is read from Vercel: checked when both systems are (the default).
+            found = _with_credentials(found, check_credentials(session, journal))
     if record and journal is not None:
         forget_stale_markers(journal, project, found)
         if regions is None:
@@ -254,6 +266,46 @@ def detect_drift(
         systems=tuple(found),
         requests=context.counter.total() - before,
     )
+
+
+CLIENT_SECRET_KIND = "client-secret"
+
+
+def credential_drift(check: CredentialCheck) -> tuple[DriftItem, ...]:
+    """Each unheld client secret as a drift item (see the module docstring)."""
+    items = []
+    for credential in check.unheld:
+        ref = credential.ref
+        reason = (
+            "minted by converge and held by no variable (replaced, its mint answer lost, "
+            "or never delivered); apply revokes it"
+            if credential.minted_here
+            else "made outside converge and held by no converge variable; converge never "
+            "revokes it: revoke it in Infisical if nobody uses it"
+        )
+        items.append(DriftItem(
+            system="infisical",
+            object_kind=CLIENT_SECRET_KIND,
+            name=f"{ref.parent_name}/{ref.credential_id}",
+            label=f"client secret {ref.credential_id} of {ref.parent_name}",
+            kind="added" if credential.minted_here else "unmanaged",
+            fields=(FieldDrift("held_by", "a converge variable", None),),
+            reason=reason,
+        ))
+    return tuple(items)
+
+
+def _with_credentials(found: list[SystemDrift], check: CredentialCheck) -> list[SystemDrift]:
+    note = (
+        ("client secrets: a variable does not say which secret it holds; unheld secrets "
+         "cannot be told apart: unverifiable",) if check.unknown_holders else ()
+    )
+    items = credential_drift(check)
+    return [
+        SystemDrift(s.system, s.items + items, s.in_sync, s.unverifiable + note)
+        if s.system == "infisical" else s
+        for s in found
+    ]
 
 
 def forget_stale_markers(journal: Journal, project: str, found: Sequence[SystemDrift]) -> None:

@@ -32,7 +32,8 @@ from typing import Any
 
 from converge.config.models import Gate, Project
 from converge.desired import DesiredState
-from converge.engine.audit import append_audit, audit_log_path, current_actor
+from converge.engine.audit import current_actor
+from converge.engine.audit_trail import workspace_trail
 from converge.engine.context import ReconcileOptions, RunContext
 from converge.engine.locks import acquire_lock
 from converge.engine.reconcile import ApplyObserver, apply_project, load_desired
@@ -236,7 +237,9 @@ def _record_completed(context: RunContext, desired: DesiredState, *, revision: s
     gates (a restore point, unlike the partial wave runs)."""
     journal = context.require_journal()
     actor = current_actor(context.env)
+    trail = workspace_trail(context.workspace, journal)
     with acquire_lock(journal, desired.project, command=DONE_COMMAND, actor=actor) as lock:
+        trail.check()
         run = journal.begin_run(
             desired.project,
             systems=list(desired.systems),
@@ -245,11 +248,10 @@ def _record_completed(context: RunContext, desired: DesiredState, *, revision: s
             git_revision=revision,
             decision_id=desired.decision_id,
             manifest_digest=desired.manifest_digest,
+            audit_log=trail.key,
         )
         lock.set_run_id(run.id)
-        finished = journal.finish_run(run, "succeeded", {})
-    settings = context.workspace.settings
-    append_audit(audit_log_path(context.workspace.root, settings.audit_log), finished)
+        trail.finish_run(run, "succeeded", {})
 
 
 def _on_failure(context: RunContext, report: RolloutReport, failing: WaveReport) -> None:

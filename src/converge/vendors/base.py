@@ -15,7 +15,7 @@ arrives through the small capability protocols below, which the engine wires tog
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,6 +53,18 @@ class Note:
 
 BatchResult = AppliedChange | ConvergeError
 """What ``apply_batch`` gives for one change: what was written, or the error it met."""
+
+ResultSink = Callable[[int, BatchResult], None]
+"""Told each ``apply_batch`` result as soon as it is known: (index in the batch, result)."""
+
+
+@dataclass(frozen=True)
+class OwnedObject:
+    """An object observe found carrying converge's ownership marker for this project:
+    its vendor id and its current change marker (see ``SystemReconciler.owned_objects``)."""
+
+    vendor_id: str
+    marker: str | None = None
 
 
 class SystemReconciler(Protocol):
@@ -100,12 +112,24 @@ class SystemReconciler(Protocol):
         looks for an object it may already have made. Raises a ConvergeError on failure."""
         ...
 
-    def apply_batch(self, changes: Sequence[Change]) -> Sequence[BatchResult]:
+    def apply_batch(
+        self, changes: Sequence[Change], *, on_result: ResultSink | None = None
+    ) -> Sequence[BatchResult]:
         """Perform several changes in as few requests as the vendor allows; one result per
         change, in order (the error a change met, instead of raising, so the journal can
         record each). Called only when ``batches`` is true; the engine journals every
-        change as intended before the call. Same crash safety as ``apply``; a refused
-        credential may raise."""
+        change as intended before the call, and records each outcome when ``on_result``
+        hears of it: call it for every change as soon as the vendor answered for it (not
+        after the whole batch), so a kill loses at most the answers in flight. Same crash
+        safety as ``apply``; a refused credential may raise."""
+        ...
+
+    def owned_objects(self) -> Mapping[str, OwnedObject] | None:
+        """After ``observe``: change key -> what observe found carrying converge's marker
+        for this project, or None when the system cannot tell (the default). The engine
+        settles a killed run's open intents against it before the diff (a create found
+        becomes managed, a delete whose object is gone is confirmed), so the journal's
+        managed objects match what the vendor holds with the marker."""
         ...
 
     def summary(self) -> Mapping[str, Any]:
@@ -148,23 +172,32 @@ class BaseReconciler(ABC):
     def apply(self, change: Change) -> AppliedChange:
         """See ``SystemReconciler.apply``."""
 
-    def apply_batch(self, changes: Sequence[Change]) -> Sequence[BatchResult]:
-        """One ``apply`` after the other; after the first error, the remaining changes
-        are not attempted (each gets a ConvergeError saying so)."""
+    def apply_batch(
+        self, changes: Sequence[Change], *, on_result: ResultSink | None = None
+    ) -> Sequence[BatchResult]:
+        """One ``apply`` after the other, each result reported as it comes; after the first
+        error, the remaining changes are not attempted (each gets a ConvergeError saying
+        so)."""
         results: list[BatchResult] = []
         failed: ConvergeError | None = None
-        for change in changes:
+        for index, change in enumerate(changes):
+            result: BatchResult
             if failed is not None:
-                results.append(
-                    ConvergeError(f"{change.key} not attempted: {failed.message}")
-                )
-                continue
-            try:
-                results.append(self.apply(change))
-            except ConvergeError as exc:
-                failed = exc
-                results.append(exc)
+                result = ConvergeError(f"{change.key} not attempted: {failed.message}")
+            else:
+                try:
+                    result = self.apply(change)
+                except ConvergeError as exc:
+                    failed = exc
+                    result = exc
+            results.append(result)
+            if on_result is not None:
+                on_result(index, result)
         return results
+
+    def owned_objects(self) -> Mapping[str, OwnedObject] | None:
+        """Cannot tell by default (the engine then leaves open intents to a later run)."""
+        return None
 
     def summary(self) -> Mapping[str, Any]:
         """No closing facts by default."""
@@ -188,6 +221,77 @@ class ReferenceResolver(Protocol):
         """A non-secret marker that changes whenever ``ref``'s value changes, found with
         list calls only (no per-object read), or None when there is none. Fingerprints
         built on it detect a changed value without reading the value at plan time."""
+        ...
+
+    def minted_id(self, ref: str) -> str | None:
+        """The vendor id of the credential last minted for ``ref`` in this run (None when
+        nothing was minted): what the variable's marker records it holds."""
+        ...
+
+    def release(self, ref: str, credential_id: str, *, reason: str) -> None:
+        """The credential ``credential_id`` of ``ref`` is held no more (its holder now has
+        a new one, or is gone): schedule its revocation (a pending revocation, due at the
+        end of the grace period). Never revokes anything converge did not mint."""
+        ...
+
+
+@dataclass(frozen=True)
+class CredentialRef:
+    """A credential converge delivers (an Infisical client secret): what names and revokes
+    it, never its value."""
+
+    system: str  # "infisical"
+    kind: str  # "client-secret"
+    parent_id: str  # what it belongs to: the identity's id
+    parent_name: str  # token-service@journal-prod
+    credential_id: str  # the vendor's id of the credential
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """A credential as the vendor lists it: ``minted_here`` when its description says this
+    converge project minted it (so converge may revoke it), ``nonce`` the mint nonce in it."""
+
+    ref: CredentialRef
+    minted_here: bool
+    nonce: str | None
+    revoked: bool
+
+
+class CredentialLedger(Protocol):
+    """Where minted credentials are journaled (the engine's journal, bound to the apply
+    run): the intent before the create, the id after it, and each revocation owed."""
+
+    def mint_started(self, *, system: str, kind: str, parent_id: str, parent_name: str) -> str:
+        """Journal the intent to mint; return its unique nonce for the description."""
+        ...
+
+    def mint_answered(self, nonce: str, credential_id: str) -> None:
+        """The create answered with ``credential_id``."""
+        ...
+
+    def revocation_due(
+        self, credential: CredentialRef, *, reason: str, nonce: str | None = None
+    ) -> None:
+        """``credential`` must be revoked (now, or after the grace period): a pending
+        revocation. ``nonce``: the mint it came from, when its answer was lost."""
+        ...
+
+    def revoked(self, credential: CredentialRef) -> None:
+        """``credential`` is revoked."""
+        ...
+
+
+class CredentialIssuer(Protocol):
+    """Lists and revokes the credentials converge delivers (Infisical client secrets)."""
+
+    def issued(self, parents: Collection[str]) -> Sequence[IssuedCredential]:
+        """Every credential of the ``parents`` (identity full names) that exist, live or
+        revoked; a parent that does not exist has none."""
+        ...
+
+    def revoke(self, credential: CredentialRef) -> None:
+        """Revoke ``credential`` (already revoked or gone is fine)."""
         ...
 
 

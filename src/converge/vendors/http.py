@@ -16,6 +16,12 @@ calls ``request()``. Here, and only here:
   ``RequestCounter``), and paced by a token bucket sized from the vendor's documented limit;
 - errors become ConvergeErrors naming the vendor and the request, never the body sent
   (bodies may hold secrets) and never the token;
+- transport errors are sorted by type (``classify_transport_error``): a dropped or
+  timed-out connection is retried; an untrusted TLS certificate, a failed TLS handshake or
+  a request httpx cannot send is reported at once, since no retry can fix it;
+- a vendor URL and a token are checked before the first request (``check_base_url``,
+  ``check_credential``): plain ``http://`` to a host that is not loopback would send the
+  bearer token in clear, and a control character in a token breaks the request line;
 - each retry can be reported as one line naming vendor, method, path (never the query or
   a header), the attempt and the wait (``report_retries``; the CLI's ``--verbose``).
   stamina's own instrumentation (a bare ``stamina.retry_scheduled`` log line per retry,
@@ -31,9 +37,13 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import email.utils
+import ipaddress
 import os
+import ssl
 import threading
 import time
+import unicodedata
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -101,6 +111,142 @@ class TransientHttpError(Exception):
         self.wait = wait
         self.status = status
         self.reason = reason or (str(status) if status else "a transport error")
+
+
+# -- the transport: URLs, tokens, errors --------------------------------------------------
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1: traffic that never leaves this machine."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, *, variable: str, vendor: str) -> None:
+    """Refuse a vendor URL that is not http(s), or that is plain http to a host that is not
+    loopback (every request carries a bearer token). The message names the variable and
+    the host only: a URL may hold a user and password."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        found = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        raise VendorAuthError(
+            f"{variable} is not an https:// URL ({found if parts.hostname else 'no host'})",
+            vendor=vendor,
+            hint=f"set {variable} to the vendor's https:// API URL",
+        )
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise VendorAuthError(
+            f"{variable} uses plain http to a non-loopback host ({parts.hostname}); use https",
+            vendor=vendor,
+            hint="plain http would send the token in clear; only loopback may use it",
+        )
+
+
+_LINE_BREAKS = frozenset("\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _unprintable(char: str) -> str | None:
+    """What ``char`` is, in words, if it has no place in a token (else None)."""
+    if char in "\r\n":
+        return "a newline"
+    if char == "\t":
+        return "a tab"
+    if char in _LINE_BREAKS:
+        return "a line separator"
+    category = unicodedata.category(char)
+    if category == "Cc":
+        return "a control character"
+    if category in ("Cf", "Co", "Cs", "Cn"):
+        return "an invisible formatting character"
+    if category.startswith("Z"):
+        return "a space"
+    return None
+
+
+def check_credential(variable: str, value: str, *, vendor: str) -> None:
+    """Refuse a token holding a newline, a control or an invisible character, before any
+    request (httpx would fail to send it, and the failure would look like a network error);
+    the message names the variable and the kind of character, never the value."""
+    for char in value:
+        what = _unprintable(char)
+        if what is not None:
+            raise VendorAuthError(
+                f"{variable} contains {what}; a token is one line of printable text",
+                vendor=vendor,
+                hint=f"set {variable} again, copied on one line",
+            )
+
+
+def _tls_cause(exc: BaseException) -> ssl.SSLError | None:
+    """The ``ssl`` error under an httpx error (httpx → httpcore → ssl), if there is one."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _tls_reason(error: ssl.SSLError) -> str:
+    """``self-signed certificate in certificate chain``: OpenSSL's words, without codes."""
+    for reason in (getattr(error, "verify_message", None), getattr(error, "reason", None)):
+        if reason:
+            return str(reason)
+    text = str(error.args[-1]) if error.args else ""
+    return text or type(error).__name__
+
+
+def _host_of(exc: httpx.HTTPError) -> str:
+    try:
+        return exc.request.url.host or "the vendor"
+    except RuntimeError:  # an error raised without its request
+        return "the vendor"
+
+
+def classify_transport_error(
+    exc: httpx.HTTPError, *, vendor: str, what: str
+) -> TransientHttpError | VendorError:
+    """Transient (retried) or permanent (reported at once), by type.
+
+    Transient: timeouts, refused/reset/dropped connections, a server that closed the
+    connection mid-answer, a proxy that did not answer, a garbled body. Permanent: a TLS
+    certificate that cannot be verified, any other TLS failure (no retry changes a
+    certificate or a protocol mismatch), and a request httpx cannot send
+    (``LocalProtocolError``, ``UnsupportedProtocol``).
+    """
+    host = _host_of(exc)
+    tls = _tls_cause(exc)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        reason = _tls_reason(tls)
+        return VendorError(
+            f"the TLS certificate of {host} ({vendor}) could not be verified: {reason}",
+            vendor=vendor,
+            request=what,
+            hint="set SSL_CERT_FILE to a CA bundle that holds the proxy's certificate if a "
+            "proxy re-signs traffic",
+        )
+    if tls is not None:
+        return VendorError(
+            f"the TLS handshake with {host} ({vendor}) failed: {_tls_reason(tls)}",
+            vendor=vendor,
+            request=what,
+            hint="check that the vendor URL points at an https server",
+        )
+    if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):
+        return VendorError(
+            f"converge could not send {what} to {vendor} ({type(exc).__name__})",
+            vendor=vendor,
+            request=what,
+            hint="check the vendor URL and the credential variables",
+        )
+    name = type(exc).__name__
+    return TransientHttpError(f"{what}: {name}", reason=name)
 
 
 # -- retry reporting -------------------------------------------------------------------
@@ -302,11 +448,22 @@ class VendorHttp:
     timeout: float = 30.0
     policy: RetryPolicy = field(default_factory=retry_policy_from_env)
     cache_reads: bool = True
+    url_variable: str = ""  # the variable the base URL came from (default <VENDOR>_API_URL)
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
     _reads: dict[tuple[str, str], httpx.Response] = field(
         default_factory=dict, init=False, repr=False
     )
     _reads_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Check the URL (unless a test transport is injected: nothing leaves the process)
+        and every credential header before the first request."""
+        if self.transport is None:
+            check_base_url(self.base_url, variable=self.url_variable or
+                           f"{self.vendor.upper()}_API_URL", vendor=self.vendor)
+        for value in self.headers.values():
+            check_credential(self.credential_variable, value.removeprefix("Bearer "),
+                             vendor=self.vendor)
 
     @property
     def client(self) -> httpx.Client:
@@ -399,7 +556,7 @@ class VendorHttp:
                     status=429,
                     hint="lower --jobs or wait for the rate-limit window to pass",
                 ) from None
-            detail = f"answered {exc.status}" if exc.status else "did not answer"
+            detail = f"answered {exc.status}" if exc.status else f"did not answer ({exc.reason})"
             raise VendorError(
                 f"{self.vendor} {detail} to {what} after {self.policy.attempts} attempts",
                 vendor=self.vendor,
@@ -417,8 +574,8 @@ class VendorHttp:
             response = self.client.request(method, path, params=params, json=json)
         except (httpx.TransportError, httpx.DecodingError) as exc:
             self.counter.record(self.vendor, method, 0)
-            raise TransientHttpError(
-                f"{method} {path}: {type(exc).__name__}", reason=type(exc).__name__
+            raise classify_transport_error(
+                exc, vendor=self.vendor, what=f"{method} {path.split('?', 1)[0]}"
             ) from None
         self.counter.record(self.vendor, method, response.status_code)
         return response
@@ -473,6 +630,7 @@ def bearer_http_from_environment(
 
     Its own budget is off: the vendor client paces each endpoint with its own buckets.
     """
+    check_credential(token_variable, env.get(token_variable, "").strip(" "), vendor=vendor)
     token = env.get(token_variable, "").strip()
     if not token:
         raise VendorAuthError(
@@ -490,6 +648,7 @@ def bearer_http_from_environment(
         error_message=error_message,
         auth_failure=auth_failure,
         transport=transport,
+        url_variable=url_variable,
     )
 
 

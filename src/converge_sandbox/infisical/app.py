@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from converge_sandbox.infisical import (
     routes_auth,
+    routes_folders,
     routes_identities,
     routes_memberships,
     routes_projects,
@@ -65,6 +66,7 @@ def create_app(world: SandboxWorld) -> Starlette:
         + routes_memberships.routes()
         + routes_projects.routes()
         + routes_secrets.routes()
+        + routes_folders.routes()
     )
     return Starlette(
         routes=bind(state, specs),

@@ -51,16 +51,21 @@ class InfisicalApiError(Exception):
         return JSONResponse(body, status_code=self.status)
 
 
-def bad_request(message: str, *, details: Any = None) -> InfisicalApiError:
-    return InfisicalApiError(400, "BadRequest", message, details=details)
+def bad_request(message: str, *, details: Any = None, name: str = "BadRequest"
+                ) -> InfisicalApiError:
+    """``name`` is the service's error class name, or the name a handler gave the error
+    (``new BadRequestError({name: "Create Role", …})`` answers ``"error": "Create Role"``)."""
+    return InfisicalApiError(400, name, message, details=details)
 
 
-def unauthorized(message: str) -> InfisicalApiError:
-    return InfisicalApiError(401, "UnauthorizedError", message)
+def unauthorized(message: str = "You are not allowed to access this resource", *,
+                 name: str = "UnauthorizedError") -> InfisicalApiError:
+    return InfisicalApiError(401, name, message)
 
 
-def forbidden(message: str, *, details: Any = None) -> InfisicalApiError:
-    return InfisicalApiError(403, "ForbiddenError", message, details=details)
+def forbidden(message: str = "You are not allowed to access this resource", *,
+              details: Any = None, name: str = "ForbiddenError") -> InfisicalApiError:
+    return InfisicalApiError(403, name, message, details=details)
 
 
 def token_error(message: str) -> InfisicalApiError:
@@ -68,20 +73,25 @@ def token_error(message: str) -> InfisicalApiError:
     return InfisicalApiError(403, "TokenError", message)
 
 
-def not_found(message: str) -> InfisicalApiError:
-    return InfisicalApiError(404, "NotFound", message)
+def not_found(message: str, *, name: str = "NotFound") -> InfisicalApiError:
+    return InfisicalApiError(404, name, message)
 
 
-def permission_denied(action: str, subject: str, *, conditions: Any = None) -> InfisicalApiError:
-    """The CASL refusal: message names the action and subject, details echo the rule asked."""
-    detail: dict[str, Any] = {"action": action, "inverted": False, "subject": subject}
-    if conditions:
-        detail["conditions"] = conditions
+def permission_denied(action: str, subject: str, *, rules: Any = ()) -> InfisicalApiError:
+    """The CASL refusal: the message names the action and subject, and ``details`` lists the
+    caller's rules for that action and subject (CASL's ``rulesFor``), as the service does."""
+    details = []
+    for rule in rules:
+        detail: dict[str, Any] = {"action": rule["action"], "inverted": bool(rule.get("inverted")),
+                                  "subject": rule["subject"]}
+        if rule.get("conditions"):
+            detail["conditions"] = rule["conditions"]
+        details.append(detail)
     return InfisicalApiError(
         403,
         "PermissionDenied",
         f"You are not allowed to {action} on {subject}",
-        details=[detail],
+        details=details,
     )
 
 

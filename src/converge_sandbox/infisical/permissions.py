@@ -1,10 +1,11 @@
 """Project permissions: how role rules are stored, returned and enforced.
 
 Infisical stores role permissions as CASL *packed* rules and unpacks them on read, which
-reshapes what a client sent: ``action`` always comes back as a list, ``inverted`` is always
-present, empty ``conditions`` disappear, and a plain string condition becomes
-``{"$eq": value}``. The emulator stores the packed form and unpacks on read in the same
-way, so a reconciler that diffs naively sees the same perpetual drift it would see live.
+reshapes what a client sent: ``action`` always comes back as a list and ``inverted`` is
+always present (what the role schema dropped before packing, see ``permission_schema``,
+never comes back). Condition values are kept as sent: a plain string stays a string. The
+emulator stores the packed form and unpacks on read in the same way, so a reconciler that
+diffs naively sees the drift it would see live, and no drift the service would not show.
 
 Enforcement follows CASL: the rules of every role on the membership form one list, the
 last rule that matches the action, subject and conditions decides, and an inverted match
@@ -61,39 +62,39 @@ _IMPLIED_BY: dict[str, set[str]] = {
 
 # -- storage shape ----------------------------------------------------------------------
 
-def _normalise_conditions(conditions: dict[str, Any]) -> dict[str, Any]:
-    """A plain string condition is stored as ``{"$eq": value}``, as the service does."""
-    out: dict[str, Any] = {}
-    for key, value in conditions.items():
-        out[key] = {"$eq": value} if isinstance(value, str) else value
-    return out
+def _js_truthy(value: Any) -> bool:
+    """JavaScript truthiness, which CASL's packing uses: ``{}`` and ``[]`` are truthy."""
+    return not (value is None or value is False or value == 0 or value == "")
 
 
 def pack_rules(rules: Iterable[Rule]) -> list[list[Any]]:
-    """CASL packed form: ``[actions joined by comma, subject, conditions|0, inverted 1|0]``
-    with trailing falsy members dropped."""
+    """CASL ``packRules``: ``[actions joined by comma, subject, conditions|0, inverted 1|0]``
+    with trailing falsy members dropped. Conditions are kept exactly as parsed (a string
+    stays a string; an empty object is truthy and stays)."""
     packed: list[list[Any]] = []
     for rule in rules:
         action = rule["action"]
         actions = ",".join(action) if isinstance(action, list) else str(action)
-        conditions = _normalise_conditions(rule.get("conditions") or {})
-        row: list[Any] = [actions, rule["subject"], conditions or 0,
+        conditions = rule.get("conditions")
+        row: list[Any] = [actions, rule["subject"],
+                          conditions if _js_truthy(conditions) else 0,
                           1 if rule.get("inverted") else 0]
-        while row and not row[-1]:
+        while row and not _js_truthy(row[-1]):
             row.pop()
         packed.append(row)
     return packed
 
 
 def unpack_rules(packed: Iterable[list[Any]]) -> list[Rule]:
-    """The shape reads return: ``action`` a list, ``inverted`` always present."""
+    """CASL ``unpackRules`` then the service's read schema: ``action`` a list, ``subject``
+    a string, ``inverted`` always present, ``conditions`` only when truthy."""
     rules: list[Rule] = []
     for row in packed:
         padded = [*row, 0, 0, 0][:4]
         action, subject, conditions, inverted = padded
         rule: Rule = {"subject": subject, "action": str(action).split(","),
                       "inverted": bool(inverted)}
-        if conditions:
+        if _js_truthy(conditions):
             rule["conditions"] = conditions
         rules.append(rule)
     return rules
@@ -181,6 +182,12 @@ def _rule_covers(rule: Rule, action: str, subject: str) -> bool:
     if "manage" in actions:
         return True
     return bool(actions & _IMPLIED_BY.get(action, {action}))
+
+
+def rules_for(rules: list[Rule], action: str, subject: str) -> list[Rule]:
+    """CASL's ``rulesFor``: the caller's rules about ``action`` on ``subject`` (what the
+    service lists in a ``PermissionDenied``'s details), most significant first."""
+    return [r for r in reversed(rules) if _rule_covers(r, action, subject)]
 
 
 def is_allowed(rules: list[Rule], action: str, subject: str, obj: dict[str, Any]) -> bool:

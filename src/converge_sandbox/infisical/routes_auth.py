@@ -1,9 +1,12 @@
-"""Universal auth: login, per-identity configuration and client secrets.
+"""Universal auth: login, per-identity configuration and client secrets; access-token
+renewal and revocation.
 
 A client secret's plaintext is returned exactly once, by the create call; the store keeps
 only a hash and the first four characters (``clientSecretPrefix``), which is also how the
 service finds the candidate secrets at login. Login enforces revocation, the secret's TTL
 and use limit, the client-secret trusted IPs and the lockout after repeated failures.
+Renewal signs a new JWT for the same token record and restarts its TTL, refused past the
+max TTL, with the service's messages; both take the token in the body, not the header.
 """
 
 from __future__ import annotations
@@ -12,12 +15,20 @@ import hmac
 import secrets
 from typing import Any
 
-import jwt
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge_sandbox.infisical.auth import client_ip, issue_access_token
+from converge_sandbox.infisical.auth import (
+    NO_ACCESS_TOKEN,
+    access_token_record,
+    check_token_lifetime,
+    client_ip,
+    issue_access_token,
+    sign_access_token,
+    token_lifetime,
+    verify_jwt,
+)
 from converge_sandbox.infisical.auth_config import (
     MAX_TTL,
     UA_DEFAULTS,
@@ -28,11 +39,7 @@ from converge_sandbox.infisical.auth_config import (
     managed_identity,
     revoke_tokens,
 )
-from converge_sandbox.infisical.errors import (
-    InfisicalApiError,
-    bad_request,
-    unauthorized,
-)
+from converge_sandbox.infisical.errors import bad_request, unauthorized
 from converge_sandbox.infisical.routing import RouteSpec, ok
 from converge_sandbox.infisical.state import InfisicalState, hash_secret, new_id
 from converge_sandbox.infisical.trusted_ips import (
@@ -66,7 +73,7 @@ class ClientSecretBody(WireModel):
     ttl: float = Field(default=0, ge=0, le=MAX_TTL)
 
 
-class RevokeBody(WireModel):
+class TokenBody(WireModel):
     accessToken: str
 
 
@@ -108,17 +115,21 @@ def _matching_secret(
     return None
 
 
-async def login(state: InfisicalState, request: Request) -> Response:
-    body = await parse_body(request, LoginBody)
-    ua = state.ua_by_client_id(body.clientId)
+def universal_auth_login(
+    state: InfisicalState, client_id: str, client_secret: str, *, ip: str,
+    organization_slug: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """What ``POST /api/v1/auth/universal-auth/login`` does, for the HTTP handler and for
+    the sandbox printing the operator's access token; returns (token, record)."""
+    ua = state.ua_by_client_id(client_id)
     if ua is None:
         raise unauthorized(INVALID_CREDENTIALS)
     lock = state.get("lockout", ua["clientId"])
     now = state.world.clock()
     if ua.get("lockoutEnabled", True) and lock and float(lock["lockedUntil"]) > now:
         raise unauthorized(LOCKED)
-    check_ip(client_ip(request), ua["clientSecretTrustedIps"] or DEFAULT_TRUSTED_IPS)
-    secret = _matching_secret(state, ua, body.clientSecret)
+    check_ip(ip, ua["clientSecretTrustedIps"] or DEFAULT_TRUSTED_IPS)
+    secret = _matching_secret(state, ua, client_secret)
     if secret is None:
         _register_failure(state, ua)
         raise unauthorized(INVALID_CREDENTIALS)
@@ -128,34 +139,75 @@ async def login(state: InfisicalState, request: Request) -> Response:
     limit = int(secret["clientSecretNumUsesLimit"])
     if limit and int(secret["clientSecretNumUses"]) >= limit:
         raise unauthorized("Access denied due to client secret usage limit reached")
-    if body.organizationSlug is not None:
+    if organization_slug is not None:
         identity = state.identity(ua["identityId"])
-        org = state.org_by_slug(body.organizationSlug)
+        org = state.org_by_slug(organization_slug)
         if org is None or org["id"] != identity["orgId"]:
             raise unauthorized(INVALID_CREDENTIALS)
     secret["clientSecretNumUses"] = int(secret["clientSecretNumUses"]) + 1
     secret["lastUsedAt"] = state.now()
     state.put("client_secret", f"{ua['identityId']}/{secret['id']}", secret)
     state.delete("lockout", ua["clientId"])
-    token, record = issue_access_token(
+    return issue_access_token(
         state, identity_id=ua["identityId"], auth_method="universal-auth", config=ua,
         client_secret_id=secret["id"],
     )
-    return ok({"accessToken": token, "expiresIn": record["accessTokenTTL"],
-               "accessTokenMaxTTL": record["accessTokenMaxTTL"], "tokenType": "Bearer"})
+
+
+def _token_answer(token: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {"accessToken": token, "expiresIn": token_lifetime(record),
+            "accessTokenMaxTTL": record["accessTokenMaxTTL"], "tokenType": "Bearer"}
+
+
+async def login(state: InfisicalState, request: Request) -> Response:
+    body = await parse_body(request, LoginBody)
+    token, record = universal_auth_login(state, body.clientId, body.clientSecret,
+                                         ip=client_ip(request),
+                                         organization_slug=body.organizationSlug)
+    return ok(_token_answer(token, record))
+
+
+def _presented_record(state: InfisicalState, access_token: str, *, verb: str
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The claims and live record of a token handed in a renew or revoke body."""
+    claims = verify_jwt(state, access_token.strip())
+    if claims.get("authTokenType") != "identityAccessToken":
+        if verb == "renewed":
+            raise bad_request("Only identity access tokens can be renewed")
+        raise unauthorized("Only identity access tokens can be revoked")
+    record = access_token_record(state, str(claims.get("identityAccessTokenId", "")))
+    if record is None or record["isAccessTokenRevoked"]:
+        raise unauthorized(NO_ACCESS_TOKEN)
+    return claims, record
+
+
+async def renew_token(state: InfisicalState, request: Request) -> Response:
+    """``POST /api/v1/auth/token/renew``: a live token gets a fresh JWT and another TTL,
+    within its max TTL (the service's ``renewAccessToken``)."""
+    body = await parse_body(request, TokenBody)
+    claims, record = _presented_record(state, body.accessToken, verb="renewed")
+    check_token_lifetime(state, record)
+    max_ttl = int(record["accessTokenMaxTTL"] or 0)
+    if max_ttl > 0 and not int(record["accessTokenPeriod"] or 0):
+        now = state.world.clock()
+        ends = float(record["issuedAt"]) + max_ttl
+        if now > ends:
+            state.delete("access_token", record["id"])
+            raise unauthorized("Failed to renew MI access token due to Max TTL expiration")
+        if now + int(record["accessTokenTTL"] or 0) > ends:
+            state.delete("access_token", record["id"])
+            raise unauthorized("Failed to renew MI access token past its Max TTL expiration")
+    record["lastRenewedAt"] = state.world.clock()
+    record["updatedAt"] = state.now()
+    state.put("access_token", record["id"], record)
+    token = sign_access_token(state, record, client_secret_id=claims.get("clientSecretId"))
+    return ok(_token_answer(token, record))
 
 
 async def revoke_token(state: InfisicalState, request: Request) -> Response:
-    """``POST /api/v1/auth/token/revoke`` with ``{accessToken}`` (schema unconfirmed)."""
-    body = await parse_body(request, RevokeBody)
-    try:
-        claims = jwt.decode(body.accessToken, state.signing_key(), algorithms=["HS256"],
-                            options={"verify_exp": False})
-    except jwt.PyJWTError:
-        raise InfisicalApiError(403, "TokenError", "Invalid token") from None
-    record = state.get("access_token", str(claims.get("identityAccessTokenId", "")))
-    if record is None:
-        raise unauthorized("Failed to authorize identity access token")
+    """``POST /api/v1/auth/token/revoke`` with ``{accessToken}``."""
+    body = await parse_body(request, TokenBody)
+    _, record = _presented_record(state, body.accessToken, verb="revoked")
     record["isAccessTokenRevoked"] = True
     state.put("access_token", record["id"], record)
     return ok({"message": "Successfully revoked access token"})
@@ -260,13 +312,11 @@ async def revoke_client_secret(state: InfisicalState, request: Request) -> Respo
     return ok({"clientSecretData": _client_secret_public(doc)})
 
 
-# -- token auth -----------------------------------------------------------------------------
-
-
 def routes() -> list[RouteSpec]:
     ua = "/api/v1/auth/universal-auth/identities/{identityId}"
     return [
         ("/api/v1/auth/universal-auth/login", ["POST"], login),
+        ("/api/v1/auth/token/renew", ["POST"], renew_token),
         ("/api/v1/auth/token/revoke", ["POST"], revoke_token),
         (ua, ["POST"], attach_ua),
         (ua, ["GET"], get_ua),

@@ -2,26 +2,35 @@
 
 Served at ``/api/v1/projects/{projectId}/roles…`` (current) and the deprecated
 ``/api/v2/workspace/{projectId}/roles…`` that Terraform still calls; both take and return
-the same objects. Permissions are stored packed and returned unpacked (see
-``permissions.py``). The list omits permissions, so a reconciler must fetch roles one by
-one; it includes the built-in roles with ids derived from the project, which
-cannot be changed through these routes. A duplicate slug is refused with 400 (wording
-unconfirmed) and a reserved built-in slug with the documented message.
+the same objects. Rules are validated as the service's zod schema does
+(``permission_schema``: a 422 listing the zod issues; what a subject does not take is
+dropped), stored packed and returned unpacked (``permissions``). The list omits
+permissions, so a reconciler must fetch roles one by one; it includes the built-in roles
+with ids derived from the project, which cannot be changed through these routes. A
+reserved built-in slug is a 422 with the service's refinement message; a slug already used
+in the project is the service's 400 ``Project role with same slug already exists``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from converge_sandbox.infisical.access import require_project_permission
 from converge_sandbox.infisical.auth import authenticate
-from converge_sandbox.infisical.errors import bad_request, not_found
+from converge_sandbox.infisical.errors import (
+    InfisicalApiError,
+    bad_request,
+    not_found,
+    validation_failure,
+)
+from converge_sandbox.infisical.permission_schema import check_combinations, parse_permissions
 from converge_sandbox.infisical.permissions import (
     BUILT_IN_ROLES,
     BUILT_IN_RULES,
@@ -32,79 +41,75 @@ from converge_sandbox.infisical.permissions import (
 from converge_sandbox.infisical.routing import RouteSpec, ok
 from converge_sandbox.infisical.state import InfisicalState, new_id
 from converge_sandbox.infisical.validation import WireModel, parse_body
+from converge_sandbox.infisical.zodcheck import MISSING
+
+M = TypeVar("M", bound=BaseModel)
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
-KNOWN_SUBJECTS = frozenset({
-    "role", "member", "groups", "settings", "integrations", "webhooks", "service-tokens",
-    "environments", "tags", "audit-logs", "ip-allowlist", "workspace", "secrets",
-    "secret-folders", "secret-imports", "dynamic-secrets", "secret-rollback",
-    "secret-approval", "secret-rotation", "identity", "certificate-authorities",
-    "certificates", "certificate-templates", "certificate-policies", "kms", "pki-alerts",
-    "pki-collections", "ssh-certificate-authorities", "ssh-certificates", "ssh-hosts",
-    "secret-syncs", "commits", "project",
-})
-_CONDITION_OPERATORS = frozenset({"$eq", "$ne", "$in", "$glob", "$all"})
-
-
-class PermissionRule(WireModel):
-    subject: str
-    action: str | list[str]
-    inverted: bool | None = None
-    conditions: dict[str, Any] | None = None
-
-    @field_validator("subject")
-    @classmethod
-    def _known_subject(cls, value: str) -> str:
-        if value not in KNOWN_SUBJECTS:
-            raise ValueError(f"Invalid subject '{value}'")
-        return value
-
-    @field_validator("action")
-    @classmethod
-    def _non_empty_action(cls, value: str | list[str]) -> str | list[str]:
-        if isinstance(value, list) and not value:
-            raise ValueError("Array must contain at least 1 element(s)")
-        return value
-
-    @field_validator("conditions")
-    @classmethod
-    def _operators(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        for key, condition in (value or {}).items():
-            if isinstance(condition, dict):
-                unknown = set(condition) - _CONDITION_OPERATORS
-                if unknown or not condition:
-                    raise ValueError(f"Invalid condition operator on '{key}'")
-            elif not isinstance(condition, str):
-                raise ValueError(f"Invalid condition value on '{key}'")
-        return value
+RESERVED_MESSAGE = "Please choose a different slug, the slug you have entered is reserved"
 
 
 class RoleCreate(WireModel):
     slug: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1)
     description: str | None = None
-    permissions: list[PermissionRule]
+    permissions: Any = None
 
 
 class RoleUpdate(WireModel):
     slug: str | None = Field(default=None, min_length=1, max_length=64)
-    name: str | None = Field(default=None, min_length=1)
+    name: str | None = None
     description: str | None = None
-    permissions: list[PermissionRule] | None = None
+    permissions: Any = None
 
 
-def _rules(rules: list[PermissionRule]) -> list[list[Any]]:
-    return pack_rules(r.model_dump(exclude_none=True) for r in rules)
+async def _parse_role(request: Request, model: type[M], *, required: bool) -> tuple[M, Any]:
+    """The body as the service's zod schema reads it: the plain fields, the reserved-slug
+    refinement, then every permission rule (``permission_schema``); all issues in one 422.
+    Returns the body and the parsed rules (None when an update sends none)."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        raise bad_request("Body is not valid JSON") from None
+    issues: list[dict[str, Any]] = []
+    body: M | None = None
+    try:
+        body = await parse_body(request, model)
+    except InfisicalApiError as error:
+        if not isinstance(error.message, list) or not isinstance(data, dict):
+            raise
+        issues += error.message
+    slug = data.get("slug") if isinstance(data, dict) else None
+    if isinstance(slug, str) and slug in RESERVED_ROLE_SLUGS:
+        issues.append({"code": "custom", "message": RESERVED_MESSAGE, "path": ["slug"]})
+    rules: Any = None
+    sent = isinstance(data, dict) and "permissions" in data
+    if required or sent:
+        value = data.get("permissions") if isinstance(data, dict) else None
+        parsed = parse_permissions(value if sent else MISSING, ["permissions"])
+        issues += parsed.issues
+        rules = parsed.value
+    if issues:
+        raise validation_failure(issues)
+    assert body is not None
+    if rules is not None:
+        check_combinations(rules)
+    return body, rules
 
 
 def _check_slug(state: InfisicalState, project_id: str, slug: str, role_id: str | None) -> None:
-    if slug in RESERVED_ROLE_SLUGS:
-        raise bad_request("Please choose a different slug, the slug you have entered is reserved")
     if not _SLUG.match(slug):
-        raise bad_request("Invalid slug")
+        raise validation_failure([{"code": "custom", "message": "Invalid slug", "path": ["slug"]}])
     existing = state.role_by_slug(project_id, slug)
     if existing is not None and existing["id"] != role_id:
-        raise bad_request(f"Role with slug '{slug}' already exists in project")
+        raise bad_request("Project role with same slug already exists",
+                          name="Create Role" if role_id is None else "Update Role")
+
+
+def _description(value: str | None) -> str | None:
+    """``z.string().trim().nullish()``."""
+    return value.strip() if isinstance(value, str) else value
 
 
 def role_view(doc: dict[str, Any], *, with_permissions: bool = True) -> dict[str, Any]:
@@ -141,11 +146,12 @@ def create_role_doc(
 async def create_role(state: InfisicalState, request: Request) -> Response:
     actor = authenticate(state, request)
     project = state.project(request.path_params["projectId"])
-    body = await parse_body(request, RoleCreate)
+    body, rules = await _parse_role(request, RoleCreate, required=True)
     require_project_permission(state, actor, project["id"], "create", "role")
     _check_slug(state, project["id"], body.slug, None)
-    doc = create_role_doc(state, project["id"], slug=body.slug, name=body.name,
-                          description=body.description, permissions=_rules(body.permissions))
+    doc = create_role_doc(state, project["id"], slug=body.slug, name=body.name.strip(),
+                          description=_description(body.description),
+                          permissions=pack_rules(rules))
     return ok({"role": role_view(doc)})
 
 
@@ -191,18 +197,18 @@ def _project_role(state: InfisicalState, project_id: str, role_id: str) -> dict[
 async def update_role(state: InfisicalState, request: Request) -> Response:
     actor = authenticate(state, request)
     project = state.project(request.path_params["projectId"])
-    body = await parse_body(request, RoleUpdate)
+    body, rules = await _parse_role(request, RoleUpdate, required=False)
     require_project_permission(state, actor, project["id"], "edit", "role")
     doc = _project_role(state, project["id"], request.path_params["roleId"])
     if body.slug is not None:
         _check_slug(state, project["id"], body.slug, doc["id"])
         doc["slug"] = body.slug
     if body.name is not None:
-        doc["name"] = body.name
+        doc["name"] = body.name.strip()
     if "description" in body.model_fields_set:
-        doc["description"] = body.description
-    if body.permissions is not None:
-        doc["permissions"] = _rules(body.permissions)
+        doc["description"] = _description(body.description)
+    if rules is not None:
+        doc["permissions"] = pack_rules(rules)
     doc["updatedAt"] = state.now()
     state.put("role", f"{project['id']}/{doc['id']}", doc)
     return ok({"role": role_view(doc)})

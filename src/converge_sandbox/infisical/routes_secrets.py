@@ -1,14 +1,21 @@
-"""Secrets by project, environment and path: v3 "raw" (Python SDK, Terraform) and v4.
+"""Secrets by project, environment and path: v3 "raw" (Python SDK, Terraform, CLI writes)
+and v4 (CLI reads).
 
 The two versions differ only in naming (``workspaceId`` versus ``projectId``) and share
-one implementation. Folders are implicit: any path may hold secrets (the real service
-needs the folder to exist; converge and the SDK only use seeded paths).
+one implementation, which follows the service's secret service step by step, with its
+messages and error names: a secret lives in a folder that must exist (404 ``Folder with
+path '…' in environment with slug '…' not found``, named after the failing operation);
+a name already taken is refused; ``tagIds`` must all be tags of the project; references
+(``${KEY}``, ``${env.path.KEY}``) in a written value must point at existing secrets;
+every write keeps a version, and ``?version=N`` reads that version back.
 
-Every call is checked against the caller's project rules on subject ``secrets`` with the
-secret's ``environment``, ``secretPath`` and ``secretName`` as conditions: listing needs
-``describeSecret`` on the folder and returns only the secrets the caller may describe,
-with values masked where it lacks ``readValue``; reading one secret needs ``readValue``;
-writes need ``create``/``edit``/``delete``.
+Permissions are the caller's project rules on subject ``secrets`` with the secret's
+``environment``, ``secretPath``, ``secretName`` and ``secretTags``: listing needs
+``describeSecret`` somewhere in the project and returns only the secrets the caller may
+describe (values masked where it lacks ``readValue``); reading one secret needs
+``describeSecret`` on it and, to see the value, ``readValue``; writes need
+``create``/``edit``/``delete``. Legacy service tokens are accepted here, within their
+scopes, as on the service.
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from converge_sandbox.infisical import folders
 from converge_sandbox.infisical.access import project_rules
 from converge_sandbox.infisical.auth import Actor, authenticate
-from converge_sandbox.infisical.errors import bad_request, not_found, permission_denied
-from converge_sandbox.infisical.permissions import Rule, is_allowed
+from converge_sandbox.infisical.errors import bad_request, forbidden, not_found, permission_denied
+from converge_sandbox.infisical.folders import normalise_path
+from converge_sandbox.infisical.permissions import Rule, is_allowed, rules_for
 from converge_sandbox.infisical.routing import RouteSpec, ok, query_flag
 from converge_sandbox.infisical.state import InfisicalState, new_id, secret_key
 from converge_sandbox.infisical.validation import WireModel, parse_body, parse_model
@@ -32,6 +41,7 @@ from converge_sandbox.infisical.validation import WireModel, parse_body, parse_m
 HIDDEN_VALUE = "<hidden-by-infisical>"
 _NAME = re.compile(r"^[^\s/:]+$")
 _REFERENCE = re.compile(r"\$\{([^}]+)\}")
+_INTERNAL = ("projectId", "folderId")
 
 
 class ProjectRef(WireModel):
@@ -75,16 +85,10 @@ class SecretDelete(ProjectRef):
 
 
 class SecretQuery(ProjectRef):
-    environment: str
+    environment: str | None = None
     secretPath: str = "/"
     type: Literal["shared", "personal"] = "shared"
     version: str | None = None
-
-
-def normalise_path(path: str) -> str:
-    """Leading slash added, trailing slash removed, ``/`` stays ``/``."""
-    path = "/" + path.strip().strip("/")
-    return re.sub(r"/+", "/", path)
 
 
 def _normalise_value(value: str) -> str:
@@ -114,7 +118,59 @@ def _subject(secret: dict[str, Any]) -> dict[str, Any]:
 
 def _require(rules: list[Rule], action: str, obj: dict[str, Any]) -> None:
     if not is_allowed(rules, action, "secrets", obj):
-        raise permission_denied(action, "secrets", conditions=obj)
+        raise permission_denied(action, "secrets", rules=rules_for(rules, action, "secrets"))
+
+
+def _can_describe(rules: list[Rule], obj: dict[str, Any]) -> bool:
+    return is_allowed(rules, "describeSecret", "secrets", obj)
+
+
+def _can_read_value(rules: list[Rule], obj: dict[str, Any]) -> bool:
+    return is_allowed(rules, "readValue", "secrets", obj)
+
+
+def _references(value: str, environment: str, path: str) -> list[tuple[str, str, str]]:
+    """(environment, path, key) of every ``${…}`` reference in a value."""
+    found: list[tuple[str, str, str]] = []
+    for match in _REFERENCE.finditer(value):
+        parts = match.group(1).split(".")
+        if len(parts) == 1:
+            found.append((environment, path, parts[0]))
+        else:
+            found.append((parts[0], normalise_path("/".join(parts[1:-1])), parts[-1]))
+    return found
+
+
+def _validate_references(state: InfisicalState, rules: list[Rule], project_id: str,
+                         value: str, environment: str, path: str) -> None:
+    """The service's ``$validateSecretReferences``: every referenced environment, folder
+    and secret must exist and be describable by the caller (400s otherwise)."""
+    references = _references(value, environment, path)
+    if not references:
+        return
+    project = state.project(project_id)
+    slugs = {e["slug"] for e in project["environments"]}
+    missing_envs = sorted({env for env, _, _ in references if env not in slugs})
+    if missing_envs:
+        raise bad_request(f"Referenced environment not found. Missing {','.join(missing_envs)}")
+    for env, ref_path, _ in references:
+        if state.folder(project_id, env, ref_path) is None:
+            raise bad_request(f"Referenced path {ref_path} doesn't exist")
+    missing = [key for env, ref_path, key in references
+               if state.secret(project_id, env, ref_path, key) is None]
+    if missing:
+        raise bad_request(f"Referenced secret(s) not found: {','.join(missing)}")
+    for env, ref_path, key in references:
+        target = state.secret(project_id, env, ref_path, key)
+        assert target is not None
+        _require_describe(rules, _subject(target))
+
+
+def _require_describe(rules: list[Rule], obj: dict[str, Any]) -> None:
+    """``throwIfMissingSecretReadValueOrDescribePermission`` for describing."""
+    if not (is_allowed(rules, "read", "secrets", obj) or _can_describe(rules, obj)):
+        raise permission_denied("describeSecret", "secrets",
+                                rules=rules_for(rules, "describeSecret", "secrets"))
 
 
 def _expand(state: InfisicalState, secret: dict[str, Any], depth: int = 0) -> str:
@@ -137,7 +193,7 @@ def _expand(state: InfisicalState, secret: dict[str, Any], depth: int = 0) -> st
 def secret_view(
     state: InfisicalState, secret: dict[str, Any], *, show_value: bool, expand: bool = False
 ) -> dict[str, Any]:
-    view = {k: v for k, v in secret.items() if k != "projectId"}
+    view = {k: v for k, v in secret.items() if k not in _INTERNAL}
     view["_id"] = secret["id"]
     view["workspace"] = secret["projectId"]
     if not show_value:
@@ -159,71 +215,137 @@ def _etag(views: list[dict[str, Any]]) -> str:
 
 
 def _actor_view(state: InfisicalState, actor: Actor, project_id: str) -> dict[str, Any]:
+    if actor.service_token is not None:
+        return {"actorId": actor.identity_id, "actorType": "service",
+                "name": actor.service_token.get("name", ""), "membershipId": None,
+                "groupId": None}
     identity = state.get("identity", actor.identity_id) or {"name": ""}
     membership = state.membership(project_id, actor.identity_id) or {"id": None}
     return {"actorId": actor.identity_id, "actorType": "identity", "name": identity["name"],
             "membershipId": membership["id"], "groupId": None}
 
 
-def _existing(state: InfisicalState, project_id: str, env: str, path: str, name: str
-              ) -> dict[str, Any]:
-    secret = state.secret(project_id, env, path, name)
-    if secret is None:
-        raise not_found(f"Secret with name '{name}' not found")
-    return secret
+def _tags(state: InfisicalState, project_id: str, tag_ids: list[str] | None
+          ) -> list[dict[str, Any]]:
+    """The project's tags with these ids; any unknown id is the service's 404."""
+    if not tag_ids:
+        return []
+    known = {t["id"]: t for t in state.list_docs("tag", f"{project_id}/")}
+    found = [known[i] for i in dict.fromkeys(tag_ids) if i in known]
+    if len(found) != len(tag_ids):
+        raise not_found(f"Tag not found. Found {','.join(t['slug'] for t in found)}")
+    return [{"id": t["id"], "slug": t["slug"], "name": t["name"], "color": t["color"]}
+            for t in found]
 
 
-def _context(state: InfisicalState, ref: ProjectRef, environment: str
-             ) -> tuple[str, str]:
-    project_id = _project_id(state, ref)
-    state.environment(state.project(project_id), environment)
-    return project_id, environment
+def _metadata(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [{"key": m.get("key"), "value": m.get("value"),
+             "isEncrypted": bool(m.get("isEncrypted", False))} for m in items or []]
+
+
+def _keep_version(state: InfisicalState, secret: dict[str, Any]) -> None:
+    state.put("secret_version", f"{secret['id']}|{secret['version']}", dict(secret))
+
+
+def store_secret(state: InfisicalState, secret: dict[str, Any]) -> None:
+    state.put("secret", secret_key(secret["projectId"], secret["environment"],
+                                   secret["secretPath"], secret["secretKey"]), secret)
+    _keep_version(state, secret)
+    folders.touch(state, secret["projectId"], secret["environment"], secret["secretPath"])
+
+
+def _service_scope(actor: Actor) -> dict[str, str] | None:
+    """A service token with a single non-glob scope reads only that folder: the service
+    replaces the request's environment and path with the scope's."""
+    token = actor.service_token
+    if token is None or len(token.get("scopes") or []) != 1:
+        return None
+    scope: dict[str, str] = token["scopes"][0]
+    return None if re.search(r"[*?{}\[\]]", scope["secretPath"]) else scope
+
+
+def _read_target(state: InfisicalState, actor: Actor, ref: SecretQuery
+                 ) -> tuple[str, str, str]:
+    scope = _service_scope(actor)
+    if scope is not None and actor.service_token is not None:
+        return (str(actor.service_token["projectId"]), scope["environment"],
+                normalise_path(scope["secretPath"]))
+    if not ref.environment:
+        raise bad_request("Missing project id or environment")
+    return _project_id(state, ref), ref.environment, normalise_path(ref.secretPath)
 
 
 # -- handlers ------------------------------------------------------------------------------
 
 async def list_secrets(state: InfisicalState, request: Request) -> Response:
-    actor = authenticate(state, request)
+    actor = authenticate(state, request, service_token=True)
     query = dict(request.query_params)
-    if not (query.get("projectId") or query.get("workspaceId") or query.get("workspaceSlug")
-            or query.get("projectSlug")) or not query.get("environment"):
-        raise bad_request("Missing project id or environment")
     ref = parse_model(SecretQuery, query)
-    project_id, env = _context(state, ref, ref.environment)
-    path = normalise_path(ref.secretPath)
+    if _service_scope(actor) is None and not (
+        ref.projectId or ref.workspaceId or ref.workspaceSlug or ref.projectSlug
+    ):
+        raise bad_request("Missing project id or environment")
+    project_id, env, path = _read_target(state, actor, ref)
     rules = project_rules(state, actor, project_id)
-    _require(rules, "describeSecret", {"environment": env, "secretPath": path})
+    _require_describe(rules, {})
     view_value = query_flag(request, "viewSecretValue", True)
     expand = query_flag(request, "expandSecretReferences", False)
     recursive = query_flag(request, "recursive", False)
+    if state.folder(project_id, env, path) is None:
+        response = ok({"secrets": [], "imports": []})
+        response.headers["etag"] = _etag([])
+        return response
     views = []
     for secret in state.secrets_at(project_id, env, path, recursive=recursive):
         obj = _subject(secret)
-        if not is_allowed(rules, "describeSecret", "secrets", obj):
+        if not (is_allowed(rules, "read", "secrets", obj) or _can_describe(rules, obj)):
             continue
-        show = view_value and is_allowed(rules, "readValue", "secrets", obj)
-        views.append(secret_view(state, secret, show_value=show, expand=expand))
+        readable = is_allowed(rules, "read", "secrets", obj) or _can_read_value(rules, obj)
+        if view_value and secret["secretPath"] != path and not readable:
+            continue
+        views.append(secret_view(state, secret, show_value=view_value and readable,
+                                 expand=expand))
     response = ok({"secrets": views, "imports": []})
     response.headers["etag"] = _etag(views)
     return response
 
 
+def _version(state: InfisicalState, folder: dict[str, Any], name: str, version: str,
+             current: dict[str, Any] | None) -> dict[str, Any] | None:
+    try:
+        number = int(float(version))
+    except ValueError:
+        return None
+    found = [v for v in state.list_docs("secret_version")
+             if v.get("folderId") == folder["id"] and v["secretKey"] == name
+             and int(v["version"]) == number]
+    if current is not None:
+        mine = [v for v in found if v["id"] == current["id"]]
+        found = mine or found
+    return found[0] if found else None
+
+
 async def get_secret(state: InfisicalState, request: Request) -> Response:
-    actor = authenticate(state, request)
+    actor = authenticate(state, request, service_token=True)
     ref = parse_model(SecretQuery, dict(request.query_params))
-    project_id, env = _context(state, ref, ref.environment)
-    path = normalise_path(ref.secretPath)
+    project_id, env, path = _read_target(state, actor, ref)
     name = request.path_params["secretName"]
     rules = project_rules(state, actor, project_id)
-    _require(rules, "describeSecret", {"environment": env, "secretPath": path, "secretName": name})
-    secret = _existing(state, project_id, env, path, name)
-    if ref.version is not None and str(secret["version"]) != ref.version:
-        raise not_found(f"Secret with name '{name}' and version {ref.version} not found")
-    obj = _subject(secret)
-    _require(rules, "describeSecret", obj)
+    folder = state.require_folder(project_id, env, path, error="GetSecretByName")
+    current = state.secret(project_id, env, path, name)
+    secret = current
+    if ref.version is not None:
+        secret = _version(state, folder, name, ref.version, current)
+    tags = [t["slug"] for t in secret["tags"]] if secret else []
+    obj = {"environment": env, "secretPath": path, "secretName": name, "secretTags": tags}
+    _require_describe(rules, obj)
+    if secret is None:
+        raise not_found(f"Secret with name '{name}' not found")
     view_value = query_flag(request, "viewSecretValue", True)
-    if view_value:
-        _require(rules, "readValue", obj)
+    if view_value and not (is_allowed(rules, "read", "secrets", obj)
+                           or _can_read_value(rules, obj)):
+        raise forbidden(f"You do not have permission to view secret value on secret with "
+                        f"name '{name}'", name="ForbiddenReadSecretError")
     expand = query_flag(request, "expandSecretReferences", False)
     return ok({"secret": secret_view(state, secret, show_value=view_value, expand=expand)})
 
@@ -233,58 +355,86 @@ async def get_secret_by_id(state: InfisicalState, request: Request) -> Response:
     secret_id = request.path_params["secretId"]
     secret = next((s for s in state.list_docs("secret") if s["id"] == secret_id), None)
     if secret is None:
-        raise not_found(f"Secret with ID '{secret_id}' not found")
+        raise not_found(f"Secret with ID '{secret_id}' not found", name="GetSecretById")
     rules = project_rules(state, actor, secret["projectId"])
-    _require(rules, "readValue", _subject(secret))
+    obj = _subject(secret)
+    if not (is_allowed(rules, "read", "secrets", obj) or _can_read_value(rules, obj)):
+        raise permission_denied("readValue", "secrets",
+                                rules=rules_for(rules, "readValue", "secrets"))
     return ok({"secret": secret_view(state, secret, show_value=True)})
 
 
+def _write_context(state: InfisicalState, actor: Actor, ref: ProjectRef, environment: str,
+                   secret_path: str) -> tuple[str, str, str, list[Rule]]:
+    project_id = _project_id(state, ref)
+    rules = project_rules(state, actor, project_id)
+    return project_id, environment, normalise_path(secret_path), rules
+
+
 async def create_secret(state: InfisicalState, request: Request) -> Response:
-    actor = authenticate(state, request)
+    actor = authenticate(state, request, service_token=True)
     body = await parse_body(request, SecretCreate)
     name = request.path_params["secretName"]
     _check_name(name)
-    project_id, env = _context(state, body, body.environment)
-    path = normalise_path(body.secretPath)
+    project_id, env, path, rules = _write_context(state, actor, body, body.environment,
+                                                  body.secretPath)
+    folder = state.require_folder(project_id, env, path, error="CreateSecret")
     if body.type == "personal":
         raise bad_request("Must be user to create personal secret")
-    rules = project_rules(state, actor, project_id)
-    obj = {"environment": env, "secretPath": path, "secretName": name, "secretTags": []}
-    _require(rules, "create", obj)
     if state.secret(project_id, env, path, name) is not None:
-        raise bad_request(f"Secret with name '{name}' already exists")
+        raise bad_request("Secret already exist")
+    tags = _tags(state, project_id, body.tagIds)
+    obj = {"environment": env, "secretPath": path, "secretName": name,
+           "secretTags": [t["slug"] for t in tags]}
+    _require(rules, "create", obj)
+    value = _normalise_value(body.secretValue)
+    _validate_references(state, rules, project_id, value, env, path)
     now = state.now()
     secret: dict[str, Any] = {
-        "id": new_id(), "projectId": project_id, "environment": env, "secretPath": path,
-        "secretKey": name, "secretValue": _normalise_value(body.secretValue),
+        "id": new_id(), "projectId": project_id, "folderId": folder["id"], "environment": env,
+        "secretPath": path, "secretKey": name, "secretValue": value,
         "secretComment": body.secretComment, "version": 1, "type": "shared",
         "secretReminderNote": body.secretReminderNote,
         "secretReminderRepeatDays": body.secretReminderRepeatDays,
         "skipMultilineEncoding": bool(body.skipMultilineEncoding),
         "isRotatedSecret": False, "rotationId": None,
-        "secretMetadata": [{"key": m.get("key"), "value": m.get("value"),
-                            "isEncrypted": bool(m.get("isEncrypted", False))}
-                           for m in body.secretMetadata or []],
-        "tags": [], "actor": _actor_view(state, actor, project_id),
+        "secretMetadata": _metadata(body.secretMetadata),
+        "tags": tags, "actor": _actor_view(state, actor, project_id),
         "createdAt": now, "updatedAt": now,
     }
-    state.put("secret", secret_key(project_id, env, path, name), secret)
+    store_secret(state, secret)
     return ok({"secret": secret_view(state, secret, show_value=True)})
 
 
 async def update_secret(state: InfisicalState, request: Request) -> Response:
-    actor = authenticate(state, request)
+    actor = authenticate(state, request, service_token=True)
     body = await parse_body(request, SecretUpdate)
     name = request.path_params["secretName"]
-    project_id, env = _context(state, body, body.environment)
-    path = normalise_path(body.secretPath)
-    rules = project_rules(state, actor, project_id)
-    secret = _existing(state, project_id, env, path, name)
+    project_id, env, path, rules = _write_context(state, actor, body, body.environment,
+                                                  body.secretPath)
+    if body.newSecretName == "":
+        raise bad_request("New secret name cannot be empty")
+    folder = state.require_folder(project_id, env, path, error="UpdateSecret")
+    if body.type == "personal":
+        raise bad_request("Must be user to create personal secret")
+    secret = state.secret(project_id, env, path, name)
+    if secret is None:
+        raise not_found(f"Secret with name {name} not found")
     _require(rules, "edit", _subject(secret))
+    tags = _tags(state, project_id, body.tagIds) if body.tagIds is not None else secret["tags"]
+    obj = {"environment": env, "secretPath": path, "secretName": name}
+    if tags:
+        obj["secretTags"] = [t["slug"] for t in tags]
+    _require(rules, "edit", obj)
     if body.newSecretName and body.newSecretName != name:
         _check_name(body.newSecretName)
         if state.secret(project_id, env, path, body.newSecretName) is not None:
-            raise bad_request(f"Secret with name '{body.newSecretName}' already exists")
+            raise bad_request("Secret with the new name already exist")
+        _require(rules, "edit", {**obj, "secretName": body.newSecretName})
+    if body.secretValue:
+        _validate_references(state, rules, project_id, _normalise_value(body.secretValue),
+                             env, path)
+    if body.newSecretName and body.newSecretName != name:
         state.delete("secret", secret_key(project_id, env, path, name))
         secret["secretKey"] = body.newSecretName
     if body.secretValue is not None:
@@ -298,31 +448,38 @@ async def update_secret(state: InfisicalState, request: Request) -> Response:
     if "secretReminderRepeatDays" in body.model_fields_set:
         secret["secretReminderRepeatDays"] = body.secretReminderRepeatDays
     if body.secretMetadata is not None:
-        secret["secretMetadata"] = [{"key": m.get("key"), "value": m.get("value"),
-                                     "isEncrypted": bool(m.get("isEncrypted", False))}
-                                    for m in body.secretMetadata]
+        secret["secretMetadata"] = _metadata(body.secretMetadata)
+    secret["tags"] = tags
+    secret["folderId"] = folder["id"]
     secret["version"] = int(secret["version"]) + 1
     secret["actor"] = _actor_view(state, actor, project_id)
     secret["updatedAt"] = state.now()
-    state.put("secret", secret_key(project_id, env, path, secret["secretKey"]), secret)
+    store_secret(state, secret)
     return ok({"secret": secret_view(state, secret, show_value=True)})
 
 
 async def delete_secret(state: InfisicalState, request: Request) -> Response:
-    actor = authenticate(state, request)
+    actor = authenticate(state, request, service_token=True)
     raw = await request.body()
     if raw.strip():
         body = await parse_body(request, SecretDelete)
     else:
         body = parse_model(SecretDelete, dict(request.query_params))
     name = request.path_params["secretName"]
-    project_id, env = _context(state, body, body.environment)
-    path = normalise_path(body.secretPath)
-    rules = project_rules(state, actor, project_id)
-    secret = _existing(state, project_id, env, path, name)
+    project_id, env, path, rules = _write_context(state, actor, body, body.environment,
+                                                  body.secretPath)
+    state.require_folder(project_id, env, path, error="DeleteSecret")
+    if body.type == "personal":
+        raise bad_request("Must be user to delete personal secret")
+    secret = state.secret(project_id, env, path, name)
+    if secret is None:
+        raise not_found("Secret not found")
     _require(rules, "delete", _subject(secret))
     state.delete("secret", secret_key(project_id, env, path, name))
-    return ok({"secret": secret_view(state, secret, show_value=True)})
+    folders.touch(state, project_id, env, path)
+    obj = _subject(secret)
+    readable = is_allowed(rules, "read", "secrets", obj) or _can_read_value(rules, obj)
+    return ok({"secret": secret_view(state, secret, show_value=readable)})
 
 
 def routes() -> list[RouteSpec]:

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from converge_sandbox.infisical.auth import issue_access_token
+from converge_sandbox.infisical.auth import issue_access_token, token_lifetime
 from converge_sandbox.infisical.auth_config import (
     TOKEN_AUTH_FIELDS,
     UA_DEFAULTS,
@@ -87,8 +87,8 @@ async def create_token(state: InfisicalState, request: Request) -> Response:
     token, record = issue_access_token(state, identity_id=identity_id, auth_method="token-auth",
                                        config=config, name=body.name)
     token_data = {k: v for k, v in record.items()
-                  if k not in ("issuedAt", "expiresAt", "clientSecretId", "accessTokenTrustedIps")}
-    return ok({"accessToken": token, "tokenType": "Bearer", "expiresIn": record["accessTokenTTL"],
+                  if k not in ("issuedAt", "lastRenewedAt", "clientSecretId")}
+    return ok({"accessToken": token, "tokenType": "Bearer", "expiresIn": token_lifetime(record),
                "accessTokenMaxTTL": record["accessTokenMaxTTL"], "tokenData": token_data})
 
 

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from converge_sandbox.infisical.auth import ACTOR_ATTRIBUTE, identify
 from converge_sandbox.infisical.state import InfisicalState
 
 Handler = Callable[[InfisicalState, Request], Awaitable[Response]]
@@ -22,11 +23,13 @@ RouteSpec = tuple[str, list[str], Handler]
 
 
 def bind(state: InfisicalState, specs: list[RouteSpec]) -> list[Route]:
-    """Starlette routes whose endpoints close over ``state``."""
+    """Starlette routes whose endpoints close over ``state``; the bearer token, if any, is
+    checked before the handler runs, on every route (see ``auth.identify``)."""
     routes: list[Route] = []
     for path, methods, handler in specs:
 
         async def endpoint(request: Request, _handler: Handler = handler) -> Response:
+            setattr(request.state, ACTOR_ATTRIBUTE, identify(state, request))
             return await _handler(state, request)
 
         routes.append(Route(path, endpoint, methods=methods))

@@ -9,11 +9,14 @@ opening the same sandbox directory sees the same organisation. Document kinds an
     ua                  <identityId>                   universal-auth configuration
     client_secret       <identityId>/<clientSecretId>  client secret (hash only, never the value)
     token_auth          <identityId>                   token-auth configuration
-    access_token        <tokenId>                      issued access tokens (uses, revocation)
-    static_token        <sha256 of token>              long-lived tokens (the operator's)
+    access_token        <tokenId>                      issued access tokens (uses, TTL, revocation)
+    service_token       <tokenId>                      legacy service token (hash, scopes)
     role                <projectId>/<roleId>           custom project role, rules stored packed
     project_membership  <projectId>/<identityId>       project identity membership with roles
+    folder              <projectId>|<env>|<path>       secret folder ("/" is the root)
     secret              <projectId>|<env>|<path>|<name> secret
+    secret_version      <secretId>|<version>           every version a secret had
+    tag                 <projectId>/<tagId>            secret tag
     lockout             <clientId>                     failed-login counter for UA lockout
     meta                signing_key / operator         emulator internals
 
@@ -49,6 +52,10 @@ def secret_key(project_id: str, environment: str, path: str, name: str) -> str:
     return f"{project_id}|{environment}|{path}|{name}"
 
 
+def folder_key(project_id: str, environment: str, path: str) -> str:
+    return f"{project_id}|{environment}|{path}"
+
+
 class InfisicalState:
     """Typed access to the emulator's documents in the world store."""
 
@@ -74,9 +81,14 @@ class InfisicalState:
     def list_docs(self, kind: str, prefix: str = "") -> list[Document]:
         return self.store.list(VENDOR, kind, prefix)
 
+    def reload(self, kind: str, key: str) -> Document | None:
+        """A document another process may have written since this one opened the store."""
+        return self.store.reload(VENDOR, kind, key)
+
     # -- internals -------------------------------------------------------------
     def signing_key(self) -> str:
-        """The HMAC key access tokens are signed with, created once per sandbox."""
+        """The HMAC key access tokens are signed with, created once per sandbox (by the
+        seed, so that every process opening the sandbox signs with the same key)."""
         doc = self.get("meta", "signing_key")
         if doc is None:
             doc = {"key": secrets.token_hex(32)}
@@ -180,6 +192,21 @@ class InfisicalState:
 
     def secret(self, project_id: str, environment: str, path: str, name: str) -> Document | None:
         return self.get("secret", secret_key(project_id, environment, path, name))
+
+    def folder(self, project_id: str, environment: str, path: str) -> Document | None:
+        return self.get("folder", folder_key(project_id, environment, path))
+
+    def require_folder(self, project_id: str, environment: str, path: str, *,
+                       error: str = "NotFound") -> Document:
+        """The folder at ``path``, or the service's 404 (``error`` is the name the calling
+        service function gives it, e.g. ``CreateSecret``)."""
+        doc = self.folder(project_id, environment, path)
+        if doc is None:
+            raise not_found(
+                f"Folder with path '{path}' in environment with slug '{environment}' not found",
+                name=error,
+            )
+        return doc
 
     def secret_value(self, project_slug: str, environment: str, path: str, name: str) -> str:
         """A secret's current value (for tests and later code; never logged)."""

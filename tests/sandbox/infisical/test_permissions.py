@@ -29,16 +29,22 @@ def test_glob_semantics(pattern: str, path: str, expected: bool) -> None:
     assert glob_match(pattern, path) is expected
 
 
-def test_pack_then_unpack_normalises_like_the_service() -> None:
+def test_pack_then_unpack_reshapes_like_casl() -> None:
+    """CASL's packRules/unpackRules: actions become a list, ``inverted`` is always present,
+    condition values are kept as sent, and an empty object (truthy in JavaScript) stays."""
     rules: list[dict[str, Any]] = [
         {"subject": "secrets", "action": "read", "conditions": {"environment": "prod"}},
-        {"subject": "role", "action": ["read", "edit"], "inverted": True, "conditions": {}},
+        {"subject": "secret-folders", "action": ["read", "edit"], "inverted": True,
+         "conditions": {}},
+        {"subject": "role", "action": ["read"]},
     ]
 
     assert unpack_rules(pack_rules(rules)) == [
         {"subject": "secrets", "action": ["read"], "inverted": False,
-         "conditions": {"environment": {"$eq": "prod"}}},
-        {"subject": "role", "action": ["read", "edit"], "inverted": True},
+         "conditions": {"environment": "prod"}},
+        {"subject": "secret-folders", "action": ["read", "edit"], "inverted": True,
+         "conditions": {}},
+        {"subject": "role", "action": ["read"], "inverted": False},
     ]
 
 

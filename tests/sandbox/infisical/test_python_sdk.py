@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from infisical_sdk import InfisicalSDKClient  # type: ignore[import-untyped]
+from infisical_sdk.api_types import MachineIdentityLoginResponse  # type: ignore[import-untyped]
 from infisical_sdk.infisical_requests import APIError  # type: ignore[import-untyped]
 
 from converge_sandbox.infisical.app import create_app
@@ -111,7 +112,99 @@ def test_minted_identity_reads_runtime_secret_and_is_refused_ci_secret(
                                           secret_path="/ci", project_id=journal)
     assert refused.value.status_code == 403
     assert refused.value.response["error"] == "PermissionDenied"
-    with pytest.raises(APIError) as listing:
-        client.secrets.list_secrets(environment_slug="prod", secret_path="/ci",
-                                    project_id=journal)
-    assert listing.value.status_code == 403
+    # Listing checks describeSecret on the subject type only, then filters: the service
+    # answers /ci with nothing rather than a refusal.
+    listing = client.secrets.list_secrets(environment_slug="prod", secret_path="/ci",
+                                          project_id=journal)
+    assert listing.secrets == []
+
+
+def _logged_in(served: ServedApp, world: SandboxWorld) -> InfisicalSDKClient:
+    client = sdk_client(served)
+    client.auth.universal_auth.login(world.credentials.infisical_client_id,
+                                     world.credentials.infisical_client_secret)
+    return client
+
+
+def test_sdk_folder_calls(served: ServedApp, world: SandboxWorld, journal: str) -> None:
+    """``folders.create_folder``/``list_folders``/``get_folder_by_id``/``update_folder``/
+    ``delete_folder`` over ``/api/v2/folders``, with the fields the SDK's models require."""
+    client = _logged_in(served, world)
+
+    created = client.folders.create_folder(name="payments", environment_slug="prod",
+                                           project_id=journal, path="/apps",
+                                           description="billing")
+    listed = client.folders.list_folders(project_id=journal, environment_slug="prod",
+                                         path="/apps")
+    deep = client.folders.list_folders(project_id=journal, environment_slug="prod", path="/",
+                                       recursive=True)
+    fetched = client.folders.get_folder_by_id(created.id)
+    renamed = client.folders.update_folder(folder_id=created.id, name="billing",
+                                           environment_slug="prod", project_id=journal,
+                                           path="/apps")
+    deleted = client.folders.delete_folder(folder_id_or_name="billing",
+                                           environment_slug="prod", project_id=journal,
+                                           path="/apps")
+    after = client.folders.list_folders(project_id=journal, environment_slug="prod",
+                                        path="/apps")
+
+    assert (created.path, created.description) == ("/apps/payments", "billing")
+    assert [f.name for f in listed.folders] == ["payments"]
+    assert {f.relativePath for f in deep.folders} >= {"/apps", "/apps/payments", "/runtime"}
+    assert (fetched.path, fetched.environment.envSlug, fetched.projectId) == (
+        "/apps/payments", "prod", journal)
+    assert (renamed.name, renamed.path) == ("billing", "/apps/billing")
+    assert deleted.id == created.id
+    assert after.folders == []
+
+
+def test_sdk_folder_errors_surface_the_services_status(
+    served: ServedApp, world: SandboxWorld, journal: str
+) -> None:
+    client = _logged_in(served, world)
+    with pytest.raises(APIError) as invalid:
+        client.folders.create_folder(name="no spaces", environment_slug="prod",
+                                     project_id=journal)
+    with pytest.raises(APIError) as orphan:
+        client.secrets.create_secret_by_name(secret_name="ORPHAN", secret_value="x",
+                                             environment_slug="prod", project_id=journal,
+                                             secret_path="/nowhere")
+    assert invalid.value.status_code == 422
+    assert orphan.value.status_code == 404
+    assert orphan.value.response["message"] == \
+        "Folder with path '/nowhere' in environment with slug 'prod' not found"
+
+
+def test_sdk_reads_an_earlier_secret_version(
+    served: ServedApp, world: SandboxWorld, journal: str
+) -> None:
+    client = _logged_in(served, world)
+    where = {"environment_slug": "prod", "secret_path": "/runtime", "project_id": journal}
+    client.secrets.create_secret_by_name(secret_name="VERSIONED", secret_value="first", **where)
+    client.secrets.update_secret_by_name(current_secret_name="VERSIONED",
+                                         secret_value="second", **where)
+
+    first = client.secrets.get_secret_by_name(secret_name="VERSIONED", version="1", **where)
+    latest = client.secrets.get_secret_by_name(secret_name="VERSIONED", **where)
+
+    assert (first.version, first.secretValue) == (1, "first")
+    assert (latest.version, latest.secretValue) == (2, "second")
+
+
+def test_sdk_request_layer_renews_its_access_token(
+    served: ServedApp, world: SandboxWorld, journal: str
+) -> None:
+    """The SDK has no renew helper; its request layer (``client.api``) posts to
+    ``/api/v1/auth/token/renew`` with the login's token and gets the login's shape back,
+    and the renewed token works for the SDK's secret calls."""
+    client = _logged_in(served, world)
+    renewed = client.api.post(path="/api/v1/auth/token/renew",
+                              json={"accessToken": client.access_token},
+                              model=MachineIdentityLoginResponse).data
+    client.set_token(renewed.accessToken)
+
+    listed = client.secrets.list_secrets(environment_slug="prod", secret_path="/runtime",
+                                         project_id=journal)
+
+    assert (renewed.tokenType, renewed.expiresIn) == ("Bearer", 7200)
+    assert {s.secretKey for s in listed.secrets} == {"DATABASE_URL", "SESSION_SIGNING_KEY"}

@@ -18,9 +18,10 @@ def _create(api: Api, project: str, slug: str, permissions: list[dict[str, Any]]
     return role
 
 
-def test_rules_come_back_unpacked_and_normalised(api: Api, journal: str) -> None:
-    """A string action becomes a list, a string condition becomes $eq, empty conditions
-    vanish and inverted is always present: the reshaping that causes naive drift."""
+def test_rules_come_back_unpacked_as_the_service_reshapes_them(api: Api, journal: str) -> None:
+    """A string action becomes a list and inverted is always present; condition values
+    stay as sent (a string stays a string), and an empty conditions object stays too:
+    the reshaping that causes naive drift, and no more."""
     role = _create(api, journal, "runtime", [
         {"subject": "secrets", "action": "read",
          "conditions": {"environment": "prod", "secretPath": {"$glob": "/runtime/**"}}},
@@ -31,8 +32,8 @@ def test_rules_come_back_unpacked_and_normalised(api: Api, journal: str) -> None
 
     assert fetched["permissions"] == role["permissions"] == [
         {"subject": "secrets", "action": ["read"], "inverted": False,
-         "conditions": {"environment": {"$eq": "prod"}, "secretPath": {"$glob": "/runtime/**"}}},
-        {"subject": "secret-folders", "action": ["read"], "inverted": False},
+         "conditions": {"environment": "prod", "secretPath": {"$glob": "/runtime/**"}}},
+        {"subject": "secret-folders", "action": ["read"], "inverted": False, "conditions": {}},
     ]
 
 
@@ -43,17 +44,22 @@ def test_duplicate_slug_is_refused(api: Api, journal: str) -> None:
                      json={"slug": "deployer", "name": "Again", "permissions": []})
 
     assert again.status_code == 400
-    assert again.json()["error"] == "BadRequest"
+    assert (again.json()["error"], again.json()["message"]) == (
+        "Create Role", "Project role with same slug already exists")
     slugs = [r["slug"] for r in api.get(f"/api/v1/projects/{journal}/roles").json()["roles"]]
     assert slugs.count("deployer") == 1
 
 
-def test_reserved_slug_is_refused_with_documented_message(api: Api, journal: str) -> None:
+def test_reserved_slug_is_a_422_refinement_with_documented_message(
+    api: Api, journal: str
+) -> None:
+    """The reserved-slug check is a zod refinement on ``slug``: a 422 issue, not a 400."""
     response = api.post(f"/api/v1/projects/{journal}/roles",
                         json={"slug": "admin", "name": "Admin", "permissions": []})
-    assert response.status_code == 400
-    assert response.json()["message"] == \
-        "Please choose a different slug, the slug you have entered is reserved"
+    assert response.status_code == 422
+    assert response.json()["message"] == [{
+        "code": "custom", "path": ["slug"],
+        "message": "Please choose a different slug, the slug you have entered is reserved"}]
 
 
 def test_invalid_subject_is_422(api: Api, journal: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jwt
 from starlette.applications import Starlette
 
+from converge_sandbox.infisical.seed import operator_access_token, operator_identity_id
 from converge_sandbox.world import SandboxWorld
 from tests.sandbox.infisical.helpers import Api, mint_identity
 
@@ -211,12 +212,20 @@ def test_forged_token_is_403_and_missing_token_is_401(app: Starlette) -> None:
     assert Api(app).get("/api/v1/identities/details").status_code == 401
 
 
-def test_operator_static_token_is_accepted(app: Starlette, world: SandboxWorld) -> None:
-    response = Api(app, token=world.credentials.infisical_token).get(
-        "/api/v1/identities/details")
+def test_operator_token_the_sandbox_prints_is_a_login_issued_access_token(
+    app: Starlette, world: SandboxWorld
+) -> None:
+    """What ``INFISICAL_TOKEN`` holds: an access token from the operator's universal-auth
+    login (a JWT for the operator identity, with the operator's TTL), not a static token."""
+    token = operator_access_token(world)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    response = Api(app, token=token).get("/api/v1/identities/details")
 
     assert response.status_code == 200
     assert response.json()["identityDetails"]["organization"]["slug"] == "acme"
+    assert claims["authTokenType"] == "identityAccessToken"
+    assert claims["identityId"] == operator_identity_id(world)
+    assert claims["exp"] - claims["iat"] == 7200
 
 
 def test_token_auth_mints_a_working_token(api: Api, app: Starlette, org: str) -> None:
@@ -231,3 +240,27 @@ def test_token_auth_mints_a_working_token(api: Api, app: Starlette, org: str) ->
     assert Api(app, token=token).get("/api/v1/identities/details").status_code == 200
     listed = api.get(f"/api/v1/identities/{identity_id}").json()["identity"]["identity"]
     assert listed["authMethods"] == ["token-auth"]
+
+
+def test_an_operator_seeded_only_in_part_is_not_seeded_yet_rather_than_a_failed_login() -> None:
+    """Another process (``converge sandbox env``) may read the store while the sandbox is
+    still seeding: an operator identity whose universal auth or client secret is not stored
+    yet means "not seeded yet" (it waits), never a 401 that also counts towards lockout."""
+    from converge_sandbox.infisical.routes_identities import create_identity_doc
+    from converge_sandbox.infisical.seed import _ensure_org
+    from converge_sandbox.infisical.state import InfisicalState
+
+    world = SandboxWorld.in_memory()
+    state = InfisicalState(world)
+    state.signing_key()
+    org = _ensure_org(state)
+    doc = create_identity_doc(state, name="sandbox-operator", org_id=org["id"], role="admin")
+    state.put("meta", "operator", {"identityId": str(doc["id"])})
+
+    try:
+        operator_access_token(world)
+    except LookupError:
+        pass
+    else:  # pragma: no cover - the assertion below names the failure
+        raise AssertionError("a half-seeded operator issued a token")
+    assert state.get("lockout", world.credentials.infisical_client_id) is None

@@ -6,7 +6,6 @@ import pytest
 
 from converge_sandbox.infisical.errors import InfisicalApiError
 from converge_sandbox.infisical.routes_auth import UniversalAuthPatch
-from converge_sandbox.infisical.routes_roles import RoleCreate
 from converge_sandbox.infisical.routes_secrets import SecretCreate
 from converge_sandbox.infisical.validation import parse_model
 from tests.sandbox.infisical.helpers import Api
@@ -41,11 +40,11 @@ def test_enum_value_lists_the_options() -> None:
     assert issues[0]["options"] == ["shared", "personal"]
 
 
-def test_union_failure_is_one_invalid_union_issue_at_the_field() -> None:
-    issues = _issues(RoleCreate, {"slug": "a", "name": "A",
-                                  "permissions": [{"subject": "secrets", "action": 5}]})
-    assert issues == [{"code": "invalid_union", "path": ["permissions", 0, "action"],
-                       "message": "Invalid input"}]
+def test_optional_field_of_the_wrong_type_is_invalid_type_at_the_field() -> None:
+    issues = _issues(UniversalAuthPatch, {"accessTokenTrustedIps": 5})
+    assert issues == [{"code": "invalid_type", "expected": "array", "received": "number",
+                       "path": ["accessTokenTrustedIps"],
+                       "message": "Expected array, received number"}]
 
 
 def test_malformed_json_body_is_400(api: Api) -> None:

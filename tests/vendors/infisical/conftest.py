@@ -55,10 +55,14 @@ class Harness:
     counters: list[RequestCounter] = field(default_factory=list)
 
     def client(self, env: dict[str, str] | None = None) -> InfisicalClient:
+        """A client with the credentials a team's automation holds (the operator's
+        universal-auth client id and secret), unless ``env`` says otherwise."""
         counter = RequestCounter()
         self.counters.append(counter)
+        creds = self.world.credentials
         variables = {"INFISICAL_API_URL": BASE_URL,
-                     "INFISICAL_TOKEN": self.world.credentials.infisical_token}
+                     "INFISICAL_CLIENT_ID": creds.infisical_client_id,
+                     "INFISICAL_CLIENT_SECRET": creds.infisical_client_secret}
         return InfisicalClient.from_environment(env if env is not None else variables,
                                                 counter=counter, transport=self.bridge)
 

@@ -34,6 +34,21 @@ def test_non_secret_subjects_drop_environment_conditions() -> None:
     assert "conditions" not in permission_to_wire(rule)
 
 
+def test_project_subject_is_sent_as_the_services_workspace() -> None:
+    """Infisical names the project subject ``workspace``; ``project`` would be a 422."""
+    rule = {"subject": "project", "actions": ["edit"], "inverted": False}
+    assert permission_to_wire(rule) == {"subject": "workspace", "action": ["edit"],
+                                        "inverted": False}
+
+
+def test_dynamic_secret_actions_are_the_root_credential_actions() -> None:
+    """Dynamic secrets take only their own actions; plain CRUD would be a 422."""
+    rule = {"subject": "dynamic-secrets", "actions": ["describe", "edit", "read"],
+            "conditions": {"environment": "prod", "secretPath": "/db"}, "inverted": False}
+    assert permission_to_wire(rule)["action"] == ["edit-root-credential",
+                                                  "read-root-credential"]
+
+
 def test_api_reshaping_normalises_to_the_same_rules() -> None:
     sent = [permission_to_wire(ARTIFACT_RULE),
             {"subject": "secret-folders", "action": "read", "conditions": {}}]
@@ -93,3 +108,48 @@ def test_role_ownership_and_short_name() -> None:
 def test_describe_on_other_subjects_is_read() -> None:
     rule = {"subject": "secret-folders", "actions": ["describe", "read"]}
     assert permission_to_wire(rule)["action"] == ["read"]
+
+
+def _converge_rules() -> list[dict[str, object]]:
+    """One artifact rule per subject converge's roles file allows, with every action and
+    the inversion and condition the config lets that subject have."""
+    from typing import get_args
+
+    from converge.config.models import (
+        CONDITION_SUBJECTS,
+        INVERTIBLE_SUBJECTS,
+        ONLY_ACTIONS,
+        Permission,
+    )
+
+    subjects = get_args(Permission.model_fields["subject"].annotation)
+    actions = get_args(get_args(Permission.model_fields["actions"].annotation)[0])
+    rules: list[dict[str, object]] = []
+    for subject in subjects:
+        rule: dict[str, object] = {
+            "subject": subject, "actions": list(ONLY_ACTIONS.get(subject, actions)),
+            "inverted": subject in INVERTIBLE_SUBJECTS,
+            "conditions": {"environment": "prod"},
+        }
+        if subject in CONDITION_SUBJECTS:
+            rule["conditions"] = {"environment": "prod", "secretPath": "/apps/**"}
+        rules.append(rule)
+    return rules
+
+
+def test_every_rule_converge_can_send_is_taken_by_the_service_schema_without_drift() -> None:
+    """Through the emulator's copy of Infisical's role schema: no 422, nothing dropped,
+    and the stored-then-read rules compare equal to what was sent."""
+    from converge_sandbox.infisical.permission_schema import check_combinations, parse_permissions
+    from converge_sandbox.infisical.permissions import pack_rules, unpack_rules
+
+    sent = [permission_to_wire(rule) for rule in _converge_rules()]
+    parsed = parse_permissions(sent, ["permissions"])
+    assert parsed.issues == []
+    check_combinations(parsed.value)
+    # nothing that matters is dropped (the schema drops ``inverted: false`` on subjects
+    # that take no inversion, which means the same)
+    kept = [{k: v for k, v in r.items() if (k, v) != ("inverted", False)} for r in sent]
+    assert [{k: v for k, v in r.items() if (k, v) != ("inverted", False)}
+            for r in parsed.value] == kept
+    assert normalise_rules(unpack_rules(pack_rules(parsed.value))) == normalise_rules(sent)

@@ -54,6 +54,12 @@ class DictResolver:
     def stamp(self, ref: str) -> str | None:
         return None  # no list-only change marker: Supabase compares secrets by HMAC
 
+    def minted_id(self, ref: str) -> str | None:
+        return None  # Supabase never mints
+
+    def release(self, ref: str, credential_id: str, *, reason: str) -> None:
+        raise AssertionError("Supabase never mints, so it never releases")
+
 
 @dataclass
 class DictPublisher:

@@ -37,16 +37,28 @@ class DictResolver:
     values: dict[str, str] = field(default_factory=dict)
     mints: list[str] = field(default_factory=list)
     reads: list[str] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)  # ref -> id of the last mint
+    released: list[tuple[str, str]] = field(default_factory=list)
 
     def resolve(self, ref: str, *, mint: bool = False) -> str:
         if mint:
             self.mints.append(ref)
             self.values[ref] = "cs_" + secrets.token_hex(16)
+            self.ids[ref] = f"csid-{len(self.mints)}"
             return self.values[ref]
         self.reads.append(ref)
         if ref not in self.values:
             raise ConvergeError(f"no value for {ref}")
         return self.values[ref]
+
+    def stamp(self, ref: str) -> str | None:
+        return None
+
+    def minted_id(self, ref: str) -> str | None:
+        return self.ids.get(ref)
+
+    def release(self, ref: str, credential_id: str, *, reason: str) -> None:
+        self.released.append((ref, credential_id))
 
 
 def public_value_check(key: str, value: str) -> str | None:

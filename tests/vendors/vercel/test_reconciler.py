@@ -198,6 +198,43 @@ def test_raised_rotate_re_mints_and_re_sends_the_client_secret(
     assert harness.plan(rotated) == ()
 
 
+def test_a_re_minted_secret_releases_the_one_the_variable_held_once_published(
+    harness: Harness, journal: DesiredVercel
+) -> None:
+    harness.apply(journal)
+    held = parse_comment(harness.env(JOURNAL_WEB, "INFISICAL_CLIENT_SECRET").comment)[1]
+    assert held is not None and held.cs == "csid-1" and harness.resolver.released == []
+
+    harness.apply(with_variable(journal, "INFISICAL_CLIENT_SECRET", rotate=1))
+
+    now = parse_comment(harness.env(JOURNAL_WEB, "INFISICAL_CLIENT_SECRET").comment)[1]
+    assert now is not None and now.cs == "csid-2"
+    assert harness.resolver.released == [(SECRET_REF, "csid-1")]
+
+
+def test_each_batched_outcome_is_reported_as_soon_as_vercel_answered_for_it(
+    harness: Harness, journal: DesiredVercel
+) -> None:
+    harness.apply(journal)
+    changed = without_variable(journal, "NEXT_PUBLIC_APP_NAME")
+    changed = with_variable(changed, "NEXT_PUBLIC_API_URL", value="https://v2.journal.example")
+    rec = harness.reconciler(changed)
+    rec.observe(markers=harness.markers)
+    changes = list(rec.diff())
+    heard: list[tuple[int, int]] = []  # (index, writes Vercel had answered by then)
+
+    results = rec.apply_batch(
+        changes,
+        on_result=lambda i, r: heard.append((i, harness.counter.total("vercel",
+                                                                      writes_only=True))),
+    )
+
+    assert sorted(i for i, _ in heard) == list(range(len(changes))) == [0, 1]
+    assert all(not isinstance(r, Exception) for r in results)
+    # the upsert is reported after its POST, the delete after its own DELETE: one each
+    assert [w for _, w in sorted(heard, key=lambda h: h[1])] == [1, 2]
+
+
 def test_client_secret_without_journal_marker_is_unverifiable_not_drift(
     harness: Harness, journal: DesiredVercel
 ) -> None:

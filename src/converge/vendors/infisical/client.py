@@ -3,15 +3,19 @@
 Credentials (DESIGN §5), first match wins:
 
 1. ``config_path`` (``--config ~/.infisical/config.json``): a JSON object with ``apiUrl``
-   (optional) and either ``token`` or ``clientId`` + ``clientSecret`` (and optionally
-   ``organizationSlug``, sent with the Universal Auth login);
-2. ``INFISICAL_TOKEN``: used as the bearer token as is;
-3. ``INFISICAL_CLIENT_ID`` + ``INFISICAL_CLIENT_SECRET``: a Universal Auth login, whose
-   access token is cached and renewed a minute before it expires.
+   (optional) and either ``clientId`` + ``clientSecret`` (and optionally
+   ``organizationSlug``, sent with the Universal Auth login) or ``token``;
+2. ``INFISICAL_CLIENT_ID`` + ``INFISICAL_CLIENT_SECRET``: a machine identity's Universal
+   Auth credentials, what a team's automation holds: converge logs in, renews the access
+   token before it expires and logs in again when the service will not renew it or
+   refuses it mid-run, so a long run (``watch``) outlives any one token;
+3. ``INFISICAL_TOKEN``: an access token, sent as is and renewed before it expires while
+   the service allows (a token cannot be renewed once expired).
 
-``INFISICAL_API_URL`` (or ``apiUrl``) overrides ``https://app.infisical.com``. A refused
-credential is a ``VendorAuthError`` (exit 4) naming the variable to fix; nothing here ever
-puts a token, client secret or secret value into a message or a log.
+The token's life is ``tokens.TokenKeeper``'s business. ``INFISICAL_API_URL`` (or
+``apiUrl``) overrides ``https://app.infisical.com``. A refused credential is a
+``VendorAuthError`` (exit 4) naming the variable to fix; nothing here ever puts a token,
+client secret or secret value into a message or a log.
 
 Pacing: ``VendorHttp``'s budget is Infisical Cloud's global cap (600/min per client);
 on top, each call takes a token from the bucket of its documented class — reads 200/min,
@@ -21,8 +25,6 @@ writes 90/min, secrets 120/min, identity creation 30/min.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from converge.errors import ConvergeError, VendorAuthError
+from converge.errors import ConvergeError, VendorAuthError, VendorError
 from converge.vendors.http import (
     RateBudget,
     RequestCounter,
@@ -41,13 +43,15 @@ from converge.vendors.http import (
     json_object,
 )
 from converge.vendors.infisical import wire
+from converge.vendors.infisical.tokens import TokenKeeper
 
 VENDOR = "infisical"
 DEFAULT_API_URL = "https://app.infisical.com"
 TOKEN_VARIABLE = "INFISICAL_TOKEN"
 CLIENT_VARIABLES = "INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET"
-RENEW_MARGIN = 60.0
 NOT_FOUND = frozenset({404})
+# How the service answers a legacy service token it does not know: a 404, on any route.
+UNKNOWN_SERVICE_TOKEN = "Service token with ID"
 
 
 @dataclass(frozen=True)
@@ -80,19 +84,17 @@ def load_credentials(env: Mapping[str, str], config_path: str | Path | None = No
         if not isinstance(data, dict):
             raise ConvergeError(f"the Infisical config file {path} is not a JSON object")
         url = str(data.get("apiUrl") or api_url)
-        if data.get("token"):
-            return Credentials(url, token=str(data["token"]), source=f"token in {path}")
         if data.get("clientId") and data.get("clientSecret"):
             return Credentials(
                 url, client_id=str(data["clientId"]), client_secret=str(data["clientSecret"]),
                 organization_slug=data.get("organizationSlug"),
                 source=f"clientId/clientSecret in {path}",
             )
+        if data.get("token"):
+            return Credentials(url, token=str(data["token"]), source=f"token in {path}")
         raise ConvergeError(
             f"the Infisical config file {path} has neither token nor clientId and clientSecret",
         )
-    if env.get(TOKEN_VARIABLE):
-        return Credentials(api_url, token=env[TOKEN_VARIABLE], source=TOKEN_VARIABLE)
     if env.get("INFISICAL_CLIENT_ID") and env.get("INFISICAL_CLIENT_SECRET"):
         return Credentials(
             api_url, client_id=env["INFISICAL_CLIENT_ID"],
@@ -100,6 +102,8 @@ def load_credentials(env: Mapping[str, str], config_path: str | Path | None = No
             organization_slug=env.get("INFISICAL_AUTH_ORGANIZATION_SLUG") or None,
             source=CLIENT_VARIABLES,
         )
+    if env.get(TOKEN_VARIABLE):
+        return Credentials(api_url, token=env[TOKEN_VARIABLE], source=TOKEN_VARIABLE)
     raise ConvergeError(
         "no Infisical credentials: set INFISICAL_TOKEN, or INFISICAL_CLIENT_ID and "
         "INFISICAL_CLIENT_SECRET",
@@ -118,8 +122,26 @@ def _error_message(response: httpx.Response) -> str:
 
 
 def _auth_failure(response: httpx.Response) -> bool:
-    """401, or a 403 ``TokenError`` (expired or malformed token); not a permission refusal."""
-    return is_unauthorized(response) or json_object(response).get("error") == "TokenError"
+    """The service's answers to a credential it will not take, not to a permission it
+    lacks: 401; 403 ``TokenError`` (expired, malformed or wrongly signed JWT); 403
+    ``Forbidden access to <url>`` (a legacy service token on a route that takes none);
+    404 for a service token it does not know."""
+    if is_unauthorized(response):
+        return True
+    body = json_object(response)
+    error, message = str(body.get("error") or ""), str(body.get("message") or "")
+    if response.status_code == 403:
+        return error == "TokenError" or error.startswith("Forbidden access to")
+    return response.status_code == 404 and message.startswith(UNKNOWN_SERVICE_TOKEN)
+
+
+class MintLost(Exception):  # noqa: N818 - a signal between client and resolver, not an error
+    """A client-secret creation committed but its answer (the only copy of the value) was
+    lost; ``secret`` is the record found by its unique description."""
+
+    def __init__(self, secret: wire.ClientSecret):
+        super().__init__(f"client secret {secret.id} was created but its answer was lost")
+        self.secret = secret
 
 
 def _found(response: httpx.Response) -> httpx.Response | None:
@@ -132,19 +154,28 @@ def _fake(body: dict[str, Any]) -> httpx.Response:
 
 
 class InfisicalClient:
-    """One method per endpoint converge uses; methods return wire models."""
+    """One method per endpoint converge uses; methods return wire models.
 
-    def __init__(self, http: VendorHttp, credentials: Credentials):
+    ``http`` carries the bearer token; ``auth_http`` (same transport, same counter, no
+    bearer) carries the login and renew calls, which a stale bearer would spoil."""
+
+    def __init__(self, http: VendorHttp, credentials: Credentials,
+                 auth_http: VendorHttp | None = None):
         self.http = http
+        self.auth_http = auth_http or http
         self.credentials = credentials
-        self._expires_at = 0.0
-        self._login_lock = threading.Lock()
         self.buckets = {
             "read": RateBudget(200),
             "write": RateBudget(90),
             "secrets": RateBudget(120),
             "identity-create": RateBudget(30),
         }
+        self.tokens = TokenKeeper(
+            self._post_unauthenticated, token=credentials.token,
+            client_id=credentials.client_id, client_secret=credentials.client_secret,
+            organization_slug=credentials.organization_slug,
+        )
+        self._sent: str | None = None
 
     @classmethod
     def from_environment(
@@ -156,50 +187,91 @@ class InfisicalClient:
         config_path: str | Path | None = None,
     ) -> InfisicalClient:
         creds = load_credentials(env, config_path)
-        headers = {"Authorization": f"Bearer {creds.token}"} if creds.token else {}
-        http = VendorHttp(
-            vendor=VENDOR,
-            base_url=creds.api_url.rstrip("/"),
-            headers=headers,
-            credential_variable=creds.source,
-            counter=counter,
-            budget=RateBudget(600),
-            error_message=_error_message,
-            auth_failure=_auth_failure,
-            transport=transport,
-        )
-        return cls(http, creds)
+        budget = RateBudget(600)
+
+        def vendor_http() -> VendorHttp:
+            return VendorHttp(
+                vendor=VENDOR,
+                base_url=creds.api_url.rstrip("/"),
+                headers={},
+                credential_variable=creds.source,
+                counter=counter,
+                budget=budget,
+                error_message=_error_message,
+                auth_failure=_auth_failure,
+                transport=transport,
+            )
+
+        return cls(vendor_http(), creds, auth_http=vendor_http())
 
     def close(self) -> None:
         self.http.close()
+        if self.auth_http is not self.http:
+            self.auth_http.close()
 
     # -- transport ---------------------------------------------------------------------
-    def _ensure_token(self) -> None:
-        if self.credentials.token is not None:
-            return
-        with self._login_lock:
-            if time.monotonic() < self._expires_at - RENEW_MARGIN:
-                return
-            body: dict[str, Any] = {"clientId": self.credentials.client_id,
-                                    "clientSecret": self.credentials.client_secret}
-            if self.credentials.organization_slug:
-                body["organizationSlug"] = self.credentials.organization_slug
-            self.buckets["write"].acquire()
-            response = self._call("POST", "/api/v1/auth/universal-auth/login", json=body)
-            data = response.json()
-            self.http.client.headers["Authorization"] = f"Bearer {data['accessToken']}"
-            self._expires_at = time.monotonic() + float(data.get("expiresIn") or 0)
+    def _post_unauthenticated(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """Login and renew: paced as writes, sent without the bearer."""
+        self.buckets["write"].acquire()
+        try:
+            return self.auth_http.request("POST", path, json=body)
+        except VendorAuthError as exc:
+            raise self._refusal(exc) from None
+
+    def _use_token(self) -> None:
+        token = self.tokens.current()
+        if token != self._sent:
+            self.http.client.headers["Authorization"] = f"Bearer {token}"
+            self._sent = token
+
+    def _refusal(self, exc: VendorAuthError) -> VendorAuthError:
+        source = self.credentials.source
+        hint = f"set {source} to valid credentials"
+        if (self.credentials.token or "").startswith("st."):
+            hint = (f"{source} holds a legacy service token, which cannot manage identities, "
+                    f"roles or memberships; set {CLIENT_VARIABLES} of a machine identity")
+        elif self.credentials.token is not None and (
+            self.tokens.expired() or "expired" in exc.message
+        ):
+            hint = (f"the access token in {source} has expired and cannot be renewed; set "
+                    f"{CLIENT_VARIABLES} so converge can log in again, or a fresh token")
+        return VendorAuthError(
+            f"infisical refused the credentials from {source} ({exc.request}: {exc.status})",
+            vendor=VENDOR, request=exc.request, status=exc.status, hint=hint,
+        )
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """``VendorHttp.request``, where a 404 for an unknown service token (which the
+        generic layer only knows as a 404, possibly an allowed one) is a refused
+        credential."""
+        what = f"{method} {path}"
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except VendorError as exc:
+            if exc.status == 404 and UNKNOWN_SERVICE_TOKEN in exc.message:
+                raise VendorAuthError(exc.message, vendor=VENDOR, request=what,
+                                      status=404) from None
+            raise
+        if response.status_code == 404 and _auth_failure(response):
+            raise VendorAuthError(f"infisical refused the credentials for {what} (404)",
+                                  vendor=VENDOR, request=what, status=404)
+        return response
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request with the current token; if the service refuses the token itself
+        (expired by its clock, revoked), once more with a new one when we can get one."""
+        self._use_token()
         try:
-            return self.http.request(method, path, **kwargs)
+            return self._send(method, path, **kwargs)
         except VendorAuthError as exc:
-            raise VendorAuthError(
-                f"infisical refused the credentials from {self.credentials.source} "
-                f"({exc.request}: {exc.status})",
-                vendor=VENDOR, request=exc.request, status=exc.status,
-                hint=f"set {self.credentials.source} to valid credentials",
-            ) from None
+            sent = self._sent or ""
+            if not self.tokens.refused(sent):
+                raise self._refusal(exc) from None
+        self._use_token()
+        try:
+            return self._send(method, path, **kwargs)
+        except VendorAuthError as exc:
+            raise self._refusal(exc) from None
 
     def request(
         self,
@@ -213,7 +285,6 @@ class InfisicalClient:
         allow_status: frozenset[int] = frozenset(),
     ) -> httpx.Response:
         """One API call, paced by its rate class (``read`` for GET, ``write`` otherwise)."""
-        self._ensure_token()
         self.buckets[bucket or ("read" if method == "GET" else "write")].acquire()
         return self._call(method, path, params=params, json=json, reobserve=reobserve,
                           allow_status=allow_status)
@@ -300,14 +371,27 @@ class InfisicalClient:
         return wire.UniversalAuth.model_validate(response.json()["identityUniversalAuth"])
 
     def create_client_secret(
-        self, identity_id: str, *, description: str
+        self, identity_id: str, *, description: str, unique: bool = False
     ) -> tuple[str, wire.ClientSecret]:
         """Mint a client secret; returns (value, record). The value is shown only here.
-        No re-observation: a secret whose answer was lost cannot be recovered, so a retry
-        mints another (the lost one stays unusable; rotation revokes it)."""
+
+        With ``unique`` (the description carries a mint nonce), a create whose answer was
+        lost is looked for by its description before it is sent again: found, it raises
+        ``MintLost`` (the secret exists but its value is gone for good: the caller revokes
+        it and mints another with a new nonce); not found, the same request is re-sent.
+        Without it a retry may mint a second secret (the first one's value is lost)."""
+        path = self._ua_path(identity_id) + "/client-secrets"
+
+        def reobserve() -> httpx.Response | None:
+            for secret in self.list_client_secrets(identity_id):
+                if secret.description == description:
+                    raise MintLost(secret)
+            return None
+
         response = self.request(
-            "POST", self._ua_path(identity_id) + "/client-secrets",
+            "POST", path,
             json={"description": description, "numUsesLimit": 0, "ttl": 0},
+            reobserve=reobserve if unique else None,
         )
         data = response.json()
         return str(data["clientSecret"]), wire.ClientSecret.model_validate(
@@ -319,9 +403,11 @@ class InfisicalClient:
         return [wire.ClientSecret.model_validate(c) for c in response.json()["clientSecretData"]]
 
     def revoke_client_secret(self, identity_id: str, client_secret_id: str) -> None:
+        """Revoke one client secret (idempotent; one that is gone counts as revoked)."""
         self.request("POST",
                      self._ua_path(identity_id)
-                     + api_path("/client-secrets/{}/revoke", client_secret_id))
+                     + api_path("/client-secrets/{}/revoke", client_secret_id),
+                     allow_status=NOT_FOUND)
 
     # -- project roles ---------------------------------------------------------------------
     def _roles_path(self, project_id: str) -> str:

@@ -26,6 +26,11 @@ BUILT_IN_ROLES = frozenset({"admin", "member", "viewer", "no-access", "custom",
                             "agent-proxy"})
 _GLOB_CHARS = re.compile(r"[*?{\[]")
 _SECRET_ACTIONS = {"describe": "describeSecret", "read": "readValue"}
+# Converge's subject names where Infisical's differ: the project is "workspace".
+WIRE_SUBJECTS = {"project": "workspace"}
+# Dynamic secrets have their own actions: reading or managing the root credential.
+_DYNAMIC_SECRET_ACTIONS = {"read": "read-root-credential", "create": "create-root-credential",
+                           "edit": "edit-root-credential", "delete": "delete-root-credential"}
 UA_FIELDS = ("accessTokenTTL", "accessTokenMaxTTL", "accessTokenNumUsesLimit",
              "clientSecretTrustedIps", "accessTokenTrustedIps")
 
@@ -34,13 +39,17 @@ UA_FIELDS = ("accessTokenTTL", "accessTokenMaxTTL", "accessTokenNumUsesLimit",
 
 def permission_to_wire(rule: Mapping[str, Any]) -> dict[str, Any]:
     """One artifact rule (``actions: [describe, read]``, plain conditions) in Infisical's
-    v2 format: granular secret actions, ``$eq``/``$glob`` operators."""
+    v2 format: granular secret actions, the root-credential actions of dynamic secrets,
+    the service's subject names, ``$eq``/``$glob`` operators."""
     subject = str(rule["subject"])
     actions = [str(a) for a in rule.get("actions") or rule.get("action") or []]
     if subject == "secrets":
         actions = [_SECRET_ACTIONS.get(a, a) for a in actions]
     else:  # only secrets split reading in two; elsewhere "describe" is plain "read"
         actions = ["read" if a == "describe" else a for a in actions]
+    if subject == "dynamic-secrets":
+        actions = [_DYNAMIC_SECRET_ACTIONS.get(a, a) for a in actions]
+    subject = WIRE_SUBJECTS.get(subject, subject)
     out: dict[str, Any] = {"subject": subject, "action": sorted(set(actions)),
                            "inverted": bool(rule.get("inverted", False))}
     conditions: dict[str, Any] = {}

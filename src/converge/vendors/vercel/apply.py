@@ -174,33 +174,26 @@ def resolve_item(ctx: ApplyContext, change: Change) -> Item:
 def mint_client_secret(ctx: ApplyContext, ref: str) -> tuple[str, str]:
     """Mint a client secret for ``ref``; return (value, its Infisical id).
 
-    First, the identity's converge-minted secrets that no variable of this project holds
-    any more are revoked: the ones a killed run minted but never delivered, and the ones a
-    rotation replaced (they stayed valid until now, so deployments built with them kept
-    working). When some record does not say which secret it holds, nothing is revoked.
-    """
+    A mint whose answer was lost is revoked and minted again by the resolver; the secret
+    the variable held before is released once the new one is published
+    (``release_replaced``), and the engine revokes what no variable holds at the end of
+    the run, so no minted secret outlives its use."""
     assert ctx.resolver is not None
-    in_use = client_secrets_in_use(ctx, ref)
-    retire = getattr(ctx.resolver, "retire_client_secrets", None)
-    if in_use is not None and retire is not None:
-        retire(ref, keep=in_use)
     value = ctx.resolver.resolve(ref, mint=True)
-    minted_id = getattr(ctx.resolver, "minted_id", None)
-    return value, (minted_id(ref) or "") if minted_id is not None else ""
+    return value, ctx.resolver.minted_id(ref) or ""
 
 
-def client_secrets_in_use(ctx: ApplyContext, ref: str) -> set[str] | None:
-    """Ids of the client secrets this project's records of ``ref`` hold (None: unknown)."""
-    digest = ref_digest(ref)
-    ids: set[str] = set()
-    for env in ctx.client.list_env(ctx.scope):
-        ownership = _is_ours(env, ctx)
-        if ownership is None or ownership.ref != digest:
-            continue
-        if not ownership.cs:
-            return None
-        ids.add(ownership.cs)
-    return ids
+def release_replaced(ctx: ApplyContext, change: Change) -> None:
+    """After ``change`` published a newly minted client secret, release the one the
+    variable held before (a pending revocation, due at the end of the grace period)."""
+    desired = change.desired
+    ref = str(desired.get("ref") or "")
+    old = str(desired.get("client_secret_id") or "")
+    if ctx.resolver is None or not old or not is_client_secret(ref):
+        return
+    new = ctx.resolver.minted_id(ref)
+    if new and new != old:
+        ctx.resolver.release(ref, old, reason="replaced by a newly minted secret")
 
 
 def send_items(
@@ -354,12 +347,30 @@ def apply_one(ctx: ApplyContext, change: Change) -> AppliedChange:
     return applied(outcome, item.fp)
 
 
-def apply_batch(ctx: ApplyContext, changes: Sequence[Change]) -> list[Outcome]:
+def apply_batch(
+    ctx: ApplyContext,
+    changes: Sequence[Change],
+    on_result: Callable[[int, Outcome], None] | None = None,
+) -> list[Outcome]:
     """Perform ``changes`` (in plan order), batching creates and exact upserts into one
     POST each; one outcome per change, in the same order. Public values are checked before
-    the first write, so a flagged value stops the whole batch with nothing sent."""
+    the first write, so a flagged value stops the whole batch with nothing sent.
+
+    ``on_result`` hears each outcome as soon as Vercel answered for it (the items of a
+    batched POST together, right after that POST; every other change right after its own
+    requests), so the engine journals a created id or a confirmed delete before the next
+    request goes out: a kill then loses at most the answer in flight.
+    """
     check_public_values(changes, ctx.public_value_check)
     outcomes: dict[int, Outcome] = {}
+
+    def done(index: int, outcome: Outcome) -> None:
+        outcomes[index] = outcome
+        if isinstance(outcome, AppliedChange):
+            release_replaced(ctx, changes[index])
+        if on_result is not None:
+            on_result(index, outcome)
+
     for upsert in (False, True):
         mode = "upsert" if upsert else "create"
         batch = [
@@ -375,7 +386,7 @@ def apply_batch(ctx: ApplyContext, changes: Sequence[Change]) -> list[Outcome]:
             except VendorAuthError:
                 raise
             except ConvergeError as exc:
-                outcomes[i] = exc
+                done(i, exc)
         try:
             sent = send_items(ctx, [item for _, item in items], upsert=upsert)
         except VendorAuthError:
@@ -383,14 +394,14 @@ def apply_batch(ctx: ApplyContext, changes: Sequence[Change]) -> list[Outcome]:
         except ConvergeError as exc:
             sent = [exc] * len(items)
         for (i, item), result in zip(items, sent, strict=True):
-            outcomes[i] = result if isinstance(result, ConvergeError) else applied(result, item.fp)
+            done(i, result if isinstance(result, ConvergeError) else applied(result, item.fp))
     for i, change in enumerate(changes):
         if i in outcomes:
             continue
         try:
-            outcomes[i] = apply_one(ctx, change)
+            done(i, apply_one(ctx, change))
         except VendorAuthError:
             raise
         except ConvergeError as exc:
-            outcomes[i] = exc
+            done(i, exc)
     return [outcomes[i] for i in range(len(changes))]

@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 from converge.changes import Change
 from converge.desired import DesiredVercel
 from converge.errors import ConvergeError
-from converge.vendors.base import AppliedChange, BaseReconciler, Note, ReferenceResolver
+from converge.vendors.base import (
+    AppliedChange,
+    BaseReconciler,
+    Note,
+    OwnedObject,
+    ReferenceResolver,
+    ResultSink,
+)
 from converge.vendors.vercel.apply import (
     ApplyContext,
     Outcome,
@@ -22,6 +29,7 @@ from converge.vendors.vercel.apply import (
     apply_batch,
     apply_one,
     check_public_values,
+    release_replaced,
 )
 from converge.vendors.vercel.client import ProjectScope, VercelClient
 from converge.vendors.vercel.diff import OWNER, SYSTEM, EnvDiff, change_key, diff_env_vars
@@ -129,14 +137,30 @@ class VercelReconciler(BaseReconciler):
         """Perform one change (safe to repeat after a crash: a create that landed is found
         again by key, targets and fingerprint). Raises a ConvergeError on failure."""
         check_public_values([change], self.public_value_check)
-        return apply_one(self._ctx(), change)
+        result = apply_one(self._ctx(), change)
+        release_replaced(self._ctx(), change)
+        return result
 
-    def apply_batch(self, changes: Sequence[Change]) -> Sequence[Outcome]:
+    def apply_batch(
+        self, changes: Sequence[Change], *, on_result: ResultSink | None = None
+    ) -> Sequence[Outcome]:
         """Perform several changes of this project with one POST for all creates and one for
-        all exact upserts; one outcome (AppliedChange or the ConvergeError met) per change.
-        Public values are all checked before the first write; a refused credential raises."""
+        all exact upserts; one outcome (AppliedChange or the ConvergeError met) per change,
+        each also given to ``on_result`` as soon as Vercel answered for it. Public values
+        are all checked before the first write; a refused credential raises."""
         check_public_values(changes, self.public_value_check)
-        return apply_batch(self._ctx(), changes)
+        return apply_batch(self._ctx(), changes, on_result)
+
+    def owned_objects(self) -> Mapping[str, OwnedObject] | None:
+        """The records observe found with this project's ``vercel`` marker, by change key."""
+        if self._observed is None:
+            return None
+        return {
+            change_key(record_name(r.key, r.targets)): OwnedObject(r.id, r.marker)
+            for r in self._observed
+            if r.general and r.ownership is not None
+            and r.ownership.owned_by(OWNER, self.project)
+        }
 
     def close(self) -> None:
         self.client.close()
