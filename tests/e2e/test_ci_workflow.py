@@ -292,9 +292,9 @@ def test_main_applies_commits_out_and_keeps_the_audit_log(
     assert ci.first_push_artifacts is not None
     log = ci.first_push_artifacts / "reconciliation-log" / "reconciliation.log"
     entries = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [(e["project"], e["command"], e["result"]) for e in entries] == [
-        ("web", "apply", "succeeded")
-    ]
+    assert [(e["kind"], e["project"], e["command"], e["result"]) for e in entries] == [
+        ("run", "web", "apply", "succeeded")
+    ]  # the runner's own log: the developer's (git-ignored) is not in the clone
     assert entries[0]["git_revision"] == ci.git("rev-parse", "main").strip()
 
     # An input change pushed to main without rendering: main renders, applies, and

@@ -174,14 +174,15 @@ def test_a_file_in_place_of_the_folder_is_refused(tmp_path: Path, run_cli: Run) 
     assert (tmp_path / "ws").read_text() == ""
 
 
-def test_gitignore_keeps_state_and_keys_out_and_artifacts_and_log_in(tmp_path: Path) -> None:
+def test_gitignore_keeps_state_keys_and_the_local_audit_log_out_and_artifacts_in(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     scaffold.init_workspace(tmp_path, pip_spec="converge==0.1.0")
     candidates = [
         ".converge/state.db", ".converge/fingerprint.key", ".converge/sandbox/state.sqlite",
         "team.key", "deploy/tls.pem", ".env", ".env.production", ".venv/bin/python",
-        ".out/web/manifest.json", ".out/web/decision.json", "reconciliation.log",
-        "projects/web/project.yaml",
+        "reconciliation.log",
+        ".out/web/manifest.json", ".out/web/decision.json", "projects/web/project.yaml",
+        ".github/workflows/converge.yml",
     ]
 
     done = subprocess.run(
@@ -190,7 +191,7 @@ def test_gitignore_keeps_state_and_keys_out_and_artifacts_and_log_in(tmp_path: P
     )
 
     ignored = set(done.stdout.split())
-    assert ignored == set(candidates[:8])
+    assert ignored == set(candidates[:9])
 
 
 def test_json_output_lists_every_file_and_the_next_steps(tmp_path: Path, run_cli: Run) -> None:
