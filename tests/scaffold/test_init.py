@@ -174,7 +174,7 @@ def test_a_file_in_place_of_the_folder_is_refused(tmp_path: Path, run_cli: Run) 
     assert (tmp_path / "ws").read_text() == ""
 
 
-def test_gitignore_keeps_state_keys_and_the_local_audit_log_out_and_artifacts_in(tmp_path: Path) -> None:
+def test_gitignore_keeps_state_keys_and_local_audit_log_out(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     scaffold.init_workspace(tmp_path, pip_spec="converge==0.1.0")
     candidates = [
