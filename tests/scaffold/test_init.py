@@ -221,13 +221,16 @@ def test_a_pip_spec_on_two_lines_is_refused(tmp_path: Path, run_cli: Run) -> Non
     assert not (tmp_path / "ws").exists()
 
 
-def test_default_pip_spec_pins_this_version_or_the_commit_it_came_from(
+def test_default_pip_spec_is_the_commit_it_came_from_or_a_url_to_fill_in(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import importlib.metadata
 
     real = importlib.metadata.distribution("converge")
-    assert scaffold.default_pip_spec() == f"converge=={real.version}"  # an editable install
+    # An editable install: a git URL to fill in, never the bare name (another PyPI project).
+    assert scaffold.default_pip_spec() == (
+        f"converge @ git+https://github.com/YOUR-ORG/converge@v{real.version}"
+    )
 
     class FromGit:
         version = "0.1.0"

@@ -26,8 +26,8 @@ from converge.scaffold import default_pip_spec, init_workspace, next_steps
     "--pip-spec",
     default=None,
     metavar="SPEC",
-    help="What CI installs (CONVERGE_PIP_SPEC in the workflow); default: this converge, "
-    "e.g. converge==VERSION.",
+    help="What CI installs (CONVERGE_PIP_SPEC in the workflow); default: the git commit "
+    "this converge was installed from, else a git URL to fill in.",
 )
 @output_option("text", "json")
 @click.pass_context

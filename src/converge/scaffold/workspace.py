@@ -72,13 +72,19 @@ class InitResult:
     in_git: bool  # the folder already belongs to a git repository
 
 
+PLACEHOLDER_SOURCE = "https://github.com/YOUR-ORG/converge"
+
+
 def default_pip_spec() -> str:
-    """What CI installs: this converge's exact source when it came from a VCS URL (PEP 610
-    ``direct_url.json``), else ``converge==<this version>``."""
+    """What CI installs: this converge's exact source when it came from a git URL (PEP 610
+    ``direct_url.json``), else a git URL to fill in, at this version's tag.
+
+    Never a bare ``converge==…``: the name ``converge`` on PyPI belongs to another project,
+    so a bare name would install a stranger's code in CI (dependency confusion)."""
     try:
         dist = importlib.metadata.distribution("converge")
     except importlib.metadata.PackageNotFoundError:
-        return "converge"
+        return f"converge @ git+{PLACEHOLDER_SOURCE}@main"
     version = dist.version
     try:
         direct = json.loads(dist.read_text("direct_url.json") or "{}")
@@ -87,7 +93,7 @@ def default_pip_spec() -> str:
     vcs = direct.get("vcs_info") if isinstance(direct, dict) else None
     if isinstance(vcs, dict) and vcs.get("vcs") == "git" and vcs.get("commit_id"):
         return f"converge @ git+{direct['url']}@{vcs['commit_id']}"
-    return f"converge=={version}"
+    return f"converge @ git+{PLACEHOLDER_SOURCE}@v{version}"
 
 
 def render_files(pip_spec: str) -> dict[str, str]:
@@ -197,8 +203,10 @@ def next_steps(result: InitResult, shown_dir: str) -> list[str]:
         "on GitHub, add the repository secrets " + ", ".join(WORKFLOW_SECRETS[:2])
         + " (or INFISICAL_TOKEN), " + ", ".join(WORKFLOW_SECRETS[3:])
         + "; a fingerprint key: python3 -c 'import secrets; print(secrets.token_hex(32))'",
-        f"CI installs {result.pip_spec}: change {PIP_SPEC_VARIABLE} in {WORKFLOW_FILE} if "
-        "your team installs converge from elsewhere",
+        (f"set {PIP_SPEC_VARIABLE} in {WORKFLOW_FILE} to where your team installs converge "
+         f"from (now: {result.pip_spec})" if PLACEHOLDER_SOURCE in result.pip_spec else
+         f"CI installs {result.pip_spec}: change {PIP_SPEC_VARIABLE} in {WORKFLOW_FILE} to "
+         "move it"),
         "push: pull requests get a plan comment, main applies, a daily job looks for drift",
     ]
     return steps
