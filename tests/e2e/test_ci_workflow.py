@@ -320,11 +320,6 @@ def test_main_applies_commits_out_and_keeps_the_audit_log(
     ci.git("pull", "-q", "--ff-only", "origin", "main")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 item 1 (another change): a fresh runner with a fresh state still "
-    "re-publishes Supabase values; remove this mark once it lands",
-)
 def test_after_the_apply_a_fresh_runner_plans_no_change_and_finds_no_drift(
     ci: CI, applied: dict[str, JobResult]
 ) -> None:
