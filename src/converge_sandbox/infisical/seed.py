@@ -59,7 +59,7 @@ def _ensure_org(state: InfisicalState) -> dict[str, Any]:
 
 
 def _ensure_project(state: InfisicalState, org_id: str, name: str, slug: str) -> dict[str, Any]:
-    existing = next((p for p in state.list_docs("project") if p["slug"] == slug), None)
+    existing = state.first("project", lambda p: p["slug"] == slug)
     if existing is not None:
         return existing
     return new_project(state, org_id, name, slug)

@@ -35,7 +35,7 @@ def ensure(world: SandboxWorld, wanted: WantedProjects) -> list[str]:
     if operator_id is None:
         raise LookupError("the Infisical sandbox is not seeded")
     org_id = str(state.identity(operator_id)["orgId"])
-    by_slug = {p["slug"]: p for p in state.list_docs("project") if p["orgId"] == org_id}
+    by_slug = {p["slug"]: p for p in state.find("project", lambda p: p["orgId"] == org_id)}
     created: list[str] = []
     for item in wanted.infisical:
         project = by_slug.get(item.project)

@@ -41,7 +41,7 @@ def ensure(world: SandboxWorld, wanted: WantedProjects) -> list[str]:
         return []
     store = world.store
     created: list[str] = []
-    known = {p["ref"]: p for p in store.list(VENDOR, "project")}
+    known = {p["ref"]: p for p in store.views(VENDOR, "project")}
     number = max((int(p.get("numeric_id", 0)) for p in known.values()), default=0)
     for item in wanted.supabase:
         if item.ref in known:
