@@ -10,6 +10,7 @@ wall time, the requests per vendor (from the sandbox's request log) and the sand
 time per step, then the disk the used Supabase databases take.
 
     .venv/bin/python benchmarks/bench_apply.py [--projects 10] [--jobs 4] [--latency 0]
+        [--disk-only]
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--latency", default="0ms", help="sandbox latency, e.g. 20ms")
+    parser.add_argument("--disk-only", action="store_true",
+                        help="only run the migration and print the disk it takes")
     args = parser.parse_args()
     faults = "" if args.latency in ("0", "0ms") else f"latency={args.latency}"
     with tempfile.TemporaryDirectory(prefix="converge-bench-") as tmp:
@@ -159,13 +162,14 @@ def main() -> int:
             steps.run("migration (20 tables)", lambda: create_tables(
                 env["SUPABASE_API_URL"], env["SUPABASE_ACCESS_TOKEN"],
                 [p.supabase_ref for p in projects]))
-            steps.run("validate+decide+render", lambda: [
-                converge(root, command, "--all") for command in ("validate", "decide",
-                                                                 "render")])
-            jobs = ("--jobs", str(args.jobs))
-            steps.run("first apply", lambda: converge(root, "apply", "--all", *jobs))
-            steps.run("no-op plan", lambda: converge(root, "plan", "--all"))
-            steps.run("no-op apply", lambda: converge(root, "apply", "--all", *jobs))
+            if not args.disk_only:
+                steps.run("validate+decide+render", lambda: [
+                    converge(root, command, "--all") for command in ("validate", "decide",
+                                                                     "render")])
+                jobs = ("--jobs", str(args.jobs))
+                steps.run("first apply", lambda: converge(root, "apply", "--all", *jobs))
+                steps.run("no-op plan", lambda: converge(root, "plan", "--all"))
+                steps.run("no-op apply", lambda: converge(root, "apply", "--all", *jobs))
             print(f"projects: {args.projects}  jobs: {args.jobs}  latency: {args.latency}  "
                   f"on {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
             print(f"generated in {generated:.2f} s; sandbox serving in {served:.2f} s")
