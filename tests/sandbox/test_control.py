@@ -109,3 +109,12 @@ def test_ensure_running_refuses_a_malformed_description_before_any_request(
 ) -> None:
     with pytest.raises(SandboxError, match="not valid: vercel must be a list"):
         ensure_running(state_dir_for(tmp_path), {"vercel": "journal-web"})
+
+
+def test_a_sandbox_in_this_process_creates_what_it_is_handed_later(tmp_path: Path) -> None:
+    calls: list[tuple[str, WantedProjects]] = []
+    with start_placeholder_sandbox(state_dir_for(tmp_path),
+                                   vendors=recording_parts(calls)) as sandbox:
+        created = sandbox.ensure(WANTED)
+    assert created == {"infisical": ["infisical diary"], "vercel": ["vercel diary-web"],
+                       "supabase": []}
