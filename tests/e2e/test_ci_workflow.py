@@ -43,15 +43,6 @@ pytestmark = pytest.mark.integration
 SHIM = Path(__file__).resolve().parent.parent / "support" / "gh_shim.py"
 MARKER = "<!-- converge-plan -->"
 REPOSITORY = "acme/infra"
-# What the sandbox seeds for the example workspace (used until it serves any workspace).
-SEEDED_TARGETS = {
-    "infisical: {organization: example, project: web}": (
-        "infisical: {organization: acme, project: journal}"
-    ),
-    "vercel: {team: example, project: web}": "vercel: {team: acme, project: journal-web}",
-    "supabase: {organization: example}": "supabase: {organization: acme}",
-    "supabase: abcdefghijklmnopqrst": "supabase: journalprodqzvtkwmrx",
-}
 
 
 @dataclass
@@ -142,14 +133,8 @@ def ci(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CI]:
     try:
         sandbox_env = _read_exports(serve)
         vercel = ("example", "web")
-        if not _serves_sample(sandbox_env):
-            project = source / "projects" / "web" / "project.yaml"
-            text = project.read_text()
-            for written, seeded in SEEDED_TARGETS.items():
-                assert written in text, written
-                text = text.replace(written, seeded)
-            project.write_text(text)
-            vercel = ("acme", "journal-web")
+        # The sandbox serves the projects the init'd workspace names (DESIGN §7).
+        assert _serves_sample(sandbox_env)
         yield _prepare(base, source, sandbox_env, vercel)
     finally:
         serve.terminate()
