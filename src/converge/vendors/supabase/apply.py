@@ -9,7 +9,8 @@
   must show exactly the schemas sent (as a set, as the diff compares them).
 - ``rls``: ``ALTER TABLE … ENABLE ROW LEVEL SECURITY`` (idempotent), identifiers quoted.
 - ``publish``: the anon key (checked again: role ``anon`` only) or the project URL, handed
-  to the ``VariablePublisher``; the journal marker is ``<fingerprint>|<value digest>``.
+  to the ``VariablePublisher``; the journal marker is ``<fingerprint>|<value digest>``
+  (a record of what was sent: the next plan compares at the vendor, not with it).
 
 Nothing here deletes anything.
 """
