@@ -134,6 +134,7 @@ class Session:
                 adopt=self.options.adopt,
             )
         assert desired.supabase is not None
+        client = self.supabase()  # its credentials are checked first: they name the problem
         publisher = None
         if desired.supabase.publish_to is not None and desired.supabase.publish:
             team, vproject = desired.supabase.publish_to
@@ -146,7 +147,7 @@ class Session:
             )
         return SupabaseReconciler(
             desired.supabase,
-            self.supabase(),
+            client,
             project=desired.project,
             resolver=self.resolver(),
             publisher=publisher,
