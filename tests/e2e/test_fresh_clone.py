@@ -97,6 +97,8 @@ def test_a_fresh_clone_with_the_team_key_plans_no_change_then_another_key_change
     assert changed_lines(same_key.stdout) == []
     assert same_key.stdout.count("No changes.") == len(E2E_PROJECTS)
     assert "fingerprint key differs" not in same_key.stdout
+    drift = run_in_process(b, "drift", "--all", "--target", "live", env=team)
+    assert drift.exit_code == 0, drift.output  # the scheduled drift job finds nothing
 
     log = e2e.sandbox.request_log
     log.reset()
@@ -110,6 +112,8 @@ def test_a_fresh_clone_with_the_team_key_plans_no_change_then_another_key_change
     for _, key, targets in records:
         assert f"  ? {key} ({', '.join(targets)}): {reason}" in another_key.stdout, key
     assert log.write_count() == 0
+    drift = run_in_process(b, "drift", "--all", "--target", "live", env=other)
+    assert drift.exit_code == 0, drift.output  # unverifiable is not drift
 
     applied = run_in_process(b, "apply", "--all", "--target", "live", env=other)
 
