@@ -17,6 +17,12 @@ from converge_sandbox.postgres import PostgresServer, delete_cluster, start_post
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_WORKSPACE = REPO / "examples" / "workspace"
 
+# converge behaves differently on a CI runner (it refuses to invent a fingerprint key) and
+# with a team key: the suite sets CI and CONVERGE_FINGERPRINT_KEY itself where it tests
+# them, and never inherits them from the runner (or laptop) it runs on.
+for _inherited in ("CI", "CONVERGE_FINGERPRINT_KEY"):
+    os.environ.pop(_inherited, None)
+
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:

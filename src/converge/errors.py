@@ -15,6 +15,7 @@ contain secret values; callers pass names and locations, never payloads.
     │   ├── VendorConflictError        an unmanaged object is in the way
     │   └── RateLimitedError           429 after retries
     ├── UnsafeRequestError             a value would change a request's path or list field
+    ├── CredentialsMissing             exit 4: a credential converge needs is not set
     ├── LockHeldError                  exit 3: another run holds the project lock
     ├── JournalError                   the run journal cannot be read or written
     │   └── AuditLogTampered           (engine.audit_trail) the audit log lost its head
@@ -124,6 +125,13 @@ class RateLimitedError(VendorError):
 class UnsafeRequestError(ConvergeError):
     """A value would change where a request goes or how a list field splits; refused
     before anything is sent (input validation should have caught it first)."""
+
+
+class CredentialsMissing(ConvergeError):
+    """A credential converge needs is not configured (found before any request), e.g.
+    ``CONVERGE_FINGERPRINT_KEY`` on a CI runner."""
+
+    exit_code = 4
 
 
 class LockHeldError(ConvergeError):

@@ -307,9 +307,12 @@ def test_a_failed_first_apply_says_there_is_no_earlier_clean_revision(
 ) -> None:
     repo = tmp_path / "repo"
     copy_workspace(repo / "ws")
-    prepare_projects(repo / "ws", (PROJECT,))
     _git(repo, "init", "-q")
     ws = RollbackWorkspace(repo, rollback_sandbox)
+    # The module's sandbox may already hold what the example applies (a fresh state then
+    # plans no Vercel write): a value no earlier test sent makes this apply write.
+    ws.edit("data/platforms/vercel/journal.yaml", "value: Journal\n", "value: Journal first\n")
+    ws.rerender()
     ws.commit("A")
 
     with rollback_fault(rollback_sandbox.sandbox, "vercel", "fail_write=1,error_codes=400"):

@@ -43,8 +43,9 @@ def open_run(
     the block ends (the sandbox started for the command stops, the journal closes).
     ``journal=False`` for commands that only read the vendors (``health``)."""
     target, infisical_config = vendor_target(ctx)
+    resolved = resolve_target(workspace, target)
     with ExitStack() as stack:
-        env = stack.enter_context(vendor_environment(workspace, resolve_target(workspace, target)))
+        env = stack.enter_context(vendor_environment(workspace, resolved))
         opened = stack.enter_context(workspace_journal(workspace)) if journal else None
         yield RunContext(
             workspace,
@@ -53,6 +54,7 @@ def open_run(
             counter=command_counter(ctx.find_root().ensure_object(dict)),
             options=options or ReconcileOptions(),
             infisical_config=infisical_config,
+            sandbox=resolved == "sandbox",
         )
 
 

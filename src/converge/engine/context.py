@@ -33,7 +33,7 @@ from pathlib import Path
 
 from converge.config.workspace import Workspace
 from converge.engine.clients import VendorClients
-from converge.engine.fingerprint import fingerprint_key
+from converge.engine.fingerprint import fingerprint_key, key_id
 from converge.engine.journal import Journal
 from converge.errors import JournalError, RunInterrupted
 from converge.vendors.http import RequestCounter, Transport
@@ -72,6 +72,7 @@ class RunContext:
     options: ReconcileOptions = field(default_factory=ReconcileOptions)
     transports: Mapping[str, Transport] = field(default_factory=dict)
     infisical_config: Path | None = None
+    sandbox: bool = False
     # Set (with the signal's number) by the CLI on SIGTERM/SIGINT: runs stop before their
     # next write, journaled and logged as interrupted (``request_stop``).
     stop: threading.Event = field(default_factory=threading.Event)
@@ -84,11 +85,19 @@ class RunContext:
     @property
     def fingerprint_key(self) -> bytes:
         """The key of the keyed fingerprints (``engine.fingerprint``), read or created
-        once per run, so parallel projects all use the same one."""
+        once per run, so parallel projects all use the same one. Under CI with no key
+        configured, ``CredentialsMissing`` (exit 4) outside the sandbox."""
         with self._key_lock:
             if self._key is None:
-                self._key = fingerprint_key(self.workspace.state_dir, self.env)
+                self._key = fingerprint_key(
+                    self.workspace.state_dir, self.env, local_key_allowed_in_ci=self.sandbox
+                )
             return self._key
+
+    @property
+    def fingerprint_key_id(self) -> str:
+        """The public id of ``fingerprint_key`` (what vendor markers record as ``kid``)."""
+        return key_id(self.fingerprint_key)
 
     def request_stop(self, signal_number: int) -> None:
         """Ask every run of the command to stop before its next write (signal-safe)."""

@@ -111,8 +111,8 @@ def render_text(plan: Plan) -> str:
                 lines.append(
                     f"      {diff.field}: {format_value(diff.before)} -> {format_value(diff.after)}"
                 )
-        for item in system.unverifiable:
-            lines.append(f"  ? {item} (unverifiable: the vendor does not reveal it)")
+        for item in system.unverifiable:  # each note says why it cannot be verified
+            lines.append(f"  ? {item}")
     lines.append(summary_line(plan))
     return "\n".join(lines)
 
@@ -142,7 +142,8 @@ def render_markdown(plan: Plan) -> str:
             label = change.label or change.name
             lines.append(f"| {change.action.value} | {change.kind} | `{label}` | {detail} |")
         for item in system.unverifiable:
-            lines.append(f"| unverifiable | | `{item}` | the vendor does not reveal it |")
+            label, _, why = item.partition(": ")
+            lines.append(f"| unverifiable | | `{label}` | {_md(why)} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

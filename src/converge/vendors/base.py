@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from converge.changes import Change
 from converge.errors import ConvergeError
@@ -295,18 +295,38 @@ class CredentialIssuer(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Publication:
+    """A value one system wants published as a variable of another (the Supabase URL or
+    anon key as a Vercel variable). ``value`` is left out of ``repr``."""
+
+    key: str
+    value: str = field(repr=False)
+    targets: tuple[str, ...]
+    sensitive: bool = False
+
+
+PublishedStatus = Literal["missing", "in_sync", "differs", "unverifiable"]
+
+
+@dataclass(frozen=True)
+class PublishedState:
+    """How what is published compares with a ``Publication``, with the reason people
+    read (``differs``: why it is sent again; ``unverifiable``: why it cannot be told)."""
+
+    status: PublishedStatus
+    reason: str = ""
+
+
 class VariablePublisher(Protocol):
     """Publishes values from one system as Vercel variables (Supabase URL and anon key)."""
 
-    def published(self) -> Mapping[str, str | None]:
-        """Key -> fingerprint (or None) of the variables converge published before."""
+    def compare(self, wanted: Sequence[Publication]) -> Mapping[str, PublishedState]:
+        """Per key of ``wanted``, how the variable converge published compares with it,
+        from what the vendor holds alone (its marker and keyed fingerprint, or the value
+        itself when the vendor shows it): one read for all of them, no write."""
         ...
 
     def publish(self, key: str, value: str, *, targets: Sequence[str], sensitive: bool) -> str:
         """Create or update the variable; return its new fingerprint."""
-        ...
-
-    def fingerprint_of(self, key: str, value: str, *, targets: Sequence[str]) -> str:
-        """The fingerprint ``publish`` would give ``value`` (no request): a variable whose
-        fingerprint is this one already holds it, journal marker or not."""
         ...

@@ -18,6 +18,7 @@ import pytest
 from converge.changes import Change
 from converge.desired import DesiredSupabase
 from converge.errors import ConvergeError
+from converge.vendors.base import Publication, PublishedState
 from converge.vendors.http import RequestCounter
 from converge.vendors.supabase.client import SupabaseClient
 from converge.vendors.supabase.reconciler import SupabaseReconciler
@@ -61,23 +62,37 @@ class DictResolver:
         raise AssertionError("Supabase never mints, so it never releases")
 
 
+def _publish_fp(key: str, targets: Sequence[str], value: str, sensitive: bool) -> str:
+    material = json.dumps([key, sorted(targets), value, sensitive]).encode()
+    return hashlib.sha256(material).hexdigest()[:16]
+
+
 @dataclass
 class DictPublisher:
-    """A VariablePublisher backed by a dict (the engine wires Vercel's)."""
+    """A VariablePublisher backed by a dict (the engine wires Vercel's). A variable whose
+    ``kid`` is set to another key id than ``KEY_ID`` compares as unverifiable."""
 
+    KEY_ID = "run-key"
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
 
-    def published(self) -> Mapping[str, str | None]:
-        return {key: v["fp"] for key, v in self.variables.items()}
-
-    def fingerprint_of(self, key: str, value: str, *, targets: Sequence[str]) -> str:
-        material = json.dumps([key, sorted(targets), value]).encode()
-        return hashlib.sha256(material).hexdigest()[:16]
+    def compare(self, wanted: Sequence[Publication]) -> Mapping[str, PublishedState]:
+        found: dict[str, PublishedState] = {}
+        for item in wanted:
+            held = self.variables.get(item.key)
+            if held is None:
+                found[item.key] = PublishedState("missing", "not published yet")
+            elif held.get("kid", self.KEY_ID) != self.KEY_ID:
+                found[item.key] = PublishedState("unverifiable", "fingerprint key differs")
+            elif held["fp"] == _publish_fp(item.key, item.targets, item.value, item.sensitive):
+                found[item.key] = PublishedState("in_sync")
+            else:
+                found[item.key] = PublishedState("differs", "the published value is out of date")
+        return found
 
     def publish(self, key: str, value: str, *, targets: Sequence[str], sensitive: bool) -> str:
         self.calls.append(key)
-        fp = self.fingerprint_of(key, value, targets=targets)
+        fp = _publish_fp(key, targets, value, sensitive)
         self.variables[key] = {"value": value, "targets": sorted(targets),
                                "sensitive": sensitive, "fp": fp}
         return fp

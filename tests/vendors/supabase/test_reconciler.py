@@ -167,7 +167,8 @@ def test_an_unreadable_secret_is_unverifiable_never_changed(
     assert list(rec.diff()) == []
     (note,) = rec.notes
     assert note.change_key == f"supabase/auth/{JOURNAL}"
-    assert "external_github_secret cannot be verified" in note.message
+    assert note.message.startswith("unverifiable (reference not readable yet): "
+                                   "external_github_secret ")
     rec.close()
 
 
@@ -212,18 +213,28 @@ def test_a_variable_changed_in_vercel_is_published_again(
         "publish", "NEXT_PUBLIC_SUPABASE_URL", Action.UPDATE)
 
 
-def test_published_values_need_no_journal_marker_to_be_in_sync(
+def test_a_published_value_the_publisher_cannot_verify_is_a_note_never_a_change(
     harness: Harness, journal: DesiredSupabase
 ) -> None:
-    """A fresh clone (or an imported workspace) has no journal: a published variable whose
-    fingerprint equals that of the value to publish is in sync, not "out of date"."""
     harness.apply(journal)
-    harness.markers.clear()
+    harness.publisher.variables["NEXT_PUBLIC_SUPABASE_ANON_KEY"]["kid"] = "another-key"
 
-    assert [c.label for c in harness.plan(journal) if c.kind == "publish"] == []
-    harness.publisher.variables["NEXT_PUBLIC_SUPABASE_URL"]["fp"] = "edited-in-vercel"
-    assert [c.label for c in harness.plan(journal) if c.kind == "publish"] == [
-        "NEXT_PUBLIC_SUPABASE_URL"]
+    rec = harness.reconciler(journal)
+    rec.observe(markers={})  # a fresh state: the vendor's record alone decides
+    assert list(rec.diff()) == []
+    (note,) = rec.notes
+    assert (note.change_key, note.message) == (
+        "supabase/publish/NEXT_PUBLIC_SUPABASE_ANON_KEY", "fingerprint key differs")
+    rec.close()
+
+
+def test_published_values_in_sync_need_no_journal_marker(
+    harness: Harness, journal: DesiredSupabase
+) -> None:
+    harness.apply(journal)
+    harness.markers.clear()  # a fresh clone: no journal at all
+
+    assert [c for c in harness.plan(journal) if c.kind == "publish"] == []
 
 
 def test_a_service_role_key_served_as_anon_is_refused(

@@ -118,6 +118,7 @@ class Harness:
     counter: RequestCounter = field(default_factory=RequestCounter)
     transport: httpx.BaseTransport | None = None
     base_url: str = "http://vercel.test"
+    fingerprint_key: bytes = FINGERPRINT_KEY  # the run's key (a team's, or a laptop's)
 
     def client(self, *, token: str | None = None) -> VercelClient:
         self.counter = RequestCounter()
@@ -132,7 +133,7 @@ class Harness:
                    token: str | None = None) -> VercelReconciler:
         return VercelReconciler(
             desired, self.client(token=token), project=self.project,
-            resolver=self.resolver, fingerprint_key=FINGERPRINT_KEY,
+            resolver=self.resolver, fingerprint_key=self.fingerprint_key,
             public_value_check=public_value_check, adopt=adopt,
         )
 

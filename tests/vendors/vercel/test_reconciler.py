@@ -249,6 +249,41 @@ def test_client_secret_without_journal_marker_is_unverifiable_not_drift(
     assert harness.resolver.mints == [SECRET_REF]
 
 
+def test_a_run_under_another_fingerprint_key_verifies_nothing_and_writes_nothing(
+    harness: Harness, journal: DesiredVercel
+) -> None:
+    harness.apply(journal)
+    minted = list(harness.resolver.mints)
+    harness.markers.clear()  # a fresh clone: no journal
+    harness.fingerprint_key = b"another-teams-key"
+
+    rec = harness.reconciler(journal)
+    rec.observe(markers={})
+
+    assert rec.diff() == ()
+    assert {n.change_key for n in rec.notes} == {
+        "vercel/env/INFISICAL_CLIENT_ID@production",
+        "vercel/env/INFISICAL_CLIENT_SECRET@production",
+    }
+    assert all("(fingerprint key differs)" in n.message for n in rec.notes)
+    assert harness.apply(journal) == []
+    assert harness.counter.total("vercel", writes_only=True) == 0
+    assert harness.resolver.mints == minted
+
+
+def test_a_fresh_state_with_the_same_key_verifies_every_readable_value_at_the_vendor(
+    harness: Harness, journal: DesiredVercel
+) -> None:
+    harness.apply(journal)
+    harness.markers.clear()
+    harness.resolver.values[ID_REF] = "a-new-client-id"
+
+    changes = harness.plan(journal)
+
+    assert [(c.name, c.reason) for c in changes] == [
+        ("INFISICAL_CLIENT_ID@production", "value differs or was replaced outside converge")]
+
+
 def test_targets_changed_recreates_the_record_on_the_new_targets(
     harness: Harness, journal: DesiredVercel
 ) -> None:

@@ -9,7 +9,8 @@
   must show exactly the schemas sent (as a set, as the diff compares them).
 - ``rls``: ``ALTER TABLE … ENABLE ROW LEVEL SECURITY`` (idempotent), identifiers quoted.
 - ``publish``: the anon key (checked again: role ``anon`` only) or the project URL, handed
-  to the ``VariablePublisher``; the journal marker is ``<fingerprint>|<value digest>``.
+  to the ``VariablePublisher``; the journal marker is ``<fingerprint>|<value digest>``
+  (a record of what was sent: the next plan compares at the vendor, not with it).
 
 Nothing here deletes anything.
 """
@@ -24,7 +25,8 @@ from converge.changes import Change
 from converge.errors import ConvergeError, VendorError
 from converge.vendors.base import AppliedChange, ReferenceResolver, VariablePublisher
 from converge.vendors.supabase.auth_fields import same_value
-from converge.vendors.supabase.client import VENDOR, SupabaseClient
+from converge.vendors.supabase.client import SupabaseClient
+from converge.vendors.supabase.credentials import VENDOR
 from converge.vendors.supabase.diff import AUTH, POSTGREST, PUBLISH, RLS, publish_marker
 from converge.vendors.supabase.observe import read_anon_key, secret_fingerprint, value_digest
 from converge.vendors.supabase.sql import enable_rls

@@ -1,7 +1,8 @@
 """Typed calls to the Supabase Management API (and, optionally, straight to Postgres).
 
 Credentials and base URL come from the environment (DESIGN §5): ``SUPABASE_ACCESS_TOKEN``
-(bearer; a 401 becomes ``VendorAuthError`` naming it, exit 4), ``SUPABASE_API_URL``
+(bearer; a 401 becomes ``VendorAuthError`` naming it, exit 4; a project's key in its place
+is refused before any request, see ``credentials``), ``SUPABASE_API_URL``
 (default ``https://api.supabase.com``) and, for direct database work, ``SUPABASE_DB_URL``:
 a libpq URL template where ``{ref}`` stands for the project ref, or one plain URL, which
 then serves a single project. Without it, SQL goes through ``POST database/query``.
@@ -35,6 +36,13 @@ from converge.vendors.http import (
     comma_list,
     json_object,
 )
+from converge.vendors.supabase.credentials import (
+    MANAGEMENT_API,
+    TOKEN_VARIABLE,
+    URL_VARIABLE,
+    VENDOR,
+    check_management_credentials,
+)
 from converge.vendors.supabase.wire import (
     API_KEYS,
     AUTH_CONFIG,
@@ -44,11 +52,8 @@ from converge.vendors.supabase.wire import (
     Project,
 )
 
-VENDOR = "supabase"
-TOKEN_VARIABLE = "SUPABASE_ACCESS_TOKEN"
-URL_VARIABLE = "SUPABASE_API_URL"
 DB_URL_VARIABLE = "SUPABASE_DB_URL"
-DEFAULT_API_URL = "https://api.supabase.com"
+DEFAULT_API_URL = MANAGEMENT_API
 RATE_LIMIT = 120  # per minute, user, project and endpoint (supabase-api.md §5)
 DB_VENDOR = "supabase-db"  # how direct database statements are counted
 _AUTH_SQLSTATES = frozenset({"28000", "28P01"})
@@ -134,7 +139,9 @@ class SupabaseClient:
         transport: Transport | None = None,
     ) -> SupabaseClient:
         """A client for ``SUPABASE_API_URL`` with ``SUPABASE_ACCESS_TOKEN``; a missing token is
-        refused like a wrong one (exit 4, naming the variable)."""
+        refused like a wrong one (exit 4, naming the variable), and so are a project's key
+        or URL in their place, before any request (``credentials``)."""
+        check_management_credentials(env)
         http = bearer_http_from_environment(
             env,
             vendor=VENDOR,

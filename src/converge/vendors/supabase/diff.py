@@ -19,10 +19,10 @@ arrive precomputed). Rules:
   checked below, so it is removed, never tolerated.
 - ``rls``: one change per table of a declared schema whose ``relrowsecurity`` is false,
   only when ``rls_enforce`` is true. RLS is never turned off.
-- ``publish``: one change per published key whose Vercel fingerprint is neither the
-  fingerprint of the value to publish now (``expected``, computed with the team's key:
-  no journal needed, so a fresh clone agrees) nor the one in the journal marker
-  (``<fingerprint>|<digest>``) recorded at the last apply with the same value digest.
+- ``publish``: one change per published key the publisher finds missing or different
+  at the vendor (``VariablePublisher.compare``: the value itself when Vercel shows it,
+  else the keyed fingerprint in its marker); one that cannot be compared (written under
+  another fingerprint key) is a ``Note``, never a change. No journal marker is needed.
 
 Nothing is ever deleted: auth fields are settings, RLS only ever goes on, and published
 variables belong to the Vercel side.
@@ -37,7 +37,7 @@ from converge.changes import SENSITIVE, Action, Change, FieldDiff, order_changes
 from converge.changes import change_key as object_key
 from converge.desired import DesiredSupabase, SupabaseProjectRef
 from converge.errors import ConvergeError
-from converge.vendors.base import Note
+from converge.vendors.base import Note, PublishedState
 from converge.vendors.supabase.auth_fields import AuthSettings, display, same_value
 from converge.vendors.supabase.observe import ObservedProject
 
@@ -153,8 +153,9 @@ def _diff_auth(
         wanted_fp = secret_fps.get(field)
         rotated = rotations is not None and rotations.get(field, 0) != setting.rotate
         if wanted_fp is None and live_fp is not None and not rotated:
-            notes.append(Note(key, label, f"{field} cannot be verified: {setting.reference} "
-                                          "is not readable at plan time"))
+            notes.append(Note(key, label, f"unverifiable (reference not readable yet): {field} "
+                                          f"holds {setting.reference}, not readable at plan "
+                                          "time"))
             continue
         if rotated or live_fp is None or live_fp != wanted_fp:
             diffs.append(FieldDiff(field, SENSITIVE if live_fp else None, SENSITIVE))
@@ -230,16 +231,12 @@ def _diff_rls(project: SupabaseProjectRef, observed: ObservedProject) -> list[Ch
     return changes
 
 
-def _diff_publish(
-    item: PublishItem, *, digest: str, published: Mapping[str, str | None],
-    marker: str | None, expected: str | None = None,
-) -> Change | None:
-    live_fp = published.get(item.key)
-    if live_fp is not None and (
-        live_fp == expected or marker == publish_marker(live_fp, digest)
-    ):
+def _diff_publish(item: PublishItem, state: PublishedState) -> Change | Note | None:
+    if state.status == "in_sync":
         return None
-    exists = item.key in published
+    if state.status == "unverifiable":
+        return Note(change_key(PUBLISH, item.key), item.key, state.reason)
+    exists = state.status != "missing"
     source = "anon key" if item.source == "anon_key" else "API URL"
     return Change(
         system=SYSTEM, kind=PUBLISH, name=item.key,
@@ -248,7 +245,8 @@ def _diff_publish(
                          f"{source} of {item.ref}"),),
         desired={"key": item.key, "from": item.source, "ref": item.ref,
                  "targets": list(item.targets)},
-        reason="not published yet" if not exists else "the published value is out of date",
+        reason=state.reason or ("not published yet" if not exists
+                                else "the published value is out of date"),
         label=item.key, detail=f"{source} of {item.ref} -> {', '.join(item.targets)}",
     )
 
@@ -260,13 +258,13 @@ def diff_supabase(
     *,
     secret_fps: Mapping[str, Mapping[str, str | None]],
     publish: Sequence[PublishItem],
-    digests: Mapping[str, str],
-    published: Mapping[str, str | None],
+    published: Mapping[str, PublishedState],
     markers: Mapping[str, str],
     expected: Mapping[str, str] | None = None,
 ) -> SupabaseDiff:
     """Every change that brings the observed projects to ``desired``, in apply order.
-    ``expected``: published key → fingerprint of the value to publish now."""
+    ``published`` is the publisher's verdict per published key, ``markers`` the journal's
+    (only auth's rotation counters are read from it)."""
     changes: list[Change] = []
     notes: list[Note] = []
     for project in desired.projects:
@@ -282,9 +280,9 @@ def diff_supabase(
         if desired.rls_enforce:
             changes.extend(_diff_rls(project, seen))
     for item in publish:
-        change = _diff_publish(item, digest=digests[item.key], published=published,
-                               marker=markers.get(change_key(PUBLISH, item.key)),
-                               expected=(expected or {}).get(item.key))
-        if change is not None:
-            changes.append(change)
+        outcome = _diff_publish(item, published[item.key])
+        if isinstance(outcome, Note):
+            notes.append(outcome)
+        elif outcome is not None:
+            changes.append(outcome)
     return SupabaseDiff(order_changes(changes), tuple(notes))

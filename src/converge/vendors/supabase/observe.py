@@ -88,7 +88,7 @@ def read_anon_key(client: SupabaseClient, ref: str) -> str:
 
 
 def value_digest(*, ref: str, key: str, value: str) -> str:
-    """A short digest of a published (public) value, kept in the journal's marker so a
-    changed anon key or URL is noticed without storing the value."""
+    """A short digest of a published (public) value, kept in the journal's marker as a
+    record of what was sent, without storing the value."""
     material = f"{ref}\0{key}\0{value}".encode()
     return hashlib.sha256(material).hexdigest()[:32]

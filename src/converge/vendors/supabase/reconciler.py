@@ -3,7 +3,7 @@ SystemReconciler (auth settings → exposed schemas → RLS → published variab
 
 observe (per ref: one auth GET, one PostgREST GET, one table listing when RLS is
 enforced, one API-key read when the anon key is published; the publisher's
-``published()`` once; desired secrets read through the resolver, never minted, and kept
+``compare()`` once; desired secrets read through the resolver, never minted, and kept
 only as HMACs) → ``diff`` (pure, see ``diff.py``) → ``apply`` one change. ``notes``
 lists what the last diff could not verify; ``summary()`` gives the CLI its lines
 (``JWT configured: exp=3600s``, ``RLS enforced``).
@@ -27,6 +27,8 @@ from converge.vendors.base import (
     AppliedChange,
     BaseReconciler,
     Note,
+    Publication,
+    PublishedState,
     ReferenceResolver,
     VariablePublisher,
 )
@@ -44,7 +46,6 @@ from converge.vendors.supabase.observe import (
     ObservedProject,
     desired_secret_fingerprints,
     observe_project,
-    value_digest,
 )
 from converge.vendors.supabase.wire import PostgrestConfig
 
@@ -101,9 +102,7 @@ class SupabaseReconciler(BaseReconciler):
         self.publish = publish_items(desired)
         self._observed: dict[str, ObservedProject] | None = None
         self._secret_fps: dict[str, dict[str, str | None]] = {}
-        self._digests: dict[str, str] = {}
-        self._expected: dict[str, str] = {}
-        self._published: Mapping[str, str | None] = {}
+        self._published: Mapping[str, PublishedState] = {}
         self._markers: Mapping[str, str] = {}
         self._last: SupabaseDiff | None = None
         self.context = ApplyContext(
@@ -133,8 +132,7 @@ class SupabaseReconciler(BaseReconciler):
             ref: desired_secret_fingerprints(self.settings, ref=ref, resolver=self.resolver)
             for ref in self.refs
         }
-        self._digests = {}
-        self._expected = {}
+        self._published = {}
         if self.publish:
             if self.publisher is None:
                 raise ConvergeError(
@@ -142,12 +140,12 @@ class SupabaseReconciler(BaseReconciler):
                     hint="declare the project's Vercel settings, or stop publishing",
                 )
             self.context.anon_keys.clear()
-            for item in self.publish:
-                value = publish_value(self.context, item.source, item.ref)
-                self._digests[item.key] = value_digest(ref=item.ref, key=item.key, value=value)
-                self._expected[item.key] = self.publisher.fingerprint_of(
-                    item.key, value, targets=item.targets)
-            self._published = dict(self.publisher.published())
+            wanted = [
+                Publication(item.key, publish_value(self.context, item.source, item.ref),
+                            item.targets)
+                for item in self.publish
+            ]
+            self._published = dict(self.publisher.compare(wanted))
         self._observed = observed
         self._markers = dict(markers)
         self._last = None
@@ -157,8 +155,7 @@ class SupabaseReconciler(BaseReconciler):
             raise ConvergeError("supabase: diff() called before observe()")
         self._last = diff_supabase(
             self.desired, self.settings, self._observed, secret_fps=self._secret_fps,
-            publish=self.publish, digests=self._digests, published=self._published,
-            markers=self._markers, expected=self._expected,
+            publish=self.publish, published=self._published, markers=self._markers,
         )
         return self._last.changes
 

@@ -32,6 +32,7 @@ from converge.errors import (
     VendorConflictError,
     VendorError,
 )
+from converge.util.keyid import key_id
 from converge.vendors.base import AppliedChange, ReferenceResolver
 from converge.vendors.vercel.client import VENDOR, ProjectScope, VercelClient
 from converge.vendors.vercel.observe import (
@@ -64,6 +65,11 @@ class ApplyContext:
     resolver: ReferenceResolver | None
     fingerprint_key: bytes
     public_value_check: PublicValueCheck
+
+    @property
+    def key_id(self) -> str:
+        """The id of ``fingerprint_key``, written beside every fingerprint (``kid``)."""
+        return key_id(self.fingerprint_key)
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,7 @@ def build_item(
         rot=int(desired.get("rotate", 0)),
         fp=fp,
         cs=client_secret_id,
+        kid=ctx.key_id,
     )
     body = NewEnvVar(
         key=key,
@@ -325,6 +332,8 @@ def apply_one(ctx: ApplyContext, change: Change) -> AppliedChange:
             rot=int(desired.get("rotate", 0)),
             fp=str(desired.get("fingerprint", "")),
             cs=str(desired.get("client_secret_id", "")),
+            # the fingerprint stays the one written before, so does the key that wrote it
+            kid=str(desired.get("fingerprint_key_id", "")),
         )
         env = ctx.client.patch_env(
             ctx.scope,

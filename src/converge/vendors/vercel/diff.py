@@ -12,14 +12,18 @@ Data in, data out: no I/O, no key material (fingerprints arrive precomputed). Ru
   ``adopt:``) an unmarked record with exactly the same key and targets is taken over
   (``adopt``). Ours that are no longer declared are deleted.
 - Values: public literals are compared as plaintext; server references by keyed
-  fingerprint when their value is knowable at plan time; a client secret cannot be read
-  back, so it is in sync when the reference digest and ``rot`` in the marker match and
-  the record's change marker still equals the one the journal recorded at the last apply.
-  A moved change marker means the value was replaced outside converge: it is re-sent
-  (a client secret re-minted). With no journal marker to compare, the value is reported
-  as *unverifiable*, never as changed.
-- A raised (or otherwise changed) ``rotate: N`` re-sends the value, re-minting a client
-  secret.
+  fingerprint (the marker's ``fp``) when their value is knowable at plan time, which
+  needs nothing but the vendor's record and the team's key. A fingerprint written under
+  another key (the marker's ``kid`` is not this run's) cannot be compared: the value is
+  reported as *unverifiable (fingerprint key differs)*, never as changed, and nothing is
+  re-sent for it. A client secret cannot be read back, so it is in sync when the
+  reference digest and ``rot`` in the marker match and, when the journal recorded the
+  record's change marker at the last apply, that marker has not moved; a moved one means
+  the value was replaced outside converge, and it is re-sent (re-minted). Without a
+  journal marker (a fresh clone, a fresh state) a client secret is *unverifiable*,
+  never changed: the journal only adds what the vendor cannot say.
+- A raised (or otherwise changed) ``rotate: N`` or reference re-sends the value,
+  re-minting a client secret, whatever the key.
 
 ``desired["mode"]`` tells apply how to write: ``create`` (batched POST), ``upsert``
 (batched POST ``upsert=true`` over the exact record), ``replace`` (delete ``replaces``,
@@ -43,7 +47,7 @@ from converge.vendors.vercel.observe import (
     record_name,
     wire_type,
 )
-from converge.vendors.vercel.ownership import ref_digest
+from converge.vendors.vercel.ownership import key_differs_reason, ref_digest
 
 SYSTEM = "vercel"
 KIND = "env"
@@ -77,6 +81,7 @@ def _detail(variable: DesiredVariable) -> str:
 def _desired_payload(
     variable: DesiredVariable, *, team: str | None, project: str, mode: str,
     replaces: Sequence[str] = (), fingerprint: str = "", client_secret_id: str = "",
+    fingerprint_key_id: str = "",
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "team": team,
@@ -96,6 +101,8 @@ def _desired_payload(
         payload["ref"] = variable.ref
     if fingerprint:
         payload["fingerprint"] = fingerprint
+    if fingerprint_key_id:
+        payload["fingerprint_key_id"] = fingerprint_key_id
     if client_secret_id:
         payload["client_secret_id"] = client_secret_id
     return payload
@@ -115,13 +122,14 @@ class _ChangeMaker:
     def __call__(
         self, action: Action, mode: str, diffs: Sequence[FieldDiff], reason: str, *,
         current: str | None = None, replaces: Sequence[str] = (), fp: str = "", cs: str = "",
+        kid: str = "",
     ) -> Change:
         return Change(
             system=SYSTEM, kind=KIND, name=self.name, action=action, stage=STAGE,
             diffs=tuple(diffs),
             desired=_desired_payload(self.variable, team=self.team, project=self.project,
                                      mode=mode, replaces=replaces, fingerprint=fp,
-                                     client_secret_id=cs),
+                                     client_secret_id=cs, fingerprint_key_id=kid),
             current_id=current, reason=reason, label=self.label, detail=self.detail,
         )
 
@@ -134,6 +142,21 @@ def _overlaps(record: ObservedVariable, variable: DesiredVariable) -> bool:
     )
 
 
+UNVERIFIABLE_WRITE_ONLY = (
+    "unverifiable (write-only): Vercel never shows the value, and this state recorded no "
+    "change marker for it at an apply"
+)
+UNVERIFIABLE_UNRESOLVED = (
+    "unverifiable (reference not readable yet): its value cannot be fingerprinted at "
+    "plan time"
+)
+REPLACED = "value differs or was replaced outside converge"
+NO_KEY_ID = (
+    "value differs, or was fingerprinted with another key before fingerprint key ids "
+    "(the marker has none): re-sent once to record one"
+)
+
+
 def _value_diffs(
     variable: DesiredVariable,
     record: ObservedVariable,
@@ -141,37 +164,41 @@ def _value_diffs(
     name: str,
     fingerprints: Mapping[str, str],
     markers: Mapping[str, str],
-) -> tuple[list[FieldDiff], str | None]:
-    """Field diffs of a record we own, and a note when the value cannot be verified."""
+    key_id: str,
+) -> tuple[list[FieldDiff], str | None, str]:
+    """Field diffs of a record we own, a note when its value cannot be verified, and the
+    reason a value diff has (see the module doc for the order of the checks)."""
     assert record.ownership is not None
     own = record.ownership
     diffs: list[FieldDiff] = []
-    note: str | None = None
     if variable.kind == "public":
         if record.type == "plain" and record.value != variable.value:
             diffs.append(FieldDiff("value", record.value, variable.value))
-        return diffs, None
+        return diffs, None, ""
     if own.ref != ref_digest(variable.ref):
         diffs.append(FieldDiff("ref", f"(digest {own.ref})", variable.ref))
     if own.rot != variable.rotate:
         diffs.append(FieldDiff("rotate", own.rot, variable.rotate))
+    if diffs:
+        return diffs, None, ""  # re-sent whatever its value: nothing more to compare
     recorded = markers.get(change_key(name))
     if recorded is not None and recorded != record.marker:
-        diffs.append(FieldDiff("value", SENSITIVE, SENSITIVE))
-        return diffs, None
+        return [FieldDiff("value", SENSITIVE, SENSITIVE)], None, REPLACED
+    if own.key_differs(key_id):
+        if recorded is not None and is_client_secret(variable.ref):
+            return [], None, ""  # untouched since this state's apply: in sync
+        return [], key_differs_reason(own.kid, key_id), ""
     expected = fingerprints.get(name)
     if expected is not None:
-        if expected != own.fp:
-            diffs.append(FieldDiff("value", SENSITIVE, SENSITIVE))
-        return diffs, None
-    if recorded is None and not diffs:
-        note = (
-            "value is write-only and no journal marker was recorded for it: unverifiable"
-            if is_client_secret(variable.ref)
-            else "reference cannot be resolved yet and no journal marker was recorded: "
-            "unverifiable"
-        )
-    return diffs, note
+        if expected == own.fp:
+            return [], None, ""
+        return [FieldDiff("value", SENSITIVE, SENSITIVE)], None, (
+            REPLACED if own.kid else NO_KEY_ID)
+    if recorded is not None:
+        return [], None, ""
+    return [], (
+        UNVERIFIABLE_WRITE_ONLY if is_client_secret(variable.ref) else UNVERIFIABLE_UNRESOLVED
+    ), ""
 
 
 def diff_env_vars(
@@ -181,13 +208,16 @@ def diff_env_vars(
     project: str,
     fingerprints: Mapping[str, str],
     markers: Mapping[str, str],
+    key_id: str,
     adopt: bool = False,
 ) -> EnvDiff:
     """The changes that make the project's live env vars match ``desired`` (see module doc).
 
     ``project`` is the converge project (owner of the markers), ``fingerprints`` maps a
     record name to the keyed fingerprint of its knowable desired value, ``markers`` maps a
-    change key to the change marker the journal recorded at the last apply.
+    change key to the change marker the journal recorded at the last apply (empty on a
+    fresh state: an optimisation, never needed to recognise or compare), ``key_id`` is
+    the id of the key ``fingerprints`` were made with.
     """
     changes: list[Change] = []
     notes: list[Note] = []
@@ -273,12 +303,14 @@ def diff_env_vars(
             diffs.append(FieldDiff("type", record.type, send_type))
         if record.user_comment != (variable.comment or "").strip():
             diffs.append(FieldDiff("comment", record.user_comment or None, variable.comment))
-        value_diffs, note = _value_diffs(
-            variable, record, name=name, fingerprints=fingerprints, markers=markers
+        value_diffs, note, why = _value_diffs(
+            variable, record, name=name, fingerprints=fingerprints, markers=markers,
+            key_id=key_id,
         )
         diffs.extend(value_diffs)
-        if note is not None:
-            notes.append(Note(change_key(name), label, note))
+        if note is not None:  # named with its targets: one key may have several records
+            notes.append(Note(change_key(name), label_for(variable.key, variable.targets,
+                                                          public=True), note))
         if not diffs:
             continue
         fields = {d.field for d in diffs}
@@ -291,13 +323,13 @@ def diff_env_vars(
         reason = (
             "rotation requested" if "rotate" in fields
             else "reference changed" if "ref" in fields
-            else "value differs or was replaced outside converge"
+            else why
             if "value" in fields and not public
             else "differs from the desired state"
         )
         changes.append(change(
             Action.UPDATE, mode, diffs, reason, current=record.id, replaces=replaces,
-            fp=record.ownership.fp, cs=record.ownership.cs,
+            fp=record.ownership.fp, cs=record.ownership.cs, kid=record.ownership.kid,
         ))
 
     for record in observed:

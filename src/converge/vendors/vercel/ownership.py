@@ -4,7 +4,7 @@ Vercel gives an env var no labels or metadata, only a free ``comment`` (≤ 500 
 so converge writes its marker there::
 
     <the user's comment, if any> converge:managed owner=vercel project=journal
-        ref=3f9c0a1b2c4d rot=0 fp=9a1b…          (on one line)
+        ref=3f9c0a1b2c4d rot=0 fp=9a1b… kid=3f2a1b0c          (on one line)
 
 - ``owner``: which reconciler wrote it (``vercel``; ``supabase`` for values the Supabase
   reconciler publishes through ``VercelPublisher``). A reconciler only ever updates or
@@ -18,6 +18,16 @@ so converge writes its marker there::
 - ``fp``: HMAC-SHA256 keyed with the workspace's fingerprint key over (project, key,
   targets, value), truncated. Drift on write-only values is detected by recomputing it,
   never by reading the value back, and without the key the fingerprint reveals nothing.
+- ``kid``: the id of the fingerprint key that wrote ``fp`` (``engine.fingerprint.key_id``).
+  A run under another key cannot compare ``fp``, and says so (``key_differs``) instead of
+  taking the value for changed. A marker without ``kid`` (written before key ids) is
+  read as written with the run's own key, the only key there was then: it matches, or
+  its value is re-sent once (never re-minted: a client secret is never compared by
+  ``fp``), after which it carries a ``kid``.
+
+Everything converge needs to recognise its variables and compare their values is here,
+at the vendor: a fresh clone with a fresh ``.converge/`` and the team's key plans
+exactly what the laptop that applied them plans.
 """
 
 from __future__ import annotations
@@ -48,16 +58,32 @@ class Ownership:
     rot: int = 0
     fp: str = ""
     cs: str = ""
+    kid: str = ""
 
     def render(self) -> str:
         text = (
             f"{MARKER} owner={self.owner} project={self.project} ref={self.ref} "
             f"rot={self.rot} fp={self.fp}"
         )
+        if self.kid:
+            text += f" kid={self.kid}"
         return f"{text} cs={self.cs}" if self.cs else text
 
     def owned_by(self, owner: str, project: str) -> bool:
         return self.owner == owner and self.project == project
+
+    def key_differs(self, run_key_id: str) -> bool:
+        """True when ``fp`` was written under another fingerprint key than the run's (so
+        it cannot be compared); False for a marker without a key id (see module doc)."""
+        return bool(self.fp) and bool(self.kid) and self.kid != run_key_id
+
+
+def key_differs_reason(written: str, run_key_id: str) -> str:
+    """The sentence a plan shows for a value fingerprinted under another key."""
+    return (
+        f"unverifiable (fingerprint key differs): written with fingerprint key id "
+        f"{written}, this run has {run_key_id}; set CONVERGE_FINGERPRINT_KEY"
+    )
 
 
 def compose_comment(user_comment: str | None, ownership: Ownership) -> str:
@@ -83,6 +109,7 @@ def parse_comment(comment: str | None) -> tuple[str, Ownership | None]:
             rot=int(fields.get("rot", "0")),
             fp=fields.get("fp", ""),
             cs=fields.get("cs", ""),
+            kid=fields.get("kid", ""),
         )
     except (KeyError, ValueError):
         return user, None

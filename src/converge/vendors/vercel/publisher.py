@@ -9,6 +9,11 @@ write: an unmanaged variable in the way is a ``VendorConflictError``.
 ``NEXT_PUBLIC_*`` values are sent as ``plain`` after the outbound secret check; anything
 else as ``sensitive`` (``encrypted`` where a target is development, which Vercel refuses
 for sensitive values).
+
+``compare`` tells from the vendor alone whether a published value is current: a
+``plain`` value by itself (Vercel shows it), any other by the keyed fingerprint in its
+marker, which a run under another fingerprint key reports as unverifiable. Nothing of it
+depends on the local journal, so a fresh clone with the team's key sees no change.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from converge.errors import ConvergeError, VendorConflictError
+from converge.util.keyid import key_id
+from converge.vendors.base import Publication, PublishedState
 from converge.vendors.vercel.apply import (
     ApplyContext,
     PublicValueCheck,
@@ -26,9 +33,21 @@ from converge.vendors.vercel.apply import (
 )
 from converge.vendors.vercel.client import VENDOR, ProjectScope, VercelClient
 from converge.vendors.vercel.observe import ObservedVariable, observe_variables
-from converge.vendors.vercel.ownership import fingerprint
+from converge.vendors.vercel.ownership import fingerprint, key_differs_reason
 
 PUBLIC_PREFIX = "NEXT_PUBLIC_"
+OUT_OF_DATE = "the published value is out of date"
+NO_KEY_ID = (
+    "the published value is out of date, or was fingerprinted with another key before "
+    "fingerprint key ids (the marker has none)"
+)
+
+
+def env_type_for(key: str, targets: Sequence[str], *, sensitive: bool) -> str:
+    """The Vercel type a published value is sent as (see the module doc)."""
+    if key.startswith(PUBLIC_PREFIX) and not sensitive:
+        return "plain"
+    return "encrypted" if "development" in targets else "sensitive"
 
 
 class VercelPublisher:
@@ -67,44 +86,59 @@ class VercelPublisher:
             self.owner, self.project
         )
 
-    def _intact(self, record: ObservedVariable) -> bool:
-        """False when a readable (``plain``) value no longer matches the fingerprint in its
-        comment: someone replaced the value by hand and left the comment alone."""
-        if record.value is None or record.ownership is None:
-            return True
-        return record.ownership.fp == fingerprint(
-            self.fingerprint_key, project=self.project, key=record.key,
-            targets=record.targets, value=record.value,
-        )
-
-    def published(self) -> Mapping[str, str | None]:
-        """Key -> fingerprint of every variable this publisher wrote (one list call);
-        ``None`` for one whose readable value was replaced outside converge."""
-        return {
-            r.key: (r.ownership.fp or None) if r.ownership and self._intact(r) else None
-            for r in observe_variables(self.client, self.scope)
-            if self._ours(r)
-        }
-
-    def fingerprint_of(self, key: str, value: str, *, targets: Sequence[str]) -> str:
-        """The keyed fingerprint ``publish`` writes for ``value`` on ``targets``."""
+    def _fingerprint(self, key: str, targets: Sequence[str], value: str) -> str:
         return fingerprint(self.fingerprint_key, project=self.project, key=key,
                            targets=sorted(set(targets)), value=value)
 
+    def _overlapping(
+        self, records: Sequence[ObservedVariable], key: str, targets: Sequence[str]
+    ) -> list[ObservedVariable]:
+        return [r for r in records
+                if r.key == key and r.general and set(r.targets) & set(targets)]
+
+    def _state(self, wanted: Publication, overlapping: Sequence[ObservedVariable]
+               ) -> PublishedState:
+        """How the records at ``wanted``'s key and targets compare with it (no I/O)."""
+        mine = [r for r in overlapping if self._ours(r)]
+        if not mine:
+            return PublishedState("missing", "not published yet")
+        targets = sorted(set(wanted.targets))
+        record = mine[0]
+        if len(overlapping) > 1 or list(record.targets) != targets:
+            return PublishedState("differs", "published to other targets")
+        env_type = env_type_for(wanted.key, targets, sensitive=wanted.sensitive)
+        if record.type != env_type:
+            return PublishedState("differs", f"published as {record.type}, not {env_type}")
+        if record.value is not None:  # plain: Vercel shows it, so compare it as it is
+            same = record.value == wanted.value
+            return PublishedState("in_sync") if same else PublishedState("differs", OUT_OF_DATE)
+        own = record.ownership
+        assert own is not None
+        run_key = key_id(self.fingerprint_key)
+        if own.key_differs(run_key):
+            return PublishedState("unverifiable", key_differs_reason(own.kid, run_key))
+        if own.fp == self._fingerprint(wanted.key, targets, wanted.value):
+            return PublishedState("in_sync")
+        return PublishedState("differs", OUT_OF_DATE if own.kid else NO_KEY_ID)
+
+    def compare(self, wanted: Sequence[Publication]) -> Mapping[str, PublishedState]:
+        """Per wanted key, how what this publisher wrote compares with it (one list call;
+        see the module doc)."""
+        records = observe_variables(self.client, self.scope)
+        return {
+            item.key: self._state(item, self._overlapping(records, item.key, item.targets))
+            for item in wanted
+        }
+
     def publish(self, key: str, value: str, *, targets: Sequence[str], sensitive: bool) -> str:
-        """Create or update ``key`` on exactly ``targets``; a no-op when the fingerprint
-        already matches. Returns the keyed fingerprint of ``value``."""
-        public = key.startswith(PUBLIC_PREFIX) and not sensitive
-        if public:
+        """Create or update ``key`` on exactly ``targets``; a no-op when what is published
+        already matches (``compare``). Returns the keyed fingerprint of ``value``."""
+        env_type = env_type_for(key, targets, sensitive=sensitive)
+        if env_type == "plain":
             check_public_value(key, value, self.public_value_check)
-        env_type = "plain" if public else (
-            "encrypted" if "development" in targets else "sensitive")
         wanted = sorted(set(targets))
-        fp = self.fingerprint_of(key, value, targets=wanted)
-        overlapping = [
-            r for r in observe_variables(self.client, self.scope)
-            if r.key == key and r.general and set(r.targets) & set(wanted)
-        ]
+        fp = self._fingerprint(key, wanted, value)
+        overlapping = self._overlapping(observe_variables(self.client, self.scope), key, wanted)
         foreign = [r for r in overlapping if not self._ours(r)]
         if foreign:
             raise VendorConflictError(
@@ -112,12 +146,11 @@ class VercelPublisher:
                 "by converge",
                 vendor=VENDOR, hint=f"remove {key} in Vercel or stop publishing it",
             )
-        exact = [r for r in overlapping if list(r.targets) == wanted]
-        if exact and exact[0].type == env_type and exact[0].ownership is not None and (
-            exact[0].ownership.fp == fp
-        ) and self._intact(exact[0]):
+        item_wanted = Publication(key, value, tuple(wanted), sensitive)
+        if self._state(item_wanted, overlapping).status == "in_sync":
             return fp
         ctx = self._context()
+        exact = [r for r in overlapping if list(r.targets) == wanted]
         upsert = bool(exact) and exact[0].type == env_type and len(overlapping) == 1
         if not upsert:
             for record in overlapping:
@@ -128,4 +161,3 @@ class VercelPublisher:
         if isinstance(outcome, ConvergeError):
             raise outcome
         return item.fp
-

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from converge.changes import Change
 from converge.desired import DesiredVercel
 from converge.errors import ConvergeError
+from converge.util.keyid import key_id
 from converge.vendors.base import (
     AppliedChange,
     BaseReconciler,
@@ -87,12 +88,15 @@ class VercelReconciler(BaseReconciler):
 
     def observe(self, *, markers: Mapping[str, str]) -> None:
         """List the project's env vars once; fingerprint the knowable server values of the
-        records converge already owns (one resolve each, no minting)."""
+        records converge already owns under this run's key (one resolve each, no minting;
+        a fingerprint written under another key cannot be compared, so is not computed)."""
         observed = observe_variables(self.client, self.scope)
+        run_key = key_id(self.fingerprint_key)
         owned = {
             record_name(r.key, r.targets)
             for r in observed
             if r.ownership is not None and r.ownership.owned_by(OWNER, self.project)
+            and not r.ownership.key_differs(run_key)
         }
         wanted = [
             record_name(v.key, v.targets)
@@ -113,7 +117,8 @@ class VercelReconciler(BaseReconciler):
             raise ConvergeError("vercel: diff() called before observe()")
         self._last = diff_env_vars(
             self.desired, self._observed, project=self.project,
-            fingerprints=self._fingerprints, markers=self._markers, adopt=self.adopt,
+            fingerprints=self._fingerprints, markers=self._markers,
+            key_id=key_id(self.fingerprint_key), adopt=self.adopt,
         )
         return self._last.changes
 
