@@ -8,11 +8,24 @@ repository's ``.venv`` (created by ``make setup``). Inside this repository, with
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+EXIT_USAGE = 64  # converge's usage-error code (2 means "changes" there)
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse, with converge's exit code for a usage error (argparse's own is 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def ensure_converge() -> None:

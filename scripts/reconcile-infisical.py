@@ -6,16 +6,15 @@ Usage: ./scripts/reconcile-infisical.py PROJECT [--dry-run] [--config ~/.infisic
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _converge_entry import run  # noqa: E402
+from _converge_entry import UsageParser, run  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = UsageParser(description=__doc__.splitlines()[0])
     parser.add_argument("project")
     parser.add_argument("--dry-run", action="store_true", help="preview changes, write nothing")
     parser.add_argument(

@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if [ $# -lt 1 ]; then
   echo "usage: $0 PROJECT [true]" >&2
-  exit 2
+  exit 64  # converge's usage-error code (2 means "changes")
 fi
 project="$1"
 dry="${2:-false}"

@@ -11,7 +11,7 @@ contain secret values; callers pass names and locations, never payloads.
     ├── PolicyDenied                   the decision is deny
     ├── StaleArtifactError             decision/manifest does not match the inputs
     ├── VendorError                    a vendor answered with an error
-    │   ├── VendorAuthError            exit 4: credentials refused
+    │   ├── VendorAuthError            exit 4: credentials missing or refused
     │   ├── VendorConflictError        an unmanaged object is in the way
     │   └── RateLimitedError           429 after retries
     ├── UnsafeRequestError             a value would change a request's path or list field
@@ -22,12 +22,23 @@ contain secret values; callers pass names and locations, never payloads.
     ├── RunInterrupted                 exit 128+signal: a signal stopped a run between writes
     └── SandboxError                   the local sandbox could not start or answer
         └── SandboxNotInstalled        converge[sandbox] is not installed here
+
+The exit codes a script can rely on (README, docs/json-output.md): 0 ok, 1 error,
+2 changes or drift (nothing else), 3 a lock is held, 4 credentials missing or refused,
+64 usage error (click's own errors, mapped by the CLI), 128+N a signal stopped a run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2  # plan found changes, drift found drift: never anything else
+EXIT_LOCKED = 3
+EXIT_CREDENTIALS = 4
+EXIT_USAGE = 64  # EX_USAGE of sysexits.h
 
 
 @dataclass(frozen=True, order=True)
@@ -109,9 +120,10 @@ class VendorError(ConvergeError):
 
 
 class VendorAuthError(VendorError):
-    """The vendor refused the credentials."""
+    """The credentials are missing, unusable or refused by the vendor; the message names
+    the variable (or file) to fix."""
 
-    exit_code = 4
+    exit_code = EXIT_CREDENTIALS
 
 
 class VendorConflictError(VendorError):
@@ -137,7 +149,7 @@ class CredentialsMissing(ConvergeError):
 class LockHeldError(ConvergeError):
     """Another run holds this project's lock."""
 
-    exit_code = 3
+    exit_code = EXIT_LOCKED
 
 
 class JournalError(ConvergeError):

@@ -104,3 +104,32 @@ def test_an_unsafe_transport_or_token_exits_4_before_any_request(
     assert "Traceback" not in result.output
     assert "tok-first-line" not in result.output and "tok-second-line" not in result.output
     assert [e for e in log.entries() if e.vendor == "vercel"] == []
+
+
+@pytest.mark.parametrize(
+    ("system", "missing", "named"),
+    [
+        ("infisical", ("INFISICAL_TOKEN", "INFISICAL_CLIENT_ID", "INFISICAL_CLIENT_SECRET"),
+         "INFISICAL_TOKEN"),
+        ("vercel", ("VERCEL_TOKEN",), "VERCEL_TOKEN"),
+        ("supabase", ("SUPABASE_ACCESS_TOKEN",), "SUPABASE_ACCESS_TOKEN"),
+    ],
+)
+@pytest.mark.parametrize("command", ["plan", "apply", "drift"])
+def test_missing_credentials_of_every_vendor_exit_4_naming_the_variable(
+    e2e: E2E, system: str, missing: tuple[str, ...], named: str, command: str
+) -> None:
+    env = {k: v for k, v in e2e.live_env().items() if k not in missing}
+
+    result = e2e.cli(command, "journal", "--system", system, "--target", "live", env=env)
+    as_json = e2e.cli(command, "journal", "--system", system, "--target", "live",
+                      "--output", "json", env=env)
+
+    assert result.exit_code == 4, result.output
+    assert named in result.stderr
+    assert "Traceback" not in result.output
+    assert as_json.exit_code == 4, as_json.output
+    document = json.loads(as_json.stdout)
+    assert document["ok"] is False and document["command"] == command
+    errors = document.get("errors") or [p for p in document.get("projects", {}).values()]
+    assert [e["exit_code"] for e in errors] == [4], document

@@ -19,7 +19,7 @@ from converge.cli.options import (
     target_options,
     workspace_from_context,
 )
-from converge.cli.output import emit_json, paint
+from converge.cli.output import finish, paint
 from converge.cli.run import open_run
 from converge.importer import (
     EnvironmentSpec,
@@ -136,8 +136,7 @@ def import_command(
     with open_run(ctx, workspace, journal=False) as run:
         result = import_project(run, request)
     if output_format(ctx) == "json":
-        emit_json({"format_version": 1, **result.to_json()})
-        sys.exit(0)
+        finish(0, result.to_json())
     click.echo(f"{project}: imported from {', '.join(result.sources)}")
     for path in result.written:
         click.echo(f"  wrote {path}")

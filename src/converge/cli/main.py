@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -22,6 +22,9 @@ from converge.cli.ops_drift import drift, health
 from converge.cli.ops_rollout import rollback, rollout
 from converge.cli.ops_watch import watch, write_command_metrics
 from converge.cli.options import (
+    COMMAND_KEY,
+    OUTPUT_KEY,
+    command_name,
     output_format,
     output_option,
     select_projects,
@@ -30,11 +33,15 @@ from converge.cli.options import (
 from converge.cli.output import (
     config_error_json,
     config_error_line,
-    emit_json,
+    error_document,
+    error_json,
     finding_line,
+    finish,
     paint,
     print_error,
+    write_json,
 )
+from converge.cli.progress import MODES, PROGRESS_KEY
 from converge.cli.reconcile import apply, audit, plan, status
 from converge.cli.run import workspace_journal
 from converge.cli.sandbox import sandbox
@@ -48,7 +55,7 @@ from converge.engine.pipeline import (
     validate_project,
 )
 from converge.engine.trust import rollback_line
-from converge.errors import ConfigError, ConfigErrors, ConvergeError
+from converge.errors import EXIT_USAGE, ConfigError, ConfigErrors, ConvergeError
 from converge.vendors.http import report_retries
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,9 +118,22 @@ def _json_output() -> bool:
     envvar="CONVERGE_VERBOSE",
     help="Print one line per retried vendor request (vendor, method, path, attempt) to stderr.",
 )
+@click.option(
+    "--progress",
+    type=click.Choice(MODES),
+    default="auto",
+    show_default=True,
+    envvar="CONVERGE_PROGRESS",
+    help="Live progress on stderr (apply, rollback, rollout; plan and drift of several "
+    "projects): auto = a bar on a terminal, else one line per operation.",
+)
 @click.pass_context
 def cli(
-    ctx: click.Context, workspace_dir: Path | None, metrics_file: Path | None, verbose: bool
+    ctx: click.Context,
+    workspace_dir: Path | None,
+    metrics_file: Path | None,
+    verbose: bool,
+    progress: str,
 ) -> None:
     """Keep Infisical, Vercel and Supabase exactly as the workspace says.
 
@@ -124,6 +144,7 @@ def cli(
     """
     state = ctx.ensure_object(dict)
     state["workspace_dir"] = workspace_dir
+    state[PROGRESS_KEY] = progress
     report_retries(functools.partial(click.echo, err=True) if verbose else None)
     if metrics_file is not None:
         state["metrics_file"] = metrics_file
@@ -173,9 +194,7 @@ def validate(projects: tuple[str, ...], all_projects: bool, only: Only) -> None:
             scope = f" ({only})" if only else ""
             verdict = paint("invalid", "red") if errors else paint("valid", "green")
             click.echo(f"{name}: {verdict}{scope}")
-    if _json_output():
-        emit_json({"projects": report})
-    sys.exit(1 if failed else 0)
+    finish(1 if failed else 0, {"projects": report})
 
 
 @cli.command()
@@ -230,9 +249,7 @@ def decide(projects: tuple[str, ...], all_projects: bool) -> None:
             f"{counts['fail']} failed, {counts['warn']} warnings, {counts['waived']} waived) "
             f"-> {workspace.settings.out}/{name}/decision.json"
         )
-    if _json_output():
-        emit_json({"projects": report})
-    sys.exit(1 if denied else 0)
+    finish(1 if denied else 0, {"projects": report})
 
 
 @cli.command()
@@ -256,6 +273,7 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
     names = select_projects(workspace, projects, all_projects)
     failed = False
     report: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
     for name in names:
         try:
             if check:
@@ -283,10 +301,13 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
         except ConfigErrors as exc:
             _print_config_errors(exc)
             failed = True
+            errors.append(error_json(exc, name)
+                          | {"findings": [config_error_json(e) for e in exc.errors]})
             continue
         except ConvergeError as exc:
             print_error(exc)
             failed = True
+            errors.append(error_json(exc, name))
             continue
         report.append(
             {
@@ -303,9 +324,7 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
             click.echo(f"{name}: rendered {len(rendered.files)} files into {rel}/")
             for file_name in rendered.files:
                 click.echo(f"  {file_name}")
-    if _json_output():
-        emit_json({"projects": report})
-    sys.exit(1 if failed else 0)
+    finish(1 if failed else 0, {"projects": report, "errors": errors})
 
 
 @cli.command()
@@ -318,6 +337,7 @@ def render(projects: tuple[str, ...], all_projects: bool, check: bool) -> None:
     help="Where to write the JSON Schema files.",
 )
 @click.option("--check", is_flag=True, help="Exit 1 if the files differ from the models.")
+@output_option("text", "json")
 def schema(directory: Path, check: bool) -> None:
     """Write JSON Schema for every input file and artifact kind.
 
@@ -326,11 +346,15 @@ def schema(directory: Path, check: bool) -> None:
       converge schema --dir schemas
     """
     changed = write_schemas(directory, check=check)
-    for name in changed:
-        click.echo(f"{directory / name}: {'out of date' if check else 'written'}")
-    if not changed:
-        click.echo(f"{directory}: schemas up to date")
-    sys.exit(1 if check and changed else 0)
+    if not _json_output():
+        for name in changed:
+            click.echo(f"{directory / name}: {'out of date' if check else 'written'}")
+        if not changed:
+            click.echo(f"{directory}: schemas up to date")
+    finish(
+        1 if check and changed else 0,
+        {"directory": str(directory), "check": check, "changed": list(changed)},
+    )
 
 
 cli.add_command(init)
@@ -348,39 +372,97 @@ cli.add_command(import_command)
 
 
 def _print_config_errors(exc: ConfigErrors) -> None:
+    """Configuration findings, one line each: on stdout (they are the command's report),
+    on stderr in JSON mode (where stdout holds the document alone)."""
     for error in exc.errors:
-        click.echo(config_error_line(error), err=False)
+        click.echo(config_error_line(error), err=_json_output())
+
+
+def _output_in(args: list[str]) -> str | None:
+    """The ``--output`` of a command line click refused before reading it (an unknown
+    option stops parsing): the last one given, up to ``--``."""
+    found = None
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--output" and index + 1 < len(args):
+            found = args[index + 1]
+        elif arg.startswith("--output="):
+            found = arg.partition("=")[2]
+    return found
+
+
+class _Failure:
+    """Reports a command that stopped with an error: the human lines on stderr (as
+    always), and in JSON mode also one error document on stdout, unless the command
+    printed its document already."""
+
+    def __init__(self, state: dict[str, Any], args: list[str]):
+        self.state = state
+        self.args = args
+
+    @property
+    def json_mode(self) -> bool:
+        chosen = self.state.get(OUTPUT_KEY) or _output_in(self.args)
+        return chosen == "json"
+
+    def document(
+        self, message: str, hint: str, code: int, command: str | None = None, **detail: Any
+    ) -> None:
+        if self.json_mode:
+            name = self.state.get(COMMAND_KEY) or command
+            write_json(self.state, error_document(name, message, hint=hint, exit_code=code,
+                                                  **detail))
+
+    def exit(self, message: str, hint: str, code: int, **detail: Any) -> NoReturn:
+        self.document(message, hint, code, **detail)
+        sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning every error into one line and an exit code."""
+    """Entry point: run the CLI, turning every error into one line and an exit code (and,
+    with ``--output json``, one error document on stdout)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    state: dict[str, Any] = {}
+    failure = _Failure(state, args)
     try:
-        cli.main(args=argv, prog_name="converge", standalone_mode=False)
+        cli.main(args=args, prog_name="converge", standalone_mode=False, obj=state)
     except ConfigErrors as exc:
-        _print_config_errors(exc)
-        sys.exit(exc.exit_code)
+        for error in exc.errors:
+            click.echo(config_error_line(error), err=failure.json_mode)
+        failure.exit(exc.render(), exc.hint, exc.exit_code,
+                     findings=[config_error_json(e) for e in exc.errors])
     except ConvergeError as exc:
         print_error(exc)
-        sys.exit(exc.exit_code)
+        failure.exit(exc.render(), exc.hint, exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        failure.exit("aborted", "", 130)
+    except click.UsageError as exc:
+        # click's message, with its usage line, on stderr; exit 64, never 2 ("changes").
+        exc.show()
+        where = exc.ctx.command_path if exc.ctx is not None else "converge"
+        if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+            message = f"{where}: no command given"
+        else:
+            message = exc.format_message()
+        failure.document(message, f"see {where} --help", EXIT_USAGE,
+                         command_name(exc.ctx) if exc.ctx is not None else None)
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        failure.exit(exc.format_message(), "", exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        sys.exit(130)
+        failure.exit("interrupted", "", 130)
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback
         if os.environ.get("CONVERGE_DEBUG"):
             raise
-        click.echo(
-            f"error: internal error ({type(exc).__name__}); rerun with CONVERGE_DEBUG=1 "
-            "and report it",
-            err=True,
-        )
-        sys.exit(1)
+        message = (f"internal error ({type(exc).__name__}); rerun with CONVERGE_DEBUG=1 "
+                   "and report it")
+        click.echo(f"error: {message}", err=True)
+        failure.exit(message, "", 1)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ The work is done by ``converge.ops.drift.detect_drift`` and
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import click
 
@@ -20,7 +20,8 @@ from converge.cli.options import (
     target_options,
     workspace_from_context,
 )
-from converge.cli.output import emit_json, paint, print_error
+from converge.cli.output import error_json, finish, paint, print_error
+from converge.cli.progress import project_progress
 from converge.cli.run import open_run
 from converge.errors import ConvergeError
 from converge.ops.drift import DriftReport, detect_drift
@@ -59,22 +60,31 @@ def drift(
     fmt = output_format(ctx)
     names = select_projects(workspace, projects, all_projects)
     reports: list[DriftReport] = []
+    errors: list[dict[str, Any]] = []
     code = 0
-    with open_run(ctx, workspace) as run:
+    render = render_markdown if fmt == "markdown" else render_text
+    with open_run(ctx, workspace) as run, project_progress(ctx, "drift", names) as progress:
         for name in names:
+            progress.started(name)
             try:
-                reports.append(detect_drift(run, name, systems=systems or None))
+                report = detect_drift(run, name, systems=systems or None)
             except ConvergeError as exc:
                 print_error(exc, name)
+                progress.finished(name, "failed")
+                errors.append(error_json(exc, name))
                 code = max(code, exc.exit_code)
-    if fmt == "json":
-        emit_json(render_json(reports, requests=run.counter.total()))
-    elif reports:
-        render = render_markdown if fmt == "markdown" else render_text
-        click.echo("\n".join(render(r) for r in reports))
-    if code:
-        sys.exit(code)
-    sys.exit(2 if any(r.has_drift for r in reports) else 0)
+                continue
+            reports.append(report)
+            progress.finished(name, _drift_summary(report))
+            if fmt != "json":  # each project's report as soon as it is known
+                click.echo(render(report))
+    code = code or (2 if any(r.has_drift for r in reports) else 0)
+    finish(code, {**render_json(reports, requests=run.counter.total()), "errors": errors})
+
+
+def _drift_summary(report: DriftReport) -> str:
+    count = sum(len(s.items) for s in report.systems)
+    return f"drift in {count} object{'s' if count > 1 else ''}" if count else "no drift"
 
 
 def health_lines(report: HealthReport) -> list[str]:
@@ -115,6 +125,7 @@ def health(
     json_out = output_format(ctx) == "json"
     names = select_projects(workspace, projects, all_projects)
     reports: list[HealthReport] = []
+    errors: list[dict[str, Any]] = []
     code = 0
     with open_run(ctx, workspace, journal=False) as run:
         for name in names:
@@ -122,17 +133,18 @@ def health(
                 report = check_health(run, name, vendor_cli=vendor_cli)
             except ConvergeError as exc:
                 print_error(exc, name)
+                errors.append(error_json(exc, name))
                 code = max(code, exc.exit_code)
                 continue
             reports.append(report)
             if not json_out:
                 click.echo("\n".join(health_lines(report)))
-    if json_out:
-        emit_json({"format_version": 1, "healthy": not code and all(r.healthy for r in reports),
-                   "reports": [r.to_json() for r in reports]})
-    if code:
-        sys.exit(code)
-    sys.exit(0 if all(r.healthy for r in reports) else 1)
+    healthy = all(r.healthy for r in reports)
+    finish(
+        code or (0 if healthy else 1),
+        {"healthy": not code and healthy, "reports": [r.to_json() for r in reports],
+         "errors": errors},
+    )
 
 
 def register(cli: click.Group) -> None:

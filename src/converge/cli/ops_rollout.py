@@ -5,7 +5,6 @@ The work is in ``converge.ops.rollback`` and ``converge.ops.rollout``.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +18,8 @@ from converge.cli.options import (
     target_options,
     workspace_from_context,
 )
-from converge.cli.output import emit_json, paint, print_error
+from converge.cli.output import finish, paint, print_error
+from converge.cli.progress import ApplyProgress, FanOut, command_progress
 from converge.cli.reconcile import BriefPrinter
 from converge.cli.run import open_run
 from converge.engine.context import ReconcileOptions
@@ -72,7 +72,8 @@ def rollback(
     results: dict[str, dict[str, Any]] = {}
     exit_code = 0
     options = ReconcileOptions(allow_mass_delete=allow_mass_delete)
-    with open_run(ctx, workspace, options=options) as run:
+    with open_run(ctx, workspace, options=options) as run, command_progress(ctx) as progress:
+        live = ApplyProgress(progress)
         for name in names:
             try:
                 point = resolve_point(workspace, run.require_journal(), name, to)
@@ -80,7 +81,7 @@ def rollback(
                 printer = BriefPrinter(artifacts.desired, False, stream=not json_out)
                 if not json_out:
                     click.echo(f"↩️ Rolling back {name} to {point.describe()}")
-                done = apply_revision(run, artifacts, observer=printer)
+                done = apply_revision(run, artifacts, observer=FanOut(printer, live))
                 results[name] = done.to_json()
                 if not json_out:
                     counts = _counts(done.apply.counts)
@@ -90,12 +91,11 @@ def rollback(
                     )
             except ConvergeError as exc:
                 exit_code = max(exit_code, exc.exit_code)
-                results[name] = {"error": exc.message, "exit_code": exc.exit_code}
-                if not json_out:
-                    print_error(exc, name)
-    if json_out:
-        emit_json({"projects": results, "requests": run.counter.total()})
-    sys.exit(exit_code)
+                results[name] = {
+                    "error": exc.message, "hint": exc.hint or None, "exit_code": exc.exit_code
+                }
+                print_error(exc, name)
+    finish(exit_code, {"projects": results, "requests": run.counter.total()})
 
 
 @click.command()
@@ -125,7 +125,8 @@ def rollout(
     json_out = output_format(ctx) == "json"
     reports: list[dict[str, Any]] = []
     exit_code = 0
-    with open_run(ctx, workspace) as run:
+    with open_run(ctx, workspace) as run, command_progress(ctx) as progress:
+        live = ApplyProgress(progress)
         for name in names:
             try:
                 if not json_out:
@@ -136,22 +137,24 @@ def rollout(
                         click.echo("\n".join(_wave_lines(wave)))
 
                 report = rollout_project(
-                    run, name, revision=project_revision(workspace, name), on_wave=show
+                    run,
+                    name,
+                    revision=project_revision(workspace, name),
+                    observer=live,
+                    on_wave=show,
                 )
             except ConvergeError as exc:
                 exit_code = max(exit_code, exc.exit_code)
-                reports.append({"project": name, "error": exc.message})
-                if not json_out:
-                    print_error(exc, name)
+                reports.append({"project": name, "error": exc.message,
+                                "hint": exc.hint or None, "exit_code": exc.exit_code})
+                print_error(exc, name)
                 continue
             reports.append(report.to_json())
             if not report.ok:
                 exit_code = max(exit_code, 1)
             if not json_out:
                 click.echo("\n".join(_summary_lines(report)))
-    if json_out:
-        emit_json({"rollouts": reports, "requests": run.counter.total()})
-    sys.exit(exit_code)
+    finish(exit_code, {"rollouts": reports, "requests": run.counter.total()})
 
 
 def _counts(counts: Mapping[str, int]) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -21,12 +20,15 @@ from typing import Any, TypeVar
 import click
 
 from converge.cli.options import (
+    output_format,
+    output_option,
     project_selection,
     select_projects,
     system_option,
     target_options,
     workspace_from_context,
 )
+from converge.cli.output import finish
 from converge.cli.run import open_run, workspace_journal
 from converge.config.workspace import open_workspace
 from converge.engine.context import ReconcileOptions
@@ -156,11 +158,23 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _print_report(report: CycleReport, delay: float, *, stopping: bool) -> None:
+def _print_report(
+    report: CycleReport, delay: float, *, stopping: bool, json_out: bool = False
+) -> None:
+    """One line per cycle: stdout (a failure: stderr); all on stderr with --output json."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     after = "" if stopping else f"; next check in {format_interval(delay)}"
     line = f"{stamp} {_MARK[report.outcome]} {report.project}: {report.message}{after}"
-    click.echo(line, err=report.outcome is Outcome.FAILED)
+    click.echo(line, err=json_out or report.outcome is Outcome.FAILED)
+
+
+def _report_json(report: CycleReport) -> dict[str, Any]:
+    return {
+        "project": report.project,
+        "outcome": report.outcome.value,
+        "message": report.message,
+        "changes": report.changes,
+    }
 
 
 def _exit_code(reports: list[CycleReport]) -> int:
@@ -206,6 +220,7 @@ def _exit_code(reports: list[CycleReport]) -> int:
 @system_option
 @target_options
 @metrics_file_option
+@output_option("text", "json")
 @click.pass_context
 def watch(
     ctx: click.Context,
@@ -223,7 +238,8 @@ def watch(
 
     Each cycle runs a drift check (no writes) under the project's lock; a failure
     doubles the project's wait (up to --max-backoff). SIGTERM or Ctrl-C finishes the
-    check in hand, releases the locks and exits 0.
+    check in hand, releases the locks and exits 0. With --output json the cycle lines go
+    to stderr and the last report of each project is printed as one document at exit.
 
     \b
     Example:
@@ -236,6 +252,7 @@ def watch(
     metrics = ConvergeMetrics(command_counter(state))
     state[METRICS_KEY] = metrics
     metrics_file = state.get(METRICS_FILE_KEY)
+    json_out = output_format(ctx) == "json"
     stop = threading.Event()
     options = ReconcileOptions(systems=tuple(systems) or None, command="apply")
     with (
@@ -247,7 +264,7 @@ def watch(
 
         def on_report(report: CycleReport, delay: float) -> None:
             metrics.record_cycle(report.project, report.outcome.value)
-            _print_report(report, delay, stopping=once or stop.is_set())
+            _print_report(report, delay, stopping=once or stop.is_set(), json_out=json_out)
             if metrics_file:
                 write_command_metrics(state)
 
@@ -261,19 +278,27 @@ def watch(
         server: MetricsServer | None = None
         if metrics_port is not None:
             server = serve_metrics(metrics.render, lambda: not stop.is_set(), port=metrics_port)
-            click.echo(f"serving metrics on {server.url}/metrics and {server.url}/healthz")
+            click.echo(
+                f"serving metrics on {server.url}/metrics and {server.url}/healthz", err=json_out
+            )
         if not once:
             mode = "heal" if heal else "report only"
             click.echo(
                 f"watching {', '.join(names)} every {format_interval(interval)} ({mode}); "
-                "SIGTERM or Ctrl-C stops after the current check"
+                "SIGTERM or Ctrl-C stops after the current check",
+                err=json_out,
             )
         try:
             reports = watcher.run(once=once)
         finally:
             if server is not None:
                 server.stop()
+    document = {
+        "once": once,
+        "metrics_url": f"{server.url}/metrics" if server is not None else None,
+        "reports": [_report_json(r) for r in reports],
+    }
     if not once:
-        click.echo("stopped")
-        sys.exit(0)
-    sys.exit(_exit_code(reports))
+        click.echo("stopped", err=json_out)
+        finish(0, document)
+    finish(_exit_code(reports), document)

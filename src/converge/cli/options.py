@@ -74,11 +74,22 @@ def vendor_target(ctx: click.Context) -> tuple[str | None, Path | None]:
 
 
 OUTPUT_KEY = "output"
+COMMAND_KEY = "command"
+
+
+def command_name(ctx: click.Context) -> str | None:
+    """The command as the JSON documents name it (``plan``, ``audit verify``); None for
+    the group itself."""
+    words = ctx.command_path.split()[1:]
+    return " ".join(words) or None
 
 
 def _remember_output(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    state = ctx.find_root().ensure_object(dict)
+    if ctx.parent is not None:
+        state[COMMAND_KEY] = command_name(ctx)
     if value is not None:
-        ctx.find_root().ensure_object(dict)[OUTPUT_KEY] = value
+        state[OUTPUT_KEY] = value
 
 
 def output_option(*formats: str, help_text: str = "Output format.") -> Callable[[F], F]:
@@ -86,12 +97,15 @@ def output_option(*formats: str, help_text: str = "Output format.") -> Callable[
 
     The choice is kept in the root context, so ``converge --output json plan`` and
     ``converge plan --output json`` mean the same (the command's own choice wins);
-    ``output_format`` reads it."""
+    ``output_format`` reads it. Eager, so it is known (and the command it belongs to)
+    even when another option of the same command is refused: the usage error is then
+    one JSON document too."""
     return click.option(
         "--output",
         type=click.Choice(list(formats)),
         default=None,
         expose_value=False,
+        is_eager=True,
         callback=_remember_output,
         help=help_text,
     )

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from converge.changes import Change
-from converge.cli.brief import system_block
+from converge.cli.brief import BlockStream, system_block
 from converge.cli.options import (
     output_format,
     output_option,
@@ -28,7 +28,14 @@ from converge.cli.options import (
     target_options,
     workspace_from_context,
 )
-from converge.cli.output import emit_json, error_lines, paint, print_error
+from converge.cli.output import (
+    error_json,
+    error_lines,
+    finish,
+    paint,
+    print_error,
+)
+from converge.cli.progress import ApplyProgress, FanOut, command_progress, project_progress
 from converge.cli.run import open_run, stop_on_signals, workspace_journal
 from converge.desired import DesiredState
 from converge.engine.audit import current_actor
@@ -36,7 +43,7 @@ from converge.engine.audit_trail import describe_reseal, workspace_trail
 from converge.engine.context import ReconcileOptions
 from converge.engine.locks import read_lock_holder
 from converge.engine.plan import Plan, SystemPlan, render_markdown, render_text
-from converge.engine.reconcile import plan_project
+from converge.engine.reconcile import SilentObserver, plan_project
 from converge.engine.status import system_states, unsettled_credentials
 from converge.engine.trust import rollback_line, trusted_artifacts
 from converge.errors import ConvergeError
@@ -46,43 +53,61 @@ from converge.vendors.base import AppliedChange
 
 
 @dataclass
-class BriefPrinter:
-    """Collects the brief's blocks for one project (printed whole when it finishes, so
-    parallel projects never interleave)."""
+class BriefPrinter(SilentObserver):
+    """The brief's blocks for one project. Streamed (``stream``: a single project, text
+    output) line by line as the changes are applied (``cli.brief.BlockStream``);
+    otherwise collected in ``lines`` and printed whole when the project finishes, so
+    parallel projects never interleave."""
 
     desired: DesiredState
     dry_run: bool
     lines: list[str] = field(default_factory=list)
     plans: dict[str, SystemPlan] = field(default_factory=dict)
     stream: bool = False
+    _blocks: dict[str, BlockStream] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def system_planned(self, project: str, plan: SystemPlan) -> None:
         self.plans[plan.system] = plan
+        if self.stream:
+            if self.lines:
+                self._emit([""])
+            self._blocks[plan.system] = BlockStream(self.desired, plan, self._emit)
 
     def change_applied(self, project: str, change: Change, applied: AppliedChange) -> None:
-        return None
+        block = self._blocks.get(change.system)
+        if block is not None:
+            block.applied(change)
 
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None:
-        self.add_block(self.plans[system], summary)
+        block = self._blocks.pop(system, None)
+        if block is not None:
+            block.finish(summary)
+        else:
+            self.add_block(self.plans[system], summary)
 
     def credentials_revoked(self, project: str, revoked: Sequence[str]) -> None:
         count = len(revoked)
         block = [f"🔑 Revoked {count} client secret{'s' if count > 1 else ''} no variable holds"]
         block += [f"  ✓ {line}" for line in revoked]
-        with self._lock:
-            self.lines.extend(["", *block])
-            if self.stream:
-                click.echo("\n".join(["", *block]))
+        self._out(["", *block])
 
     def add_block(self, plan: SystemPlan, summary: Mapping[str, Any]) -> None:
+        """A whole block at once (a dry run's plan, or a project printed when done)."""
         block = system_block(self.desired, plan, summary, dry_run=self.dry_run)
+        self._out([""] + block if self.lines else block)
+
+    def _out(self, lines: list[str]) -> None:
+        if self.stream:
+            self._emit(lines)
+        else:
+            with self._lock:
+                self.lines.extend(lines)
+
+    def _emit(self, lines: list[str]) -> None:
         with self._lock:
-            if self.lines:
-                self.lines.append("")
-            self.lines.extend(block)
-            if self.stream:
-                click.echo("\n".join(([""] if len(self.lines) > len(block) else []) + block))
+            self.lines.extend(lines)
+            click.echo("\n".join(lines))
 
 
 def _options(
@@ -120,29 +145,37 @@ def plan(
     fmt = output_format(ctx)
     names = select_projects(workspace, projects, all_projects)
     plans: list[Plan] = []
+    errors: list[dict[str, Any]] = []
     error_code = 0  # the worst exit code of a failed project (1; 3 lock; 4 credentials)
     options = _options(systems, adopt, False, "plan")
-    with open_run(ctx, workspace, options=options) as run:
+    render = render_markdown if fmt == "markdown" else render_text
+    with open_run(ctx, workspace, options=options) as run, project_progress(
+        ctx, "plan", names
+    ) as progress:
         for name in names:
+            progress.started(name)
             try:
-                plans.append(plan_project(run, name))
+                found = plan_project(run, name)
             except ConvergeError as exc:
                 print_error(exc, name)
+                progress.finished(name, "failed")
+                errors.append(error_json(exc, name))
                 error_code = max(error_code, exc.exit_code)
-    if fmt == "json":
-        emit_json(
-            {
-                "format_version": 1,
-                "plans": [p.to_json() for p in plans],
-                "requests": run.counter.total(),
-            }
-        )
-    else:
-        render = render_markdown if fmt == "markdown" else render_text
-        click.echo("\n".join(render(p) for p in plans))
-    if error_code:
-        sys.exit(error_code)
-    sys.exit(2 if any(not p.empty for p in plans) else 0)
+                continue
+            plans.append(found)
+            progress.finished(name, _changes(found))
+            if fmt != "json":  # each project's plan as soon as it is known
+                click.echo(render(found))
+    code = error_code or (2 if any(not p.empty for p in plans) else 0)
+    finish(
+        code,
+        {"plans": [p.to_json() for p in plans], "errors": errors, "requests": run.counter.total()},
+    )
+
+
+def _changes(found: Plan) -> str:
+    count = sum(len(s.changes) for s in found.systems)
+    return "no change" if not count else f"{count} change{'s' if count > 1 else ''}"
 
 
 @click.command()
@@ -171,6 +204,7 @@ def plan(
 @click.option(
     "--commit", "commit", is_flag=True, help="git commit .out/<p>/ after a successful apply."
 )
+@output_option("text", "json")
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -198,7 +232,8 @@ def apply(
     commits: list[CommitResult] = []
     exit_code = 0
     options = _options(systems, adopt, allow_mass_delete, "apply")
-    with open_run(ctx, workspace, options=options) as run:
+    with open_run(ctx, workspace, options=options) as run, command_progress(ctx) as progress:
+        live = ApplyProgress(progress)
 
         def run_one(name: str) -> tuple[str, int, list[str], dict[str, Any]]:
             try:
@@ -222,7 +257,7 @@ def apply(
             done = apply_with_rollback(
                 run,
                 name,
-                observer=printer,
+                observer=FanOut(printer, live),
                 rollback=not no_rollback,
                 commit=commit,
                 artifacts=trusted,
@@ -230,16 +265,23 @@ def apply(
             if done.error is not None:
                 return _failed(name, done.error, done.rollback)
             assert done.outcome is not None
+            result: dict[str, Any] = {"run_id": done.outcome.run_id, "counts": done.outcome.counts}
             if done.commit is not None:
                 commits.append(done.commit)
-            outcome = done.outcome
-            return name, 0, printer.lines, {"run_id": outcome.run_id, "counts": outcome.counts}
+                result["commit"] = {
+                    "committed": done.commit.committed,
+                    "revision": done.commit.revision,
+                    "message": done.commit.message,
+                }
+            return name, 0, printer.lines, result
 
         with stop_on_signals(run), ThreadPoolExecutor(max_workers=jobs) as pool:
             for name, code, lines, result in pool.map(run_one, names):
                 results[name] = result
                 exit_code = max(exit_code, code)
                 if json_out:
+                    if code:  # the error and what rollback did, for the human on stderr
+                        click.echo("\n".join(lines), err=True)
                     continue
                 streamed = len(names) == 1 and code == 0
                 if not streamed:
@@ -248,24 +290,26 @@ def apply(
                 if len(names) > 1:
                     state = paint("failed", "red") if code else paint("done", "green")
                     click.echo(f"[{len(results)}/{len(names)}] {name}: {state}", err=True)
-    for done_commit in sorted(commits, key=lambda c: names.index(c.project)):
-        click.echo(_commit_line(done_commit))
-    if json_out:
-        emit_json(
-            {
-                "projects": results,
-                "requests": run.counter.total(),
-                "writes": run.counter.total(writes_only=True),
-            }
-        )
-    sys.exit(exit_code)
+    if not json_out:
+        for done_commit in sorted(commits, key=lambda c: names.index(c.project)):
+            click.echo(_commit_line(done_commit))
+    finish(
+        exit_code,
+        {
+            "projects": results,
+            "requests": run.counter.total(),
+            "writes": run.counter.total(writes_only=True),
+        },
+    )
 
 
 def _failed(
     project: str, exc: ConvergeError, restored: AutoRollback | None
 ) -> tuple[str, int, list[str], dict[str, Any]]:
     """A failed project's lines (the error, then what automatic rollback did) and its JSON."""
-    result: dict[str, Any] = {"error": exc.message, "exit_code": exc.exit_code}
+    result: dict[str, Any] = {
+        "error": exc.message, "hint": exc.hint or None, "exit_code": exc.exit_code
+    }
     lines = error_lines(exc, project)
     if restored is not None:
         lines.extend(_rollback_lines(project, restored))
@@ -309,6 +353,7 @@ def _commit_line(done: CommitResult) -> str:
     show_default=True,
     help="How many recent runs to show.",
 )
+@output_option("text", "json")
 @click.pass_context
 def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, limit: int) -> None:
     """Last runs, each system's state, unfinished operations and the command that resumes.
@@ -424,12 +469,11 @@ def status(ctx: click.Context, projects: tuple[str, ...], all_projects: bool, li
                     )
             if needs_resume:
                 click.echo(f"  ▶ resume with: {resume}")
-    if json_out:
-        emit_json({"projects": report})
-    sys.exit(0)
+    finish(0, {"projects": report})
 
 
 @click.group()
+@output_option("text", "json")
 def audit() -> None:
     """Check the append-only audit log (reconciliation.log) against the journal."""
 
@@ -453,8 +497,7 @@ def audit_verify(ctx: click.Context, head: str | None) -> None:
         report = workspace_trail(workspace, journal).verify(head=head)
     rel = workspace.settings.audit_log
     if output_format(ctx) == "json":
-        emit_json(report.to_json())
-        sys.exit(0 if report.ok else 1)
+        finish(0 if report.ok else 1, report.to_json())
     for problem in report.problems:
         click.echo(f"{rel}:{problem.line}: {problem.message}")
     for note in report.notes:
@@ -490,7 +533,8 @@ def audit_reseal(ctx: click.Context, reason: str) -> None:
         trail = workspace_trail(workspace, journal)
         done = trail.reseal(reason, actor=current_actor())
     if output_format(ctx) == "json":
-        emit_json(
+        finish(
+            0,
             {
                 "seq": done.seq,
                 "recorded": (
@@ -501,8 +545,7 @@ def audit_reseal(ctx: click.Context, reason: str) -> None:
                 "found_seq": done.found_seq,
                 "lost": list(done.lost) if done.lost else None,
                 "problems": list(done.problems),
-            }
+            },
         )
-    else:
-        click.echo(describe_reseal(workspace.settings.audit_log, done))
+    click.echo(describe_reseal(workspace.settings.audit_log, done))
     sys.exit(0)

@@ -17,6 +17,8 @@ from typing import NoReturn
 
 import click
 
+from converge.cli.options import output_format, output_option
+from converge.cli.output import emit_json, fail
 from converge.cli.sandbox_loader import (
     FAULTS_ENV,
     RATE_LIMITS_ENV,
@@ -53,21 +55,18 @@ def _load() -> SandboxApi:
         _fail(error)
 
 
-def _print_exports(env: dict[str, str]) -> None:
-    for name, value in env.items():
-        click.echo(f"export {name}={shlex.quote(value)}")
+def _print_exports(env: dict[str, str], state_dir: Path) -> None:
+    """``export NAME=value`` lines, or with --output json one document (``env``)."""
+    if output_format(click.get_current_context()) == "json":
+        emit_json({"env": env, "state_dir": str(state_dir)})
+    else:
+        for name, value in env.items():
+            click.echo(f"export {name}={shlex.quote(value)}")
     sys.stdout.flush()
 
 
-def _report(error: ConvergeError) -> None:
-    click.echo(f"error: {error.render()}", err=True)
-    if error.hint:
-        click.echo(f"hint: {error.hint}", err=True)
-
-
 def _fail(error: ConvergeError) -> NoReturn:
-    _report(error)
-    sys.exit(error.exit_code)
+    fail(error)
 
 
 workspace_option = click.option(
@@ -79,6 +78,7 @@ workspace_option = click.option(
 
 
 @click.group()
+@output_option("text", "json")
 def sandbox() -> None:
     """Run the local Infisical, Vercel and Supabase emulators.
 
@@ -114,16 +114,18 @@ def sandbox() -> None:
     "<vendor>.<rule>=N.",
 )
 @workspace_option
+@output_option("text", "json")
 def serve(
     port_base: int | None, faults: str | None, rate_limits: str | None, workspace: Path | None
 ) -> None:
     """Serve the three emulators on 127.0.0.1 until interrupted.
 
-    Prints `export NAME=value` lines once all three accept connections; SIGINT or SIGTERM
-    stops the servers and the PostgreSQL they started. The Infisical and Vercel projects
-    and the Supabase refs the workspace's projects name are created if missing (a
-    Supabase database on its first SQL use); projects added to the workspace later are
-    created before the next command uses the sandbox.
+    Prints `export NAME=value` lines (with --output json, one document holding them) once
+    all three accept connections; SIGINT or SIGTERM stops the servers and the PostgreSQL
+    they started. The Infisical and Vercel projects and the Supabase refs the workspace's
+    projects name are created if missing (a Supabase database on its first SQL use);
+    projects added to the workspace later are created before the next command uses the
+    sandbox.
 
     \b
     Example:
@@ -168,10 +170,9 @@ def _serve_until(
             workspace=targets,
         )
     except ConvergeError as error:
-        _report(error)
-        return error.exit_code
+        _fail(error)
     try:
-        _print_exports(running.env)
+        _print_exports(running.env, state_dir)
         threading.Thread(target=_await_background, args=(running,), daemon=True).start()
         while not stop.wait(0.5):
             if not running.servers.alive:
@@ -203,6 +204,7 @@ def _created_summary(created: dict[str, list[str]]) -> str:
 
 @sandbox.command()
 @workspace_option
+@output_option("text", "json")
 def env(workspace: Path | None) -> None:
     """Print `export NAME=value` lines for the running sandbox.
 
@@ -211,14 +213,16 @@ def env(workspace: Path | None) -> None:
       eval "$(converge sandbox env)"
     """
     api = _load()
+    state_dir = _state_dir(api, workspace)
     try:
-        _print_exports(api.running_env(_state_dir(api, workspace)))
+        _print_exports(api.running_env(state_dir), state_dir)
     except ConvergeError as error:
         _fail(error)
 
 
 @sandbox.command()
 @workspace_option
+@output_option("text", "json")
 def reset(workspace: Path | None) -> None:
     """Delete the sandbox's stored objects, credentials, request log and database.
 
@@ -236,7 +240,9 @@ def reset(workspace: Path | None) -> None:
         removed = api.reset_state(state_dir)
     except ConvergeError as error:
         _fail(error)
-    if removed:
+    if output_format(click.get_current_context()) == "json":
+        emit_json({"state_dir": str(state_dir), "removed": [str(p) for p in removed]})
+    elif removed:
         click.echo(f"Reset the sandbox state in {state_dir}; the next start creates the "
                    "workspace's projects again.")
     else:

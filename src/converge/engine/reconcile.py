@@ -59,11 +59,17 @@ class DeletionBudgetError(ConvergeError):
 
 
 class ApplyObserver(Protocol):
-    """Progress callbacks (the CLI prints the brief's lines from them)."""
+    """Progress callbacks, called as the run goes (the CLI prints the brief's lines and
+    the live progress from them): a system planned (just before its writes), each change
+    as soon as its outcome is journaled (for a batching vendor, as the vendor answers
+    for it, not after the whole batch), a system done, the credentials revoked at the
+    end. Called from the thread running the project (``apply --jobs`` runs several)."""
 
     def system_planned(self, project: str, plan: SystemPlan) -> None: ...
 
     def change_applied(self, project: str, change: Change, applied: AppliedChange) -> None: ...
+
+    def change_failed(self, project: str, change: Change, error: ConvergeError) -> None: ...
 
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None: ...
 
@@ -71,10 +77,16 @@ class ApplyObserver(Protocol):
 
 
 class SilentObserver:
+    """An ``ApplyObserver`` that ignores everything: the base of observers that want only
+    some of the callbacks."""
+
     def system_planned(self, project: str, plan: SystemPlan) -> None:
         return None
 
     def change_applied(self, project: str, change: Change, applied: AppliedChange) -> None:
+        return None
+
+    def change_failed(self, project: str, change: Change, error: ConvergeError) -> None:
         return None
 
     def system_applied(self, project: str, system: str, summary: Mapping[str, Any]) -> None:
@@ -268,12 +280,19 @@ def apply_project(
                         hint="take it over with --adopt, or rename the desired object",
                     )
                 observer.system_planned(project, system_plan)
-                for change, applied in _apply_all(
-                    journal, run.id, reconciler, system_plan, stopped=stop_check
+
+                def observed(change: Change, result: BatchResult) -> None:
+                    if isinstance(result, AppliedChange):
+                        observer.change_applied(project, change, result)
+                    else:
+                        observer.change_failed(project, change, result)
+
+                for change, _applied in _apply_all(
+                    journal, run.id, reconciler, system_plan, stopped=stop_check,
+                    observed=observed,
                 ):
                     outcome.applied.append(change)
                     counts[_COUNT_OF[change.action]] += 1
-                    observer.change_applied(project, change, applied)
                 counts["in_sync"] += system_plan.in_sync
                 summary = reconciler.summary()
                 outcome.summaries[system] = summary
@@ -331,6 +350,7 @@ def _apply_all(
     plan: SystemPlan,
     *,
     stopped: Callable[[], None],
+    observed: Callable[[Change, BatchResult], None],
 ) -> Iterator[tuple[Change, AppliedChange]]:
     """Apply the system's changes in plan order, journaling each before and after.
 
@@ -341,7 +361,8 @@ def _apply_all(
     at most, which the next run settles against what it observes
     (``engine.settle``). The others get one ``apply`` call per change, each journaled as
     intended just before its call and as done just after. ``stopped`` raises
-    ``RunInterrupted`` before a batch once a stop was requested.
+    ``RunInterrupted`` before a batch once a stop was requested. ``observed`` hears of
+    each outcome right after it is journaled (live progress).
     """
     batches: Sequence[Sequence[Change]] = (
         [plan.changes] if reconciler.batches else [[c] for c in plan.changes]
@@ -350,7 +371,9 @@ def _apply_all(
         if not batch:
             continue
         stopped()
-        record = _Recorder(journal, [journal.record_intent(run_id, c) for c in batch], batch)
+        record = _Recorder(
+            journal, [journal.record_intent(run_id, c) for c in batch], batch, observed
+        )
         results: Sequence[BatchResult]
         if reconciler.batches:
             results = reconciler.apply_batch(batch, on_result=record)
@@ -368,12 +391,20 @@ def _apply_all(
 
 
 class _Recorder:
-    """Journals each outcome of a batch once, as soon as it is known (``ResultSink``)."""
+    """Journals each outcome of a batch once, as soon as it is known (``ResultSink``),
+    then tells ``observed``."""
 
-    def __init__(self, journal: Journal, ops: list[int], batch: Sequence[Change]):
+    def __init__(
+        self,
+        journal: Journal,
+        ops: list[int],
+        batch: Sequence[Change],
+        observed: Callable[[Change, BatchResult], None],
+    ):
         self.journal = journal
         self.ops = ops
         self.batch = batch
+        self.observed = observed
         self.recorded: set[int] = set()
 
     def __call__(self, index: int, result: BatchResult) -> None:
@@ -384,6 +415,7 @@ class _Recorder:
             _record_outcome(self.journal, self.ops[index], self.batch[index], result)
         else:
             self.journal.record_failed(self.ops[index], result.message)
+        self.observed(self.batch[index], result)
 
 
 def _apply_one(reconciler: SystemReconciler, change: Change) -> BatchResult:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from converge.errors import ConvergeError, VendorAuthError
+from converge.errors import VendorAuthError
 from converge.vendors.http import RequestCounter
 from converge.vendors.infisical import InfisicalClient, load_credentials
 from tests.vendors.infisical.conftest import BASE_URL, Harness
@@ -19,9 +19,11 @@ LOGIN = "/api/v1/auth/universal-auth/login"
 RENEW = "/api/v1/auth/token/renew"
 
 
-def test_missing_credentials_name_both_variable_sets() -> None:
-    with pytest.raises(ConvergeError) as caught:
+def test_missing_credentials_exit_4_naming_both_variable_sets() -> None:
+    with pytest.raises(VendorAuthError) as caught:
         load_credentials({"INFISICAL_API_URL": BASE_URL})
+    assert caught.value.exit_code == 4  # like a missing VERCEL_TOKEN
+    assert caught.value.vendor == "infisical"
     assert "INFISICAL_TOKEN" in caught.value.message
     assert "INFISICAL_CLIENT_ID" in caught.value.message
     assert "INFISICAL_CLIENT_SECRET" in caught.value.message
@@ -84,12 +86,28 @@ def test_config_file_with_client_credentials_is_accepted(
     assert creds.infisical_client_secret not in repr(client.credentials)
 
 
-def test_config_file_without_credentials_is_refused(tmp_path: Path) -> None:
+def test_config_file_without_credentials_is_refused_with_exit_4(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"apiUrl": BASE_URL}))
 
-    with pytest.raises(ConvergeError, match="neither token nor clientId"):
+    with pytest.raises(VendorAuthError, match="neither token nor clientId") as caught:
         load_credentials({}, path)
+    assert caught.value.exit_code == 4
+    assert str(path) in caught.value.message
+
+
+@pytest.mark.parametrize("content", [None, "not json", "[1, 2]"], ids=["absent", "bad", "list"])
+def test_an_unreadable_config_file_is_a_credentials_error_naming_the_file(
+    tmp_path: Path, content: str | None
+) -> None:
+    path = tmp_path / "config.json"
+    if content is not None:
+        path.write_text(content)
+
+    with pytest.raises(VendorAuthError) as caught:
+        load_credentials({"INFISICAL_TOKEN": "t"}, path)
+    assert caught.value.exit_code == 4
+    assert str(path) in caught.value.message
 
 
 def test_every_request_is_counted(harness: Harness) -> None:

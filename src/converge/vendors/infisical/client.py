@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from converge.errors import ConvergeError, VendorAuthError, VendorError
+from converge.errors import VendorAuthError, VendorError
 from converge.vendors.http import (
     RateBudget,
     RequestCounter,
@@ -71,19 +71,25 @@ class Credentials:
 
 
 def load_credentials(env: Mapping[str, str], config_path: str | Path | None = None) -> Credentials:
-    """Read credentials from a config file or the environment; none found is a ConvergeError."""
+    """Read credentials from a config file or the environment.
+
+    None found, or a config file that cannot be read, is ``VendorAuthError`` (exit 4, as
+    a missing ``VERCEL_TOKEN`` is), naming the variables or the file to fix."""
     api_url = env.get("INFISICAL_API_URL") or DEFAULT_API_URL
     if config_path is not None:
         path = Path(config_path).expanduser()
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
-            raise ConvergeError(
+            raise _missing(
                 f"cannot read the Infisical config file {path}",
                 hint='it must be JSON like {"apiUrl": …, "clientId": …, "clientSecret": …}',
             ) from None
         if not isinstance(data, dict):
-            raise ConvergeError(f"the Infisical config file {path} is not a JSON object")
+            raise _missing(
+                f"the Infisical config file {path} is not a JSON object",
+                hint='it must be JSON like {"apiUrl": …, "clientId": …, "clientSecret": …}',
+            )
         url = str(data.get("apiUrl") or api_url)
         if data.get("clientId") and data.get("clientSecret"):
             return Credentials(
@@ -93,8 +99,9 @@ def load_credentials(env: Mapping[str, str], config_path: str | Path | None = No
             )
         if data.get("token"):
             return Credentials(url, token=str(data["token"]), source=f"token in {path}")
-        raise ConvergeError(
+        raise _missing(
             f"the Infisical config file {path} has neither token nor clientId and clientSecret",
+            hint="add clientId and clientSecret of a machine identity (or a token)",
         )
     if env.get("INFISICAL_CLIENT_ID") and env.get("INFISICAL_CLIENT_SECRET"):
         return Credentials(
@@ -105,11 +112,16 @@ def load_credentials(env: Mapping[str, str], config_path: str | Path | None = No
         )
     if env.get(TOKEN_VARIABLE):
         return Credentials(api_url, token=env[TOKEN_VARIABLE], source=TOKEN_VARIABLE)
-    raise ConvergeError(
+    raise _missing(
         "no Infisical credentials: set INFISICAL_TOKEN, or INFISICAL_CLIENT_ID and "
         "INFISICAL_CLIENT_SECRET",
         hint="or pass --config with a JSON file holding clientId and clientSecret",
     )
+
+
+def _missing(message: str, *, hint: str) -> VendorAuthError:
+    """Credentials absent or unreadable: refused before any request, exit 4."""
+    return VendorAuthError(message, vendor=VENDOR, hint=hint)
 
 
 def _error_message(response: httpx.Response) -> str:
