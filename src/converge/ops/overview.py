@@ -159,6 +159,29 @@ class DriftView:
 
 
 @dataclass(frozen=True)
+class SystemView:
+    """What converge manages in one system (``engine.status.SystemState``, for people)."""
+
+    system: str
+    state: str
+    managed: int
+    last_applied: str
+    last_run: str | None
+    unfinished: int
+
+    @classmethod
+    def of(cls, state: SystemState) -> SystemView:
+        return cls(
+            system=state.system,
+            state=state.state,
+            managed=state.managed,
+            last_applied=format_time(state.last_applied),
+            last_run=state.last_run,
+            unfinished=state.unfinished,
+        )
+
+
+@dataclass(frozen=True)
 class RevocationView:
     """A credential whose fate is not settled: a revocation owed (with its due time) or a
     mint a stopped run never recorded the answer of."""
@@ -232,7 +255,7 @@ class ProjectOverview:
     rollout: RolloutView | None
     revocations: tuple[RevocationView, ...]
     locked_by: str | None
-    systems: tuple[SystemState, ...]
+    systems: tuple[SystemView, ...]
 
     @property
     def open_drift(self) -> tuple[DriftView, ...]:
@@ -558,7 +581,7 @@ def project_overview(
         rollout=_rollout(config, journal.reports.last(name, "rollout")),
         revocations=revocations,
         locked_by=holder.describe() if holder else None,
-        systems=tuple(system_states(journal, name, open_ops)),
+        systems=tuple(SystemView.of(s) for s in system_states(journal, name, open_ops)),
     )
 
 
