@@ -22,6 +22,7 @@ from converge.config.workspace import open_workspace
 from converge.dashboard.facade import serve_dashboard
 from converge.dashboard.server import ServedApp
 from converge.engine.journal import open_journal
+from tests.e2e.conftest import e2e  # noqa: F401  (the sandbox fixture, for these modules too)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +32,8 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
@@ -38,7 +42,8 @@ from converge.engine.journal_credentials import due_time
 from converge_sandbox.vercel import seed as vercel_seed
 from tests.conftest import REPO
 from tests.dashboard.conftest import served
-from tests.e2e.conftest import E2E, start_e2e
+from tests.dashboard.test_access import assert_accessible
+from tests.e2e.conftest import CONVERGE, E2E, base_env, start_e2e
 from tests.e2e.test_secrets_canary import CANARY, plant_canary
 
 pytestmark = pytest.mark.integration
@@ -176,6 +181,8 @@ def test_no_page_or_route_shows_a_secret_value(world: dict[str, Any]) -> None:
     }
     for path, response in pages.items():
         assert_no_secret(response.text, secrets, path)
+        if response.status_code == 200 and path != "/dashboard.css":
+            assert_accessible(response.text)  # the pages with every panel filled
     # Positive controls: the canary did reach a vendor, and the pages are the real ones.
     auth = e2e.sandbox.world.store.get("supabase", "auth_config", "journalprodqzvtkwmrx")
     assert auth is not None and auth["external_github_secret"] == CANARY
@@ -184,3 +191,38 @@ def test_no_page_or_route_shows_a_secret_value(world: dict[str, Any]) -> None:
         r"external_github_secret</code>: \(none\) → \(sensitive\)", pages["/projects/journal"].text
     )
     assert len(secrets[1]) >= 16
+
+
+def test_watch_serves_the_pages_beside_metrics_and_healthz(world: dict[str, Any]) -> None:
+    e2e: E2E = world["e2e"]
+    proc = subprocess.Popen(
+        [str(CONVERGE), "--workspace", str(e2e.root), "watch", "journal", "--interval", "1h",
+         "--metrics-port", "0"],
+        env=base_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.match(
+            r"serving metrics on (http://127\.0\.0\.1:\d+)/metrics and \1/healthz, "
+            r"the dashboard on \1/$", line.strip())
+        assert match, line
+        url = match.group(1)
+        overview = httpx.get(url + "/", timeout=10)
+        project = httpx.get(url + "/projects/journal", timeout=10)
+        metrics = httpx.get(url + "/metrics", timeout=10)
+        health = httpx.get(url + "/healthz", timeout=10)
+        posted = httpx.post(url + "/metrics", timeout=10)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert overview.status_code == 200 and 'id="project-journal"' in overview.text
+    assert project.status_code == 200 and "<h1>journal" in project.text
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"] == CONTENT_TYPE_LATEST
+    assert list(text_string_to_metric_families(metrics.text))
+    assert (health.status_code, health.text) == (200, "ok\n")
+    assert posted.status_code == 405
+    for response in (overview, project, metrics):
+        assert_no_secret(response.text, world["secrets"], str(response.url))
