@@ -316,3 +316,15 @@ def test_converge_dashboard_takes_its_token_from_the_environment(root: Path) -> 
     finally:
         code, _, err = _stop(proc)
     assert code == 0 and TOKEN not in err
+
+
+def test_a_taken_port_is_one_sentence_naming_the_option(root: Path) -> None:
+    with served(root) as first:
+        result = subprocess.run(
+            [str(CONVERGE), "--workspace", str(root), "dashboard", "--port", str(first.port)],
+            env=base_env(), capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        f"error: cannot serve the dashboard on 127.0.0.1:{first.port} (Address already in use)")
+    assert "choose another --port" in result.stderr and "Traceback" not in result.stderr

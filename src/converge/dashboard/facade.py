@@ -83,4 +83,5 @@ def serve_watch(
             Route("/healthz", health, methods=["GET"]),
         ),
     )
-    return serve(app, LOOPBACK, port, name="converge-metrics")
+    return serve(app, LOOPBACK, port, what="metrics and the dashboard",
+                 option="--metrics-port")

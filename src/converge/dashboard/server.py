@@ -23,13 +23,15 @@ from converge.errors import DashboardError
 READY_TIMEOUT_S = 10.0
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket on ``host``:``port`` (IPv4, IPv6 or a name)."""
+def bind(host: str, port: int, *, what: str = "the dashboard", option: str = "--port"
+         ) -> socket.socket:
+    """A listening-ready TCP socket on ``host``:``port`` (IPv4, IPv6 or a name); errors
+    name ``what`` is served and the ``option`` that chose the port."""
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise DashboardError(
-            f"cannot serve the dashboard on {host}:{port} ({exc.strerror or 'unknown host'})",
+            f"cannot serve {what} on {host}:{port} ({exc.strerror or 'unknown host'})",
             hint="pass --bind with an address of this machine",
         ) from None
     family, kind, proto, _, address = infos[0]
@@ -40,8 +42,8 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise DashboardError(
-            f"cannot serve the dashboard on {host}:{port} ({exc.strerror or 'bind failed'})",
-            hint="choose another --port (0 picks a free one), or stop what uses it",
+            f"cannot serve {what} on {host}:{port} ({exc.strerror or 'bind failed'})",
+            hint=f"choose another {option} (0 picks a free one), or stop what uses it",
         ) from None
     sock.set_inheritable(False)
     return sock
@@ -72,9 +74,16 @@ class ServedApp:
         self._socket.close()
 
 
-def serve(app: ASGIApp, host: str, port: int, *, name: str = "converge-dashboard") -> ServedApp:
+def serve(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    what: str = "the dashboard",
+    option: str = "--port",
+) -> ServedApp:
     """Serve ``app`` on ``host``:``port`` (0: a free port) and return once it accepts."""
-    sock = bind(host, port)
+    sock = bind(host, port, what=what, option=option)
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -92,14 +101,14 @@ def serve(app: ASGIApp, host: str, port: int, *, name: str = "converge-dashboard
         finally:
             loop.close()
 
-    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread = threading.Thread(target=run, name="converge-web", daemon=True)
     thread.start()
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
             sock.close()
-            raise DashboardError(f"the dashboard server on {host}:{port} did not start")
+            raise DashboardError(f"the server of {what} on {host}:{port} did not start")
         time.sleep(0.005)
     bound = sock.getsockname()
     return ServedApp(host=host, port=int(bound[1]), _server=server, _thread=thread, _socket=sock)
