@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets as secrets_module
 import signal
 import subprocess
 import time
@@ -171,7 +172,14 @@ def test_the_browser_shows_the_projects_a_drift_made_out_of_band_and_a_project_p
 
 def test_no_page_or_route_shows_a_secret_value(world: dict[str, Any]) -> None:
     e2e: E2E = world["e2e"]
-    secrets: tuple[str, ...] = world["secrets"]
+    # A third canary: the sensitive variable holding the client secret replaced by hand,
+    # then planned and checked for drift (both kept in the journal for the pages).
+    replaced = "canary-" + secrets_module.token_hex(16)
+    change_vercel_variable(e2e, "INFISICAL_CLIENT_SECRET", replaced)
+    assert e2e.cli("plan", "journal").exit_code == 2
+    assert e2e.cli("drift", "journal").exit_code == 2
+    assert e2e.vercel_value("journal-web", "INFISICAL_CLIENT_SECRET") == replaced
+    secrets: tuple[str, ...] = (*world["secrets"], replaced)
     paths = ["/", "/?refresh=off", "/dashboard.css", "/nowhere", "/projects/nobody"]
     paths += [f"/projects/{p}" for p in PROJECTS]
     with served(e2e.root) as server:
@@ -186,10 +194,12 @@ def test_no_page_or_route_shows_a_secret_value(world: dict[str, Any]) -> None:
     # Positive controls: the canary did reach a vendor, and the pages are the real ones.
     auth = e2e.sandbox.world.store.get("supabase", "auth_config", "journalprodqzvtkwmrx")
     assert auth is not None and auth["external_github_secret"] == CANARY
-    # ...and the page shows the field that holds it, masked, where its value would be
-    assert re.search(
-        r"external_github_secret</code>: \(none\) → \(sensitive\)", pages["/projects/journal"].text
-    )
+    # ...and journal's page shows the replaced variable, its drifted field and its planned
+    # change, masked where the value would be
+    page = pages["/projects/journal"].text
+    assert "<code>vercel/env/INFISICAL_CLIENT_SECRET@production</code>" in page
+    assert re.search(r"<code>INFISICAL_CLIENT_SECRET[^<]*</code></th>\s*<td>\s*<ul class=\"diffs\">"
+                     r"\s*<li><code>value</code>: \(sensitive\) → \(sensitive\)</li>", page), page
     assert len(secrets[1]) >= 16
 
 

@@ -41,7 +41,6 @@ from converge.ops.drift_ages import DriftAge, drift_ages, parse_time
 from converge.ops.metrics_journal import journal_projects
 from converge.ops.rollout import waves_for
 
-RUNS_ON_INDEX = 1
 RUNS_ON_PAGE = 20
 _WRITING_RESULTS = ("succeeded",)
 
