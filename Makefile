@@ -52,6 +52,7 @@ schema: setup ## Regenerate JSON Schemas for the input files and artifacts into 
 
 bench: setup ## Benchmarks (print figures)
 	@$(BIN)/python benchmarks/bench_pipeline.py
+	@$(BIN)/python benchmarks/bench_apply.py --projects 10
 
 # --- the brief's targets (PROJECT=name) ---
 drift-check: setup ## Drift: rendered artifacts vs live vendors, per field (exit 2 on drift)

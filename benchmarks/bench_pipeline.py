@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Benchmark: validate + decide + render for N generated projects (default 1,000).
 
-Generates a workspace of N projects shaped like the journal example (roles, identities,
-waivers, Vercel and Supabase files, plus the example Rego policy), then times each stage
-through the library, in one process or spread over --jobs processes. Prints figures.
+Generates a workspace of N projects (``workspace_gen``: each shaped like journal, with its
+own identities and vendor-side projects, plus the example's owners policy), then times each
+stage through the library, in one process or spread over --jobs processes. Prints figures.
 """
 
 from __future__ import annotations
@@ -11,43 +11,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "examples" / "workspace"
-
-
-def generate(root: Path, count: int) -> list[str]:
-    """A workspace of ``count`` copies of journal, each with its own names and refs."""
-    shutil.copy(EXAMPLE / "converge.yaml", root / "converge.yaml")
-    shutil.copytree(EXAMPLE / "policies", root / "policies")
-    templates = {
-        "projects/{p}/project.yaml": EXAMPLE / "projects/journal/project.yaml",
-        "projects/{p}/identities.yaml": EXAMPLE / "projects/journal/identities.yaml",
-        "projects/{p}/waivers.yaml": EXAMPLE / "projects/journal/waivers.yaml",
-        "data/infisical/{p}/roles.yaml": EXAMPLE / "data/infisical/journal/roles.yaml",
-        "data/platforms/vercel/{p}.yaml": EXAMPLE / "data/platforms/vercel/journal.yaml",
-        "data/platforms/supabase/{p}.yaml": EXAMPLE / "data/platforms/supabase/journal.yaml",
-    }
-    texts = {k: v.read_text() for k, v in templates.items()}
-    names = []
-    for i in range(count):
-        name = f"app-{i:04d}"
-        letters = "".join(chr(97 + int(d)) for d in f"{i:04d}")
-        ref = ("bench" + letters + "qzvtkwmrxyzab")[:20]
-        for pattern, text in texts.items():
-            path = root / pattern.format(p=name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            body = text.replace("journal", name).replace("journalprodqzvtkwmrx", ref)
-            body = body.replace(f"{name}prodqzvtkwmrx", ref)
-            path.write_text(body)
-        names.append(name)
-    return names
+from workspace_gen import generate_workspace
 
 
 def run_batch(root: str, names: list[str]) -> dict[str, float]:
@@ -81,7 +51,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="converge-bench-") as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        names = generate(root, args.projects)
+        names = [p.name for p in generate_workspace(root, args.projects)]
         generated = time.perf_counter() - t0
         chunks = [names[i :: args.jobs] for i in range(args.jobs)]
         start = time.perf_counter()

@@ -5,7 +5,12 @@ env vars to the seeded project, then lists them with ``GET /v10/projects/{id}/en
 few threads, each with its own keep-alive connection, bounded in count and in time.
 Prints requests/s and checks the sandbox's request log counted every request.
 
+``--projects N`` serves a generated workspace of N projects instead (``workspace_gen``;
+the sandbox creates their Vercel projects), each given the same 20 env vars first, so the
+store holds what a N-project reconcile leaves and every lookup runs over it.
+
     .venv/bin/python benchmarks/bench_sandbox.py [--threads 4] [--requests 20000] [--seconds 10]
+        [--projects 100]
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import urllib.parse
 from pathlib import Path
 
 import httpx
+from workspace_gen import generate_workspace
 
 from converge_sandbox.requestlog import fetch_request_log, reset_request_log
 from converge_sandbox.vercel.seed import project_id, team_id
@@ -112,31 +118,46 @@ def run_clients(
     return counts[0], counts[1], time.perf_counter() - started
 
 
+def add_env_vars(client: httpx.Client, url: str, headers: dict[str, str]) -> None:
+    for i in range(ENV_VARS):
+        created = client.post(
+            url,
+            headers=headers,
+            json={
+                "key": f"BENCH_{i}",
+                "value": f"value-{i}",
+                "type": "encrypted",
+                "target": ["production", "preview"],
+            },
+        )
+        created.raise_for_status()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--projects", type=int, default=0,
+                        help="serve a generated workspace of N projects (0: the seeded world)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="converge-bench-") as tmp:
+        names = ["journal-web"]
+        if args.projects:
+            projects = generate_workspace(Path(tmp), args.projects)
+            names = [p.vercel_project for p in projects]
         process, env = start_serve(Path(tmp))
         try:
             base = env["VERCEL_API_URL"]
             headers = {"Authorization": f"Bearer {env['VERCEL_TOKEN']}"}
-            url = f"{base}/v10/projects/{project_id('journal-web')}/env?teamId={team_id()}"
-            for i in range(ENV_VARS):
-                created = httpx.post(
-                    url,
-                    headers=headers,
-                    json={
-                        "key": f"BENCH_{i}",
-                        "value": f"value-{i}",
-                        "type": "encrypted",
-                        "target": ["production", "preview"],
-                    },
-                )
-                created.raise_for_status()
+            with httpx.Client(timeout=30, trust_env=False) as client:
+                for name in names:
+                    add_env_vars(client, f"{base}/v10/projects/{project_id(name)}/env"
+                                 f"?teamId={team_id()}", headers)
+            # The middle project: a lookup by id must not depend on where it sits.
+            listed = project_id(names[len(names) // 2])
+            url = f"{base}/v10/projects/{listed}/env?teamId={team_id()}"
             run_clients(url, headers, threads=args.threads, total=200, seconds=5)  # warm-up
             reset_request_log(base)
             server_cpu, client_cpu = cpu_seconds(process.pid), time.process_time()
@@ -152,8 +173,9 @@ def main() -> int:
             process.wait(30)
 
     rps = ok / elapsed if elapsed else 0.0
+    world = f"{args.projects} generated projects" if args.projects else "seeded world"
     print(
-        f"vercel env list ({ENV_VARS} vars, {args.threads} threads, keep-alive): "
+        f"vercel env list ({ENV_VARS} vars, {world}, {args.threads} threads, keep-alive): "
         f"{ok} ok, {failed} failed in {elapsed:.2f} s = {rps:,.0f} requests/s"
     )
     if server_cpu is not None and ok:

@@ -19,9 +19,15 @@ A client that goes away mid-request (``ClientDisconnect``, a reset socket) is lo
 one info line and status 499, never as a traceback: it is the client's doing, not a fault
 of the emulator.
 
-``/__sandbox/requests`` is the control endpoint (loopback clients only, never faulted,
-limited or logged): ``GET`` returns the log as JSON (``?vendor=`` and ``?limit=`` filter),
-``DELETE`` clears it.
+``/__sandbox/`` holds the control endpoints (loopback clients only, never faulted,
+limited or logged). ``/__sandbox/requests``: ``GET`` returns the log as JSON (``?vendor=``
+and ``?limit=`` filter), ``DELETE`` clears it. ``POST /__sandbox/workspace`` takes the
+vendor-side projects a workspace names (``wanted``) and creates this vendor's missing ones
+(``ensure``), once the vendor is seeded; it needs ``Authorization: Bearer <control token>``
+(the token the running sandbox keeps in its state folder, readable only by its owner), so
+neither a vendor client (which never calls these paths) nor another local account can
+make the sandbox create anything: on an unknown project the vendor API answers 404 as
+the vendor does.
 
 Dropping a connection needs the socket's transport; ``server.SandboxHttpProtocol`` puts it
 in ``scope["extensions"]``. Served any other way, a drop degrades to the vendor's 503 and a
@@ -31,6 +37,7 @@ lost response to the vendor's 502 (the emulator has still committed the write).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import time
@@ -45,6 +52,7 @@ from converge_sandbox.gate import ReadyGate
 from converge_sandbox.ratelimits import FixedWindowLimiter, RateLimitSpec, WindowState
 from converge_sandbox.requestlog import RequestEntry, RequestLog
 from converge_sandbox.vendorprofiles import Headers, profile_for
+from converge_sandbox.wanted import WantedProjects, parse_wanted
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,6 +61,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # The account a request is charged to (None: a refused credential, charged to no one).
 QuotaOwner = Callable[[Scope], "str | None"]
+# Creates the vendor's missing projects a workspace names; a line per object created.
+EnsureWanted = Callable[[WantedProjects], list[str]]
 
 TRANSPORT_EXTENSION = "converge.transport"
 CONTROL_PREFIX = "/__sandbox/"
@@ -60,6 +70,7 @@ CLIENT_GONE = 499  # logged status of a request whose client went away (nginx's 
 SHARED_ACCOUNT = ""
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _JSON = (b"content-type", b"application/json")
+_MAX_CONTROL_BODY = 64 * 1024 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +104,8 @@ class SandboxMiddleware:
         clock: Callable[[], float] = time.time,
         gate: ReadyGate | None = None,
         quota_owner: QuotaOwner | None = None,
+        ensure: EnsureWanted | None = None,
+        control_token: str | None = None,
     ):
         self.app = app
         self.vendor = vendor
@@ -105,6 +118,8 @@ class SandboxMiddleware:
         self.clock = clock
         self.gate = gate
         self.quota_owner = quota_owner
+        self.ensure = ensure
+        self.control_token = control_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -112,7 +127,7 @@ class SandboxMiddleware:
             return
         path: str = scope["path"]
         if path.startswith(CONTROL_PREFIX):
-            await self._control(scope, send)
+            await self._control(scope, receive, send)
             return
         method: str = scope["method"]
         started = time.perf_counter()
@@ -218,10 +233,13 @@ class SandboxMiddleware:
         await asyncio.sleep(0)  # let the server see the connection is gone
         return True
 
-    async def _control(self, scope: Scope, send: Send) -> None:
+    async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
         if not client or client[0] not in _LOOPBACK_HOSTS:
             await _respond(send, 403, b'{"message":"loopback only"}', [])
+            return
+        if scope["path"].rstrip("/") == "/__sandbox/workspace":
+            await self._workspace(scope, receive, send)
             return
         if scope["path"].rstrip("/") != "/__sandbox/requests":
             await _respond(send, 404, b'{"message":"not found"}', [])
@@ -239,3 +257,58 @@ class SandboxMiddleware:
         limit = int(limit_text) if limit_text.lstrip("-").isdigit() else None
         body = json.dumps(self.log.snapshot(vendor, limit), separators=(",", ":")).encode()
         await _respond(send, 200, body, [])
+
+    async def _workspace(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /__sandbox/workspace``: create this vendor's missing projects of the
+        workspace description in the body (see the module docstring)."""
+        if scope["method"] != "POST":
+            await _respond(send, 405, b'{"message":"method not allowed"}', [])
+            return
+        if not self._authorised(scope):
+            await _respond(send, 401, b'{"message":"a control token is required"}', [])
+            return
+        try:
+            wanted = parse_wanted(json.loads(await _read_body(receive)))
+        except (ValueError, UnicodeDecodeError) as exc:
+            body = json.dumps({"message": str(exc)}).encode()
+            await _respond(send, 400, body, [])
+            return
+        if self.gate is not None and not self.gate.is_open:
+            await self.gate.wait_async()
+        if self.gate is not None and self.gate.error is not None:
+            await _respond(send, 503, b'{"message":"the emulator is not seeded"}', [])
+            return
+        try:
+            created = await asyncio.to_thread(self.ensure, wanted) if self.ensure else []
+        except Exception as exc:  # answered, so the CLI reports it in one sentence
+            logger.exception("%s: creating the workspace's projects failed", self.vendor)
+            body = json.dumps({"message": f"{type(exc).__name__}: {exc}"}).encode()
+            await _respond(send, 500, body, [])
+            return
+        await _respond(send, 200, json.dumps({"created": created}).encode(), [])
+
+    def _authorised(self, scope: Scope) -> bool:
+        if not self.control_token:
+            return False
+        headers = dict(scope.get("headers") or [])
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), self.control_token.encode()
+        )
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The request body (at most ``_MAX_CONTROL_BODY`` bytes; ValueError past that)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ValueError("the client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > _MAX_CONTROL_BODY:
+            raise ValueError("the workspace description is too large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

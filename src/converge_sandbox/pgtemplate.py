@@ -46,9 +46,10 @@ ADMIN = "supabase_admin"
 OWNER = "postgres"
 READ_ONLY = "supabase_read_only_user"
 TEMPLATE = "supabase_template"
-_TEMPLATE_MARK = "converge supabase template v1"
+_TEMPLATE_MARK = "converge supabase template v2"
 _LOGIN_ROLES = (OWNER, READ_ONLY)  # the roles the sandbox connects as, besides ADMIN
 _LOCK_KEY = 0x5B7E_0001  # advisory lock: one bootstrap at a time on a shared server
+_SCRAM_ITERATIONS_FROM = 160000  # the setting exists from PostgreSQL 16 on
 _CREATEROLE_SAFE_FROM = 160000  # server_version_num from which CREATEROLE cannot escalate
 
 # Cluster-wide: the roles, their attributes, memberships and settings (idempotent).
@@ -245,6 +246,12 @@ def _bootstrap_roles(conn: psycopg.Connection[tuple[object, ...]], secret: str) 
         # Before PostgreSQL 16, CREATEROLE may grant itself pg_execute_server_program
         # (Supabase blocks that with its supautils extension, which the sandbox lacks).
         conn.execute("alter role postgres nocreaterole")
+    if row is not None and int(str(row[0])) >= _SCRAM_ITERATIONS_FROM:
+        # The Supabase emulator opens a connection per SQL request, and the client's
+        # PBKDF2 over the default 4,096 SCRAM iterations was most of its CPU (3.2 ms a
+        # connection, 0.7 with one): one iteration keeps SCRAM authentication; the
+        # passwords stay random and known only to this cluster's sandbox.
+        conn.execute("set scram_iterations = 1")
     for role in _LOGIN_ROLES:
         conn.execute(sql.SQL("alter role {} password {}").format(
             sql.Identifier(role), sql.Literal(role_password(secret, role))))
@@ -265,6 +272,9 @@ def _build_template(conn: psycopg.Connection[tuple[object, ...]], admin_url: str
     conn.execute(sql.SQL("create database {} template template0 encoding 'UTF8'").format(ident))
     with psycopg.connect(admin_url, dbname=TEMPLATE, autocommit=True) as template:
         template.execute(_TEMPLATE_SQL.encode())
+        # Every ref's database is a copy: compact the catalogs the build left behind
+        # (a clone is 13 % smaller) and freeze them, so no clone needs vacuuming.
+        template.execute("vacuum (full, freeze)")
     conn.execute(sql.SQL("revoke all on database {} from public").format(ident))
     conn.execute(sql.SQL("alter database {} allow_connections false").format(ident))
     conn.execute(sql.SQL("comment on database {} is {}").format(

@@ -86,6 +86,10 @@ _SERVER_SETTINGS = {
     "max_connections": "200",
     "shared_buffers": "32MB",
     "log_min_messages": "warning",
+    # Each project database is cloned block by block into the WAL (~8 MB a ref): a small
+    # cap recycles it at checkpoints instead of keeping up to the default 1 GB on disk.
+    "max_wal_size": "96MB",
+    "min_wal_size": "32MB",
 }
 # Settings a project may change for its own database (the rest are the server's: changing
 # them would touch every project and need a restart).

@@ -7,7 +7,8 @@ Layout under ``<workspace>/.converge/sandbox/``:
   it lives when the account running PostgreSQL cannot reach the workspace (``pglocation``);
 - ``requests.jsonl``: the request log (appended in batches);
 - ``running.json``: pid and ports of the sandbox serving this workspace, written once all
-  servers accept and removed when it stops; a stale file (dead pid) counts as not running.
+  servers accept and removed when it stops; a stale file (dead pid) counts as not running;
+- ``control.key``: the running sandbox's control token (mode 0600; ``control``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from converge_sandbox.world import SandboxCredentials, SandboxWorld
 VENDORS = ("infisical", "vercel", "supabase")
 WORKSPACE_MARKER = "converge.yaml"
 RUNNING_FILE = "running.json"
+CONTROL_FILE = "control.key"  # see converge_sandbox.control
 STATE_FILE = "state.db"
 REQUEST_LOG_FILE = "requests.jsonl"
 PG_DIR = "pg"
@@ -217,7 +219,7 @@ def reset_state(state_dir: Path) -> list[Path]:
     if (state_dir / PG_DIR).is_dir():
         removed += pglocation.delete_cluster(state_dir / PG_DIR)
     for name in (STATE_FILE, STATE_FILE + "-wal", STATE_FILE + "-shm", REQUEST_LOG_FILE,
-                 RUNNING_FILE, PG_DIR):
+                 RUNNING_FILE, CONTROL_FILE, PG_DIR):
         path = state_dir / name
         if path.is_dir():
             shutil.rmtree(path)

@@ -8,6 +8,11 @@ PostgreSQL starts in a background thread (``DeferredDatabase``) and the vendors 
 another (``gate``), so the HTTP servers accept in well under a second; a request waits only
 for its own vendor's seed, and the first SQL call waits for PostgreSQL. The vendor
 emulators are looked up lazily (``default_vendor_parts``) so tests can substitute their own.
+
+``workspace`` (``converge_sandbox.wanted``: the vendor-side projects a workspace names) is
+created right after each vendor's seed, before its gate opens, so no request sees the
+workspace half-made; ``RunningSandbox.ensure`` and the control endpoint (``control``) add
+the projects named later.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from converge.errors import SandboxError
+from converge_sandbox.control import (
+    new_control_token,
+    remove_control_token,
+    write_control_token,
+)
 from converge_sandbox.faults import FaultSpec, parse_faults
 from converge_sandbox.gate import ReadyGate
 from converge_sandbox.middleware import QuotaOwner, SandboxMiddleware
@@ -43,6 +53,7 @@ from converge_sandbox.registry import (
 from converge_sandbox.requestlog import RequestLog
 from converge_sandbox.server import ServedGroup, bind_all, serve_apps
 from converge_sandbox.store import SandboxStore
+from converge_sandbox.wanted import NOTHING, WantedProjects, parse_wanted
 from converge_sandbox.world import DatabaseProvider, SandboxCredentials, SandboxWorld
 
 FAULTS_ENV = "CONVERGE_SANDBOX_FAULTS"
@@ -57,6 +68,8 @@ class DatabaseServer(DatabaseProvider, Protocol):
 
 
 StartDatabase = Callable[[Path], DatabaseServer]
+# Creates the vendor's missing projects a workspace names; a line per object created.
+EnsureProjects = Callable[[SandboxWorld, WantedProjects], list[str]]
 
 
 def no_exports(world: SandboxWorld) -> dict[str, str]:
@@ -67,13 +80,15 @@ def no_exports(world: SandboxWorld) -> dict[str, str]:
 class VendorParts:
     """One emulator: its app factory, its seeding function, for a vendor that limits
     requests per account the factory of the hook naming the account a request is charged
-    to (see ``middleware``; None charges every request to one shared account), and what it
-    issues when the sandbox prints its environment (Infisical: a login-issued access token)."""
+    to (see ``middleware``; None charges every request to one shared account), what it
+    issues when the sandbox prints its environment (Infisical: a login-issued access token),
+    and how it creates the projects a workspace names (None: it creates none)."""
 
     create_app: Callable[[SandboxWorld], Any]
     seed: Callable[[SandboxWorld], None]
     quota_owner: Callable[[SandboxWorld], QuotaOwner] | None = None
     exports: IssueExports = no_exports
+    ensure: EnsureProjects | None = None
 
 
 # Vendors whose rate limits belong to the authenticated account (module with ``quota_owner``).
@@ -88,10 +103,12 @@ def default_vendor_parts() -> dict[str, VendorParts]:
     for vendor in VENDORS:
         app_module = importlib.import_module(f"converge_sandbox.{vendor}.app")
         seed_module = importlib.import_module(f"converge_sandbox.{vendor}.seed")
+        workspace_module = importlib.import_module(f"converge_sandbox.{vendor}.workspace")
         quota = ACCOUNT_QUOTAS.get(vendor)
         owner = importlib.import_module(quota).quota_owner if quota else None
         parts[vendor] = VendorParts(
-            app_module.create_app, seed_module.seed, owner, vendor_exports(vendor) or no_exports
+            app_module.create_app, seed_module.seed, owner, vendor_exports(vendor) or no_exports,
+            workspace_module.ensure,
         )
     return parts
 
@@ -177,6 +194,9 @@ class RunningSandbox:
         seeding: threading.Thread,
         gates: dict[str, ReadyGate],
         exports: Mapping[str, IssueExports] | None = None,
+        parts: Mapping[str, VendorParts] | None = None,
+        created: dict[str, list[str]] | None = None,
+        control_token: str | None = None,
     ):
         self.state_dir = state_dir
         self.world = world
@@ -188,6 +208,10 @@ class RunningSandbox:
         self.gates = gates
         self.info = RunningInfo(pid=os.getpid(), ports=dict(servers.ports), started_at=time.time())
         self.exports = dict(exports or {})
+        self.parts = dict(parts or {})
+        # What the seed thread created of the workspace given at start, per vendor.
+        self.created = created if created is not None else {}
+        self.control_token = control_token
         self._env: dict[str, str] | None = None
         self._stopped = False
         self._lock = threading.Lock()
@@ -216,7 +240,17 @@ class RunningSandbox:
         return self.servers.url(vendor)
 
     def record_running(self) -> None:
+        if self.control_token is not None:
+            write_control_token(self.state_dir, self.control_token)
         write_running(self.state_dir, self.info)
+
+    def ensure(self, workspace: WantedProjects | Mapping[str, Any]) -> dict[str, list[str]]:
+        """Create the projects ``workspace`` names that the emulators lack (after each
+        vendor's seed): vendor -> lines created."""
+        wanted = parse_wanted(workspace)
+        self.wait_seeded()
+        return {vendor: ensure(self.world, wanted)
+                for vendor, part in self.parts.items() if (ensure := part.ensure) is not None}
 
     def wait_seeded(self, timeout: float = 60.0) -> None:
         """Block until every vendor is seeded; SandboxError naming one that failed."""
@@ -252,6 +286,8 @@ class RunningSandbox:
                 self.database.stop()
         finally:
             remove_running(self.state_dir, self.info.pid)
+            if self.control_token is not None:
+                remove_control_token(self.state_dir, self.control_token)
             self.request_log.close()
             self.world.store.close()
 
@@ -275,18 +311,38 @@ def _ports(port_base: int | None) -> dict[str, int]:
     return {vendor: port_base + i for i, vendor in enumerate(VENDORS)}
 
 
+def _ensure_hook(
+    parts: VendorParts, world: SandboxWorld
+) -> Callable[[WantedProjects], list[str]] | None:
+    """The vendor's ``ensure`` bound to ``world``, for the control endpoint."""
+    ensure = parts.ensure
+    if ensure is None:
+        return None
+
+    def hook(wanted: WantedProjects) -> list[str]:
+        return ensure(world, wanted)
+
+    return hook
+
+
 def _quota_owner(parts: VendorParts, world: SandboxWorld) -> QuotaOwner | None:
     factory = parts.quota_owner
     return factory(world) if factory is not None else None
 
 
 def _seed_all(
-    world: SandboxWorld, parts: Mapping[str, VendorParts], gates: Mapping[str, ReadyGate]
+    world: SandboxWorld, parts: Mapping[str, VendorParts], gates: Mapping[str, ReadyGate],
+    wanted: WantedProjects = NOTHING, created: dict[str, list[str]] | None = None,
 ) -> None:
-    """Seed each vendor in turn, opening its gate when done (or failed)."""
+    """Seed each vendor in turn and create the workspace's projects it lacks, opening its
+    gate when done (or failed); ``created`` collects what was created, per vendor."""
     for vendor in VENDORS:
         try:
             parts[vendor].seed(world)
+            ensure = parts[vendor].ensure
+            made = ensure(world, wanted) if ensure is not None and not wanted.empty else []
+            if created is not None:
+                created[vendor] = made
         except Exception as exc:  # reported by wait_seeded and answered as 503
             gates[vendor].open(exc)
         else:
@@ -302,12 +358,15 @@ def start_sandbox(
     vendors: Mapping[str, VendorParts] | None = None,
     start_database: StartDatabase | None = default_start_database,
     record: bool = True,
+    workspace: WantedProjects | Mapping[str, Any] | None = None,
 ) -> RunningSandbox:
-    """Build the world over ``state_dir``, serve it, seed it in the background (requests
-    wait for their vendor's seed), and (if ``record``) write ``running.json``.
+    """Build the world over ``state_dir``, serve it, seed it and create the projects
+    ``workspace`` names (``converge_sandbox.wanted``) in the background (requests wait for
+    their vendor's seed), and (if ``record``) write ``running.json`` and the control token.
 
     ``faults``/``rate_limits`` default to their environment variables;
-    ``start_database=None`` runs without PostgreSQL."""
+    ``start_database=None`` runs without PostgreSQL; a malformed ``workspace`` is a
+    SandboxError before anything starts."""
     fault_spec = faults if isinstance(faults, FaultSpec) else parse_faults(
         os.environ.get(FAULTS_ENV) if faults is None else faults
     )
@@ -315,6 +374,10 @@ def start_sandbox(
         os.environ.get(RATE_LIMITS_ENV) if rate_limits is None else rate_limits
     )
     ports = _ports(port_base)
+    try:
+        wanted = parse_wanted(workspace)
+    except ValueError as exc:
+        raise SandboxError(f"the workspace description is not valid: {exc}") from None
     if record and (running := read_running(state_dir)) is not None:
         raise SandboxError(
             f"a sandbox is already running for this workspace (pid {running.pid})",
@@ -326,6 +389,8 @@ def start_sandbox(
     log = RequestLog(state_dir / REQUEST_LOG_FILE)
     database = DeferredDatabase(start_database, state_dir / PG_DIR) if start_database else None
     gates = {vendor: ReadyGate() for vendor in VENDORS}
+    created: dict[str, list[str]] = {}
+    control_token = new_control_token()
     try:
         world = SandboxWorld(store, SandboxCredentials.load_or_create(store), database)
         middlewares = {
@@ -337,12 +402,15 @@ def start_sandbox(
                 rate_limits=limit_spec,
                 gate=gates[vendor],
                 quota_owner=_quota_owner(parts[vendor], world),
+                ensure=_ensure_hook(parts[vendor], world),
+                control_token=control_token,
             )
             for vendor in VENDORS
         }
         servers = serve_apps(middlewares, sockets=sockets)
         seeding = threading.Thread(
-            target=_seed_all, args=(world, parts, gates), name="sandbox-seed", daemon=True
+            target=_seed_all, args=(world, parts, gates, wanted, created), name="sandbox-seed",
+            daemon=True,
         )
         seeding.start()
     except BaseException:
@@ -364,6 +432,9 @@ def start_sandbox(
         gates=gates,
         exports={vendor: parts[vendor].exports for vendor in VENDORS
                  if parts[vendor].exports is not no_exports},
+        parts=parts,
+        created=created,
+        control_token=control_token if record else None,
     )
     if record:
         sandbox.record_running()

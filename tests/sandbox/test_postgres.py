@@ -207,3 +207,20 @@ def test_before_postgresql_16_postgres_loses_createrole_so_it_cannot_grant_itsel
     finally:
         server.stop()
         delete_cluster(data_dir)
+
+
+def test_login_roles_authenticate_with_scram_of_one_iteration(
+    postgres_server: PostgresServer,
+) -> None:
+    """A connection per SQL request: the client's PBKDF2 over 4,096 iterations was most of
+    the sandbox's CPU for one, so its login roles' verifiers use one (still SCRAM)."""
+    with psycopg.connect(postgres_server.admin_url, autocommit=True) as conn:
+        server = int(str(conn.execute("show server_version_num").fetchone()[0]))  # type: ignore[index]
+        rows = conn.execute(
+            "select rolname, rolpassword from pg_authid where rolname = any(%s)",
+            (["postgres", "supabase_read_only_user"],),
+        ).fetchall()
+    if server < 160000:
+        pytest.skip("scram_iterations exists from PostgreSQL 16 on")
+    assert sorted(name for name, _ in rows) == ["postgres", "supabase_read_only_user"]
+    assert all(str(verifier).startswith("SCRAM-SHA-256$1:") for _, verifier in rows)

@@ -18,6 +18,7 @@ import click
 from converge import __version__
 from converge.cli.dashboard import dashboard
 from converge.cli.importer import import_command
+from converge.cli.init import init
 from converge.cli.ops_drift import drift, health
 from converge.cli.ops_rollout import rollback, rollout
 from converge.cli.ops_watch import watch, write_command_metrics
@@ -333,6 +334,7 @@ def schema(directory: Path, check: bool) -> None:
     sys.exit(1 if check and changed else 0)
 
 
+cli.add_command(init)
 cli.add_command(sandbox)
 cli.add_command(plan)
 cli.add_command(apply)

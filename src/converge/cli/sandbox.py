@@ -24,19 +24,25 @@ from converge.cli.sandbox_loader import (
     SandboxApi,
     load_sandbox,
 )
+from converge.cli.sandbox_names import WorkspaceTargets, workspace_targets
 from converge.errors import ConvergeError
 
 _WORKSPACE_HELP = "Workspace directory (default: nearest parent holding converge.yaml, else cwd)."
 
 
-def _state_dir(api: SandboxApi, workspace: Path | None) -> Path:
-    """The sandbox state of the workspace named here, else by ``converge --workspace`` or
-    $CONVERGE_WORKSPACE, else the nearest one above the current folder."""
+def _workspace_root(api: SandboxApi, workspace: Path | None) -> Path:
+    """The workspace named here, else by ``converge --workspace`` or $CONVERGE_WORKSPACE,
+    else the nearest one above the current folder."""
     if workspace is None:
         ctx = click.get_current_context(silent=True)
         given = ctx.find_root().ensure_object(dict).get("workspace_dir") if ctx else None
         workspace = Path(given) if given else None
-    return api.state_dir_for(api.find_workspace(workspace))
+    return api.find_workspace(workspace)
+
+
+def _state_dir(api: SandboxApi, workspace: Path | None) -> Path:
+    """The sandbox state of that workspace."""
+    return api.state_dir_for(_workspace_root(api, workspace))
 
 
 def _load() -> SandboxApi:
@@ -114,13 +120,20 @@ def serve(
     """Serve the three emulators on 127.0.0.1 until interrupted.
 
     Prints `export NAME=value` lines once all three accept connections; SIGINT or SIGTERM
-    stops the servers and the PostgreSQL they started.
+    stops the servers and the PostgreSQL they started. The Infisical and Vercel projects
+    and the Supabase refs the workspace's projects name are created if missing (a
+    Supabase database on its first SQL use); projects added to the workspace later are
+    created before the next command uses the sandbox.
 
     \b
     Example:
       converge sandbox serve --port-base 4100 --faults error_rate=0.1,seed=7
     """
     api = _load()
+    root = _workspace_root(api, workspace)
+    named = workspace_targets(root)
+    for problem in named.problems:
+        click.echo(f"warning: not served, fix it first: {problem}", err=True)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -129,7 +142,8 @@ def serve(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         code = _serve_until(
-            api, stop, _state_dir(api, workspace), faults or "", rate_limits or "", port_base
+            api, stop, api.state_dir_for(root), faults or "", rate_limits or "", port_base,
+            named.targets,
         )
     finally:
         for sig, handler in previous.items():
@@ -145,11 +159,13 @@ def _serve_until(
     faults: str,
     rate_limits: str,
     port_base: int | None,
+    targets: WorkspaceTargets,
 ) -> int:
     """Run the sandbox until ``stop`` is set; the exit code."""
     try:
         running = api.start_sandbox(
-            state_dir, faults=faults, rate_limits=rate_limits, port_base=port_base
+            state_dir, faults=faults, rate_limits=rate_limits, port_base=port_base,
+            workspace=targets,
         )
     except ConvergeError as error:
         _report(error)
@@ -169,9 +185,20 @@ def _serve_until(
 def _await_background(running: RunningSandboxView) -> None:
     try:
         running.wait_seeded()
+        summary = _created_summary(running.created)
+        if summary:
+            click.echo(f"Created what the workspace names: {summary}.", err=True)
         running.record_database_pid()
     except ConvergeError as error:
         click.echo(f"warning: {error.render()}", err=True)
+
+
+def _created_summary(created: dict[str, list[str]]) -> str:
+    """``3 Infisical, 3 Vercel, 3 Supabase objects``-style counts of what was created."""
+    names = {"infisical": "Infisical", "vercel": "Vercel", "supabase": "Supabase"}
+    parts = [f"{len(lines)} {names.get(vendor, vendor)}" for vendor, lines in created.items()
+             if lines]
+    return ", ".join(parts) + " objects" if parts else ""
 
 
 @sandbox.command()
@@ -195,7 +222,9 @@ def env(workspace: Path | None) -> None:
 def reset(workspace: Path | None) -> None:
     """Delete the sandbox's stored objects, credentials, request log and database.
 
-    Refuses while a sandbox runs for the workspace: stop it first.
+    Refuses while a sandbox runs for the workspace: stop it first. The next `serve` (or
+    command with target sandbox) starts from the seeded world and creates again the
+    projects the workspace names.
 
     \b
     Example:
@@ -208,6 +237,7 @@ def reset(workspace: Path | None) -> None:
     except ConvergeError as error:
         _fail(error)
     if removed:
-        click.echo(f"Reset the sandbox state in {state_dir}.")
+        click.echo(f"Reset the sandbox state in {state_dir}; the next start creates the "
+                   "workspace's projects again.")
     else:
         click.echo(f"Nothing to reset in {state_dir}.")

@@ -12,9 +12,10 @@ facade declares that it satisfies it, so mypy checks both sides.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from converge.errors import SandboxNotInstalled
 
@@ -41,6 +42,9 @@ class RunningSandboxView(Protocol):
     @property
     def servers(self) -> ServedView: ...
 
+    @property
+    def created(self) -> dict[str, list[str]]: ...
+
     def wait_seeded(self, timeout: float = ...) -> None: ...
 
     def record_database_pid(self) -> int | None: ...
@@ -58,7 +62,11 @@ class RunningSandboxView(Protocol):
 
 
 class SandboxApi(Protocol):
-    """What the CLI calls on ``converge_sandbox.facade``."""
+    """What the CLI calls on ``converge_sandbox.facade``.
+
+    ``workspace`` (``start_sandbox``, ``ensure_projects``) is the plain data of
+    ``converge.cli.sandbox_names``: the vendor-side projects a workspace names, which the
+    sandbox creates where missing (``converge_sandbox.wanted`` documents the shape)."""
 
     def find_workspace(self, start: Path | None = ...) -> Path: ...
 
@@ -77,7 +85,12 @@ class SandboxApi(Protocol):
         faults: str | None = ...,
         rate_limits: str | None = ...,
         port_base: int | None = ...,
+        workspace: Mapping[str, Any] | None = ...,
     ) -> RunningSandboxView: ...
+
+    def ensure_projects(
+        self, state_dir: Path, workspace: Mapping[str, Any]
+    ) -> dict[str, list[str]]: ...
 
 
 def load_sandbox() -> SandboxApi:

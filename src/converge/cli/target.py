@@ -3,8 +3,10 @@
 ``target: sandbox`` (the example workspace's default) points converge at the emulators
 through the very same variables a live run reads (``VERCEL_API_URL``, ``VERCEL_TOKEN``, …),
 so the sandbox exercises exactly the live code path. A sandbox already running for the
-workspace (``converge sandbox serve``) is used as it is; otherwise one is started in this
-process for the duration of the command, on the workspace's persisted state.
+workspace (``converge sandbox serve``) is used once it holds the vendor-side projects the
+workspace names (the CLI has it create those it lacks, ``sandbox_names``); otherwise one is
+started in this process for the duration of the command, on the workspace's persisted
+state, and creates them as it starts.
 
 The sandbox is an optional package (``converge[sandbox]``): it lives in the CLI layer and is
 loaded only when the target is ``sandbox`` (``sandbox_loader``), so ``target: live`` works
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 from typing import Literal
 
 from converge.cli.sandbox_loader import load_sandbox
+from converge.cli.sandbox_names import workspace_targets
 from converge.config.workspace import Workspace
 from converge.errors import ConfigError
 
@@ -51,10 +54,12 @@ def vendor_environment(workspace: Workspace, target: Target) -> Iterator[dict[st
         return
     api = load_sandbox()
     state_dir = api.state_dir_for(workspace.root)
+    named = workspace_targets(workspace.root).targets
     if api.read_running(state_dir) is not None:
+        api.ensure_projects(state_dir, named)
         yield _without_live_credentials(base) | api.running_env(state_dir)
         return
-    with api.start_sandbox(state_dir) as sandbox:
+    with api.start_sandbox(state_dir, workspace=named) as sandbox:
         sandbox.wait_seeded()
         yield _without_live_credentials(base) | sandbox.env
 

@@ -87,7 +87,7 @@ def managed_identity(state: InfisicalState, request: Request, action: str) -> st
 
 def revoke_tokens(state: InfisicalState, identity_id: str, auth_method: str | None) -> None:
     """Revoke every token the identity holds through ``auth_method`` (None: all of them)."""
-    for record in state.list_docs("access_token"):
-        if record["identityId"] == identity_id and auth_method in (None, record["authMethod"]):
-            record["isAccessTokenRevoked"] = True
-            state.put("access_token", record["id"], record)
+    for record in state.find("access_token", lambda t: t["identityId"] == identity_id
+                             and auth_method in (None, t["authMethod"])):
+        record["isAccessTokenRevoked"] = True
+        state.put("access_token", record["id"], record)

@@ -87,7 +87,7 @@ def touch(state: InfisicalState, project_id: str, env_slug: str, path: str) -> N
 
 
 def by_id(state: InfisicalState, folder_id: str) -> dict[str, Any] | None:
-    return next((f for f in state.list_docs("folder") if f["id"] == folder_id), None)
+    return state.first("folder", lambda f: f["id"] == folder_id)
 
 
 def children(state: InfisicalState, project_id: str, env_slug: str, path: str

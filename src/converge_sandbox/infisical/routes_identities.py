@@ -9,6 +9,7 @@ single reads, not in lists.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
@@ -72,7 +73,7 @@ def identity_row(state: InfisicalState, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def membership_row(
-    state: InfisicalState, doc: dict[str, Any], *, with_metadata: bool
+    state: InfisicalState, doc: Mapping[str, Any], *, with_metadata: bool
 ) -> dict[str, Any]:
     """The org-membership shape GET and list return, identity nested inside."""
     row: dict[str, Any] = {
@@ -163,12 +164,11 @@ def delete_identity_cascade(state: InfisicalState, identity_id: str) -> None:
     state.delete("token_auth", identity_id)
     for secret in state.list_docs("client_secret", f"{identity_id}/"):
         state.delete("client_secret", f"{identity_id}/{secret['id']}")
-    for membership in state.list_docs("project_membership"):
-        if membership["identityId"] == identity_id:
-            state.delete("project_membership", f"{membership['projectId']}/{identity_id}")
-    for record in state.list_docs("access_token"):
-        if record["identityId"] == identity_id:
-            state.delete("access_token", record["id"])
+    for membership in state.find("project_membership",
+                                 lambda m: m["identityId"] == identity_id):
+        state.delete("project_membership", f"{membership['projectId']}/{identity_id}")
+    for record in state.find("access_token", lambda t: t["identityId"] == identity_id):
+        state.delete("access_token", record["id"])
     state.delete("identity", identity_id)
 
 
@@ -188,7 +188,7 @@ async def list_identities(state: InfisicalState, request: Request) -> Response:
     require_org_permission(actor, "read")
     if org_id != actor.org_id:
         raise forbidden("You are not allowed to access this organization")
-    docs = [d for d in state.list_docs("identity") if d["orgId"] == org_id]
+    docs = [d for d in state.views("identity") if d["orgId"] == org_id]
     rows = [membership_row(state, d, with_metadata=False) for d in docs]
     return ok({"identities": rows, "totalCount": len(rows)})
 
@@ -204,7 +204,7 @@ async def list_org_memberships(state: InfisicalState, request: Request) -> Respo
     require_org_permission(actor, "read")
     if org_id != actor.org_id:
         raise forbidden("You are not allowed to access this organization")
-    docs = [d for d in state.list_docs("identity") if d["orgId"] == org_id]
+    docs = [d for d in state.views("identity") if d["orgId"] == org_id]
     if page.search:
         docs = [d for d in docs if page.search.lower() in d["name"].lower()]
     docs.sort(key=lambda d: d["name"].lower(), reverse=page.orderDirection == "desc")
@@ -224,8 +224,8 @@ async def identity_project_memberships(state: InfisicalState, request: Request) 
     actor = authenticate(state, request)
     require_org_permission(actor, "read")
     doc = _org_identity(state, actor, request.path_params["identityId"])
-    rows = [membership_view(state, m) for m in state.list_docs("project_membership")
-            if m["identityId"] == doc["id"]]
+    rows = [membership_view(state, m) for m in state.find(
+        "project_membership", lambda m: m["identityId"] == doc["id"])]
     return ok({"identityMemberships": rows})
 
 

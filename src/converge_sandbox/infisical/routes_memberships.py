@@ -190,7 +190,7 @@ async def get_membership(state: InfisicalState, request: Request) -> Response:
 async def get_membership_by_id(state: InfisicalState, request: Request) -> Response:
     actor = authenticate(state, request)
     membership_id = request.path_params["identityMembershipId"]
-    doc = next((m for m in state.list_docs("project_membership") if m["id"] == membership_id), None)
+    doc = state.first("project_membership", lambda m: m["id"] == membership_id)
     if doc is None:
         raise not_found(f"Failed to find identity membership with ID {membership_id}")
     require_project_permission(state, actor, doc["projectId"], "read", "identity")

@@ -9,6 +9,7 @@ projects it is a member of.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from converge_sandbox.infisical.routing import RouteSpec, ok
 from converge_sandbox.infisical.state import InfisicalState
 
 
-def project_view(doc: dict[str, Any]) -> dict[str, Any]:
+def project_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     view = dict(doc)
     view["environments"] = [{"id": e["id"], "name": e["name"], "slug": e["slug"]}
                             for e in doc["environments"]]
@@ -36,8 +37,9 @@ def _visible(state: InfisicalState, request: Request, doc: dict[str, Any]) -> di
 async def list_projects(state: InfisicalState, request: Request) -> Response:
     actor = authenticate(state, request)
     kind = request.query_params.get("type")
-    docs = [p for p in state.list_docs("project")
-            if p["orgId"] == actor.org_id and state.membership(p["id"], actor.identity_id)
+    docs = [p for p in state.views("project")
+            if p["orgId"] == actor.org_id
+            and state.view("project_membership", f"{p['id']}/{actor.identity_id}")
             and (kind in (None, "all") or p["type"] == kind)]
     return ok({"projects": [project_view(p) for p in docs]})
 

@@ -316,9 +316,8 @@ def _version(state: InfisicalState, folder: dict[str, Any], name: str, version: 
         number = int(float(version))
     except ValueError:
         return None
-    found = [v for v in state.list_docs("secret_version")
-             if v.get("folderId") == folder["id"] and v["secretKey"] == name
-             and int(v["version"]) == number]
+    found = state.find("secret_version", lambda v: v.get("folderId") == folder["id"]
+                       and v["secretKey"] == name and int(v["version"]) == number)
     if current is not None:
         mine = [v for v in found if v["id"] == current["id"]]
         found = mine or found
@@ -353,7 +352,7 @@ async def get_secret(state: InfisicalState, request: Request) -> Response:
 async def get_secret_by_id(state: InfisicalState, request: Request) -> Response:
     actor = authenticate(state, request)
     secret_id = request.path_params["secretId"]
-    secret = next((s for s in state.list_docs("secret") if s["id"] == secret_id), None)
+    secret = state.first("secret", lambda s: s["id"] == secret_id)
     if secret is None:
         raise not_found(f"Secret with ID '{secret_id}' not found", name="GetSecretById")
     rules = project_rules(state, actor, secret["projectId"])

@@ -18,6 +18,7 @@ folders that secrets stored before folders existed live in).
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -58,10 +59,20 @@ def _ensure_org(state: InfisicalState) -> dict[str, Any]:
 
 
 def _ensure_project(state: InfisicalState, org_id: str, name: str, slug: str) -> dict[str, Any]:
-    existing = next((p for p in state.list_docs("project") if p["slug"] == slug), None)
+    existing = state.first("project", lambda p: p["slug"] == slug)
     if existing is not None:
         return existing
+    return new_project(state, org_id, name, slug)
+
+
+def new_project(state: InfisicalState, org_id: str, name: str, slug: str,
+                extra_environments: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A project as the service creates one: the default environments (plus any of
+    ``extra_environments`` not among them, as a person adds them in the dashboard)."""
     now = state.now()
+    defaults = [slug for _, slug in DEFAULT_ENVIRONMENTS]
+    environments = [*DEFAULT_ENVIRONMENTS,
+                    *((environment_name(e), e) for e in extra_environments if e not in defaults)]
     project: dict[str, Any] = {
         "id": new_id(), "name": name, "slug": slug, "description": None,
         "type": "secret-manager", "defaultProduct": "secret-manager",
@@ -71,10 +82,15 @@ def _ensure_project(state: InfisicalState, org_id: str, name: str, slug: str) ->
         "environments": [{"id": new_id(), "name": env_name, "slug": env_slug,
                           "position": position}
                          for position, (env_name, env_slug) in
-                         enumerate(DEFAULT_ENVIRONMENTS, start=1)],
+                         enumerate(environments, start=1)],
     }
     state.put("project", project["id"], project)
     return project
+
+
+def environment_name(slug: str) -> str:
+    """``qa-eu`` -> ``Qa Eu``: the display name a person would give a new environment."""
+    return " ".join(part.capitalize() for part in re.split(r"[-_]", slug) if part) or slug
 
 
 def _ensure_folders(state: InfisicalState) -> None:

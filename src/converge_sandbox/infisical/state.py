@@ -29,11 +29,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from converge_sandbox.infisical.errors import not_found
-from converge_sandbox.store import Document
+from converge_sandbox.store import Document, View
 from converge_sandbox.world import SandboxWorld
 
 VENDOR = "infisical"
@@ -81,6 +82,22 @@ class InfisicalState:
     def list_docs(self, kind: str, prefix: str = "") -> list[Document]:
         return self.store.list(VENDOR, kind, prefix)
 
+    def views(self, kind: str, prefix: str = "") -> list[View]:
+        """The stored documents themselves, to read only (``SandboxStore.views``)."""
+        return self.store.views(VENDOR, kind, prefix)
+
+    def view(self, kind: str, key: str) -> View | None:
+        return self.store.view(VENDOR, kind, key)
+
+    def find(self, kind: str, where: Callable[[View], bool], prefix: str = ""
+             ) -> list[Document]:
+        """Copies of the documents ``where`` accepts; the others are not copied."""
+        return self.store.find(VENDOR, kind, where, prefix)
+
+    def first(self, kind: str, where: Callable[[View], bool], prefix: str = ""
+              ) -> Document | None:
+        return self.store.first(VENDOR, kind, where, prefix)
+
     def reload(self, kind: str, key: str) -> Document | None:
         """A document another process may have written since this one opened the store."""
         return self.store.reload(VENDOR, kind, key)
@@ -107,7 +124,7 @@ class InfisicalState:
         return doc
 
     def org_by_slug(self, slug: str) -> Document | None:
-        return next((o for o in self.list_docs("org") if o["slug"] == slug), None)
+        return self.first("org", lambda o: o["slug"] == slug)
 
     # -- projects ----------------------------------------------------------------
     def project(self, project_id: str) -> Document:
@@ -117,7 +134,7 @@ class InfisicalState:
         return doc
 
     def project_by_slug(self, slug: str) -> Document:
-        doc = next((p for p in self.list_docs("project") if p["slug"] == slug), None)
+        doc = self.first("project", lambda p: p["slug"] == slug)
         if doc is None:
             raise not_found(f"Project with slug '{slug}' not found")
         return doc
@@ -148,7 +165,7 @@ class InfisicalState:
         return doc
 
     def ua_by_client_id(self, client_id: str) -> Document | None:
-        return next((u for u in self.list_docs("ua") if u["clientId"] == client_id), None)
+        return self.first("ua", lambda u: u["clientId"] == client_id)
 
     def client_secret(self, identity_id: str, client_secret_id: str) -> Document:
         doc = self.get("client_secret", f"{identity_id}/{client_secret_id}")
@@ -158,9 +175,9 @@ class InfisicalState:
 
     def auth_methods(self, identity_id: str) -> list[str]:
         methods = []
-        if self.get("ua", identity_id) is not None:
+        if self.view("ua", identity_id) is not None:
             methods.append("universal-auth")
-        if self.get("token_auth", identity_id) is not None:
+        if self.view("token_auth", identity_id) is not None:
             methods.append("token-auth")
         return methods
 
@@ -169,10 +186,10 @@ class InfisicalState:
         return self.list_docs("role", f"{project_id}/")
 
     def role_by_slug(self, project_id: str, slug: str) -> Document | None:
-        return next((r for r in self.roles(project_id) if r["slug"] == slug), None)
+        return self.first("role", lambda r: r["slug"] == slug, f"{project_id}/")
 
     def role_by_id(self, role_id: str) -> Document | None:
-        return next((r for r in self.list_docs("role") if r["id"] == role_id), None)
+        return self.first("role", lambda r: r["id"] == role_id)
 
     def membership(self, project_id: str, identity_id: str) -> Document | None:
         return self.get("project_membership", f"{project_id}/{identity_id}")
@@ -184,11 +201,10 @@ class InfisicalState:
         if not recursive:
             return self.list_docs("secret", f"{project_id}|{environment}|{path}|")
         below = path.rstrip("/") + "/"
-        return [
-            s
-            for s in self.list_docs("secret", f"{project_id}|{environment}|")
-            if s["secretPath"] == path or s["secretPath"].startswith(below)
-        ]
+        return self.find(
+            "secret", lambda s: s["secretPath"] == path or s["secretPath"].startswith(below),
+            f"{project_id}|{environment}|",
+        )
 
     def secret(self, project_id: str, environment: str, path: str, name: str) -> Document | None:
         return self.get("secret", secret_key(project_id, environment, path, name))

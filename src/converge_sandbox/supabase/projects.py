@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.background import BackgroundTask
@@ -29,7 +30,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from converge_sandbox.jsontype import json_type
-from converge_sandbox.store import Document
 from converge_sandbox.supabase.errors import ApiError, bad_request
 from converge_sandbox.supabase.http import json_response, read_json, ref_of
 from converge_sandbox.supabase.seed import project_doc, put_project_settings
@@ -61,7 +61,7 @@ _SLUG = re.compile(r"^[\w-]+$")
 _NO_ACCESS = "Your account does not have the necessary privileges to access this endpoint."
 
 
-def render_project(project: Document) -> dict[str, Any]:
+def render_project(project: Mapping[str, Any]) -> dict[str, Any]:
     """``V1ProjectWithDatabaseResponse``: the stored project without its secrets."""
     return {field: project[field] for field in _PROJECT_FIELDS}
 
@@ -133,7 +133,7 @@ def new_ref(taken: set[str]) -> str:
 
 def routes(world: SandboxWorld) -> list[Route]:
     async def list_organizations(request: Request) -> JSONResponse:
-        organizations = world.store.list(VENDOR, "organization")
+        organizations = world.store.views(VENDOR, "organization")
         return json_response([{key: org[key] for key in ("id", "slug", "name")}
                               for org in organizations])
 
@@ -150,7 +150,7 @@ def routes(world: SandboxWorld) -> list[Route]:
         organization = world.store.get(VENDOR, "organization", slug)
         if organization is None:
             raise ApiError(403, _NO_ACCESS)
-        projects = world.store.list(VENDOR, "project")
+        projects = world.store.views(VENDOR, "project")
         ref = new_ref({p["ref"] for p in projects})
         number = max((int(p.get("numeric_id", 0)) for p in projects), default=0) + 1
         project = project_doc(ref=ref, name=name, region=region, organization=organization,
@@ -164,7 +164,7 @@ def routes(world: SandboxWorld) -> list[Route]:
                             background=BackgroundTask(run_in_threadpool, provision, ref))
 
     async def list_projects(request: Request) -> JSONResponse:
-        projects = world.store.list(VENDOR, "project")
+        projects = world.store.views(VENDOR, "project")
         return json_response([render_project(p) for p in projects])
 
     async def get_one(request: Request) -> JSONResponse:

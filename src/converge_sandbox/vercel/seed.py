@@ -58,9 +58,12 @@ def team_id(slug: str = TEAM_SLUG) -> str:
     return "team_" + _derived(f"team/{slug}", 24)
 
 
-def project_id(name: str) -> str:
-    """The id of a seeded project, e.g. ``project_id("journal-web")``."""
-    return "prj_" + _derived(f"project/{name}", 28)
+def project_id(name: str, account: str | None = None) -> str:
+    """The id of a seeded project, e.g. ``project_id("journal-web")``, and of a project a
+    workspace names (``workspace``); ``account`` tells apart two accounts' projects of one
+    name."""
+    label = f"project/{name}" if account is None else f"project/{account}/{name}"
+    return "prj_" + _derived(label, 28)
 
 
 def unmanaged_env_id() -> str:
