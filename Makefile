@@ -21,14 +21,14 @@ help: ## List targets
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev,sandbox]'
+	@$(BIN)/python -m pip install --quiet -e '.[dev,sandbox,dashboard]'
 	@touch $@
 
 $(NODE_CLIENTS)/node_modules/.installed: $(NODE_CLIENTS)/package.json
 	@cd $(NODE_CLIENTS) && npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: $(VENV)/.installed ## Create .venv and install converge with its dev tools and the sandbox
+setup: $(VENV)/.installed ## Create .venv and install converge with its dev tools, the sandbox and the dashboard
 
 demo: setup ## Run the whole pipeline on the example workspace
 	@$(BIN)/python scripts/demo.py --workspace $(WORKSPACE)

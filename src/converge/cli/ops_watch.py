@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import click
 
+from converge.cli.dashboard import serve_watch_port
+from converge.cli.dashboard_loader import ServedView
 from converge.cli.options import (
     output_format,
     output_option,
@@ -35,7 +37,6 @@ from converge.engine.context import ReconcileOptions
 from converge.errors import ConvergeError
 from converge.ops.metrics import ConvergeMetrics, command_counter, write_textfile
 from converge.ops.metrics_journal import journal_projects, refresh_from_journal
-from converge.ops.metrics_server import MetricsServer, serve_metrics
 from converge.ops.watch import (
     BackoffPolicy,
     CycleReport,
@@ -200,7 +201,8 @@ def _exit_code(reports: list[CycleReport]) -> int:
     "--metrics-port",
     type=click.IntRange(0, 65535),
     default=None,
-    help="Serve /metrics and /healthz on 127.0.0.1:N (0: a free port, printed).",
+    help="Serve /metrics, /healthz and the dashboard's pages (with converge[dashboard]) "
+    "on 127.0.0.1:N (0: a free port, printed).",
 )
 @click.option("--once", is_flag=True, help="One check per project, then exit 0/2/1 like drift.")
 @click.option(
@@ -275,11 +277,19 @@ def watch(
             on_report=on_report,
             stop_event=stop,
         )
-        server: MetricsServer | None = None
+        server: ServedView | None = None
         if metrics_port is not None:
-            server = serve_metrics(metrics.render, lambda: not stop.is_set(), port=metrics_port)
+            server, pages = serve_watch_port(
+                workspace,
+                run.require_journal(),
+                port=metrics_port,
+                metrics=metrics.render,
+                healthy=lambda: not stop.is_set(),
+            )
             click.echo(
-                f"serving metrics on {server.url}/metrics and {server.url}/healthz", err=json_out
+                f"serving metrics on {server.url}/metrics and {server.url}/healthz"
+                + (f", the dashboard on {server.url}/" if pages else ""),
+                err=json_out,
             )
         if not once:
             mode = "heal" if heal else "report only"

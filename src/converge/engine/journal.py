@@ -51,6 +51,7 @@ from converge.engine.journal_records import (
     new_run_id,
     utc_now,
 )
+from converge.engine.journal_reports import ReportLog, StoredReport
 from converge.engine.journal_sql import Database, Row, advisory_key, connect
 from converge.errors import JournalError
 from converge.util.processes import pid_alive, process_start_marker
@@ -64,6 +65,7 @@ __all__ = [
     "OperationRecord",
     "ProjectStatus",
     "RunRecord",
+    "StoredReport",
     "new_run_id",
     "open_journal",
     "utc_now",
@@ -134,6 +136,11 @@ class Journal:
     def credentials(self) -> CredentialLog:
         """Credentials converge minted or must revoke (``journal_credentials``)."""
         return CredentialLog(self)
+
+    @property
+    def reports(self) -> ReportLog:
+        """Each project's newest plan, rollout and drift report (``journal_reports``)."""
+        return ReportLog(self)
 
     def close(self) -> None:
         self.db.close()

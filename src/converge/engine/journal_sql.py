@@ -7,7 +7,7 @@ identity column), owns the connections, the schema version table and forward mig
 and translates driver errors into ``JournalError`` at one boundary. A PostgreSQL URL holds
 a password, so error messages name only its host and database.
 
-Schema (version 3; every table is prefixed ``converge_`` so a shared team database can
+Schema (version 4; every table is prefixed ``converge_`` so a shared team database can
 hold other things too)::
 
     converge_schema_version(version)                 one row: the applied schema version
@@ -36,6 +36,9 @@ hold other things too)::
         credentials converge minted or must revoke (``journal_credentials``): state
         minting → issued → revoke_pending → revoked, or minting → void; ids and mint
         nonces only, never a value.
+    converge_reports(project, kind PK, command, run_id, recorded_at, body JSON)  (version 4)
+        each project's newest report of a kind (plan, rollout, drift) for the dashboard
+        (``journal_reports``): replaced each time, never a secret value.
 
 Timestamps are UTC ISO-8601 text on both backends, so rows read back identically.
 No column ever holds a secret value: names, ids, change markers and keyed fingerprints.
@@ -61,7 +64,7 @@ Dialect = Literal["sqlite", "postgresql"]
 Row = tuple[Any, ...]
 Params = Sequence[Any]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 30.0
 
 # Each entry upgrades the schema from version N-1 to N; never edit a released entry,
@@ -160,6 +163,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             settled_by TEXT
         )""",
         "CREATE INDEX converge_credentials_open ON converge_credentials (project, state)",
+    ),
+    (
+        """CREATE TABLE converge_reports (
+            project TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            command TEXT NOT NULL,
+            run_id TEXT,
+            recorded_at TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (project, kind)
+        )""",
     ),
 )
 

@@ -178,14 +178,16 @@ def plan_project(
     *,
     options: ReconcileOptions | None = None,
     artifacts: TrustedArtifacts | None = None,
+    record: bool = True,
 ) -> Plan:
-    """Observe and diff every system; make no write.
+    """Observe and diff every system; make no vendor write.
 
     Systems are planned independently against the live state, so a Vercel reference to
     an identity that does not exist yet is planned as a create without being resolved.
     ``options`` default to ``context.options``; ``artifacts`` (already verified, e.g. an
     earlier revision's that rollback re-applies) default to ``.out/<p>/`` verified by
-    the trust gate.
+    the trust gate. ``record`` keeps the plan as the project's last one in the journal
+    (``plan``, ``apply --dry-run``; a rollout gate's partial plan passes False).
     """
     options = options or context.options
     trusted = artifacts or trusted_artifacts(context.workspace, project)
@@ -194,13 +196,32 @@ def plan_project(
         systems = tuple(
             plan_system(session.reconciler(s), project, context.journal) for s in session.systems
         )
-    return Plan(
+    plan = Plan(
         project,
         desired.decision_id,
         desired.manifest_digest,
         systems,
         rollback_revision=trusted.revision,
     )
+    if record and context.journal is not None:
+        command = options.command if options.command == "plan" else f"{options.command} --dry-run"
+        remember_plan(context.journal, plan, command=command)
+    return plan
+
+
+def remember_plan(
+    journal: Journal, plan: Plan, *, command: str, run_id: str | None = None
+) -> None:
+    """Keep ``plan`` as the project's last plan (``Journal.reports``, for the dashboard).
+
+    Informational: a journal that refuses it (a plan too large to keep) costs a warning,
+    never the command's result."""
+    try:
+        journal.reports.record(plan.project, "plan", plan.to_json(), command=command,
+                               run_id=run_id)
+    except JournalError as exc:
+        log.warning("the plan of %s was not kept for the dashboard: %s", plan.project,
+                    exc.message)
 
 
 def apply_project(
@@ -307,20 +328,30 @@ def apply_project(
             if "vercel" in session.systems:
                 settle_quietly(session, journal, run.id)
             _finish_after_error(trail, run, "interrupted", counts)
+            remember_plan(journal, _planned(desired, planned), command=run.command,
+                          run_id=run.id)
             raise
         except ConvergeError:
             if "vercel" in session.systems:
                 settle_quietly(session, journal, run.id)
             _finish_after_error(trail, run, "failed", counts)
+            remember_plan(journal, _planned(desired, planned), command=run.command,
+                          run_id=run.id)
             raise
         except BaseException:
             # KeyboardInterrupt and the like: journaled and logged as interrupted at once.
             _finish_after_error(trail, run, "interrupted", counts)
             raise
         trail.finish_run(run, "succeeded", counts)
-        outcome.plan = Plan(project, desired.decision_id, desired.manifest_digest, tuple(planned))
+        outcome.plan = _planned(desired, planned)
         outcome.counts = counts
+        remember_plan(journal, outcome.plan, command=run.command, run_id=run.id)
         return outcome
+
+
+def _planned(desired: DesiredState, planned: Sequence[SystemPlan]) -> Plan:
+    """What an apply planned (the systems it reached, when it stopped part-way)."""
+    return Plan(desired.project, desired.decision_id, desired.manifest_digest, tuple(planned))
 
 
 def _finish_after_error(

@@ -42,7 +42,9 @@ those reads on purpose. Drift therefore costs a few more Infisical requests than
 the journal's database when each drift was first seen (``drift_ages``), so metrics can
 export drift age, and it clears the journal marker of each Infisical object it found
 drifted (``forget_stale_markers``), so the next ``apply`` reads that object again and
-heals it: without that, a universal-auth edit would stay invisible to ``apply``.
+heals it: without that, a universal-auth edit would stay invisible to ``apply``. It also
+keeps a summary of the check (``drift_summary``: systems and counts, no value) as the
+project's last drift report, so the dashboard can say when drift was last checked.
 """
 
 from __future__ import annotations
@@ -256,16 +258,32 @@ def detect_drift(
         if {"infisical", "vercel"} <= set(session.systems):
             # Held is read from Vercel: checked when both systems are (the default).
             found = _with_credentials(found, check_credentials(session, journal))
-    if record and journal is not None:
-        forget_stale_markers(journal, project, found)
-        if regions is None:
-            found = _with_ages(journal, project, session.systems, found)
-    return DriftReport(
+    report = DriftReport(
         project=project,
         decision_id=desired.decision_id,
         systems=tuple(found),
         requests=context.counter.total() - before,
     )
+    if record and journal is not None:
+        forget_stale_markers(journal, project, found)
+        if regions is None:
+            found = _with_ages(journal, project, session.systems, found)
+            report = DriftReport(project, desired.decision_id, tuple(found), report.requests)
+            journal.reports.record(project, "drift", drift_summary(report), command="drift")
+    return report
+
+
+def drift_summary(report: DriftReport) -> dict[str, Any]:
+    """What the journal keeps of a drift check for the dashboard: the systems checked and
+    the counts per kind, never a field's value (``DriftReport.to_json`` has them)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "systems": [s.system for s in report.systems],
+        "has_drift": report.has_drift,
+        "counts": report.counts(),
+        "in_sync": sum(s.in_sync for s in report.systems),
+        "unverifiable": sum(len(s.unverifiable) for s in report.systems),
+    }
 
 
 CLIENT_SECRET_KIND = "client-secret"

@@ -25,6 +25,7 @@ Wave rollbacks are ``rollback`` runs. Each run has its audit line.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from converge.ops.rollback import (
     revision_artifacts,
 )
 from converge.ops.rollout_gates import GateContext, GateResult, run_gate
+
+log = logging.getLogger(__name__)
 
 WAVE_COMMAND = "rollout-wave"
 DONE_COMMAND = "rollout"
@@ -84,6 +87,12 @@ def plan_waves(project: Project, desired: DesiredState) -> list[Wave]:
     known = set((project.regions or {}).keys())
     if desired.supabase is not None:
         known |= {p.region for p in desired.supabase.projects if p.region}
+    return waves_for(project, known)
+
+
+def waves_for(project: Project, known: set[str]) -> list[Wave]:
+    """The waves of ``project`` over the regions ``known`` (``project.yaml``'s regions
+    alone, for who shows the plan without rendering: the dashboard)."""
     if not known:
         return [Wave(1, (), True)]
     groups = (
@@ -177,7 +186,30 @@ def rollout_project(
     """Roll ``project``'s current artifacts out wave by wave; never raises for a failed
     wave or gate (the report says what happened), only for what stops it from starting
     (stale artifacts, invalid project.yaml). ``revision`` is the git revision recorded
-    with each run (``ops.apply.project_revision``)."""
+    with each run (``ops.apply.project_revision``). The report is kept in the journal as
+    the project's last rollout (``Journal.reports``: the dashboard shows its waves and
+    gates)."""
+    report = _roll_out(
+        context, project, revision=revision, observer=observer, sleep=sleep, on_wave=on_wave
+    )
+    try:
+        context.require_journal().reports.record(
+            project, "rollout", report.to_json(), command=DONE_COMMAND
+        )
+    except ConvergeError as exc:
+        log.warning("the rollout report of %s was not kept: %s", project, exc.message)
+    return report
+
+
+def _roll_out(
+    context: RunContext,
+    project: str,
+    *,
+    revision: str | None,
+    observer: ApplyObserver | None,
+    sleep: Callable[[float], None],
+    on_wave: Callable[[WaveReport], None] | None,
+) -> RolloutReport:
     workspace = context.workspace
     journal = context.require_journal()
     trusted = trusted_artifacts(workspace, project)

@@ -115,6 +115,7 @@ def check_drift_gate(context: GateContext) -> CheckResult:
             options=ReconcileOptions(
                 systems=("supabase",), regions=context.regions, command="plan"
             ),
+            record=False,  # a partial plan: not the project's last plan
         )
         drifted += [f"{c.system} {c.kind} {c.label or c.name}" for c in plan.changes]
     except ConvergeError as exc:

