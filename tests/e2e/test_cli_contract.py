@@ -57,6 +57,8 @@ CASES = [
     Case("import", ("imported", "--infisical-project", "journal", "--vercel-project",
                     "journal-web", "--vercel-team", "acme", "--supabase-ref",
                     JOURNAL_SUPABASE_REF, "--organization", "acme", "--force"), 0),
+    Case("dashboard", ("--bind", "0.0.0.0", "--port", "0"), 1,
+         "a non-loopback bind without a token is refused before serving"),
     Case("sandbox env", (), 0),
     Case("sandbox reset", (), 1, "refused while the sandbox runs"),
     Case("sandbox serve", (), 1, "a sandbox already runs for the workspace"),

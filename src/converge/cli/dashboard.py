@@ -15,7 +15,8 @@ from types import FrameType
 import click
 
 from converge.cli.dashboard_loader import TOKEN_ENV, ServedView, load_dashboard
-from converge.cli.options import workspace_from_context
+from converge.cli.options import output_format, output_option, workspace_from_context
+from converge.cli.output import emit_json
 from converge.cli.run import workspace_journal
 from converge.config.workspace import Workspace
 from converge.engine.journal import Journal
@@ -74,6 +75,7 @@ def _until_signalled(stop: threading.Event) -> Iterator[None]:
     show_default=True,
     help="Seconds between automatic page reloads (0: never).",
 )
+@output_option("text", "json")
 @click.pass_context
 def dashboard(
     ctx: click.Context, port: int, bind: str, token: str | None, refresh: int
@@ -91,6 +93,7 @@ def dashboard(
       CONVERGE_DASHBOARD_TOKEN=$(cat token) converge dashboard --bind 0.0.0.0
     """
     workspace = workspace_from_context(ctx)
+    json_out = output_format(ctx) == "json"
     api = load_dashboard()
     stop = threading.Event()
     with workspace_journal(workspace) as journal, _until_signalled(stop):
@@ -98,13 +101,17 @@ def dashboard(
             workspace, journal, bind=bind, port=port, token=token, refresh=refresh
         )
         guarded = " (token required)" if token else ""
-        click.echo(f"serving the dashboard on {server.url}/{guarded}; Ctrl-C stops it")
+        click.echo(
+            f"serving the dashboard on {server.url}/{guarded}; Ctrl-C stops it", err=json_out
+        )
+        if json_out:  # the one document, as soon as the pages are served
+            emit_json({"url": f"{server.url}/", "token_required": bool(token)})
         try:
             while not stop.wait(0.5):
                 pass
         finally:
             server.stop()
-    click.echo("stopped")
+    click.echo("stopped", err=json_out)
 
 
 def serve_watch_port(
