@@ -5,7 +5,7 @@ Vercel values, Supabase auth secrets) appear in diffs as ``"(sensitive)"`` and i
 ``desired`` only as references (``identity/…/client-secret``, ``secret/prod/…``), which the
 vendor package resolves at apply time and sends straight to the vendor.
 
-Ordering (DESIGN §6): Infisical, then Vercel, then Supabase; inside a system, creates and
+Ordering (architecture §6): Infisical, then Vercel, then Supabase; inside a system, creates and
 updates run by ascending ``stage`` (roles → identities → bindings) and deletions after them
 in reverse stage order, so nothing is deleted while something still depends on it.
 """
@@ -117,5 +117,5 @@ class Change:
 
 
 def order_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
-    """The deterministic apply order of DESIGN §6."""
+    """The deterministic apply order of architecture §6."""
     return tuple(sorted(changes, key=Change.sort_key))

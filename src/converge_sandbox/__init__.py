@@ -1,7 +1,7 @@
 """The local sandbox: stateful emulators of the Infisical, Vercel and Supabase APIs.
 
 Pointing converge (``target: live``) or a vendor's own client at the sandbox exercises
-the same code path as the real services, without accounts (DESIGN.md §7).
+the same code path as the real services, without accounts (architecture §7).
 
 Layout, by role:
 

@@ -1,7 +1,7 @@
 """Seeded fault injection for the sandbox servers.
 
 A ``FaultSpec`` is parsed from the comma list of ``CONVERGE_SANDBOX_FAULTS`` or ``--faults``
-(DESIGN.md §7), e.g. ``latency=150ms,jitter=20ms,error_rate=0.2,error_codes=429/503,
+(architecture §7), e.g. ``latency=150ms,jitter=20ms,error_rate=0.2,error_codes=429/503,
 drop_rate=0.02,lost_response_rate=0.05,seed=7``. Besides those:
 
 - ``fail_write=3`` answers the 3rd write with an error (``3/7`` for several);

@@ -1,5 +1,5 @@
 """The files of ``.out/<p>/`` as one set of models: what render writes, what the engine
-reads, and (through config/schemas.py) the JSON Schema of each kind (DESIGN §3).
+reads, and (through config/schemas.py) the JSON Schema of each kind (architecture §3).
 
 This package sits below config in the import layers: it depends on pydantic and
 util/canonical only, so render, policies, desired and the schema writer all share it.

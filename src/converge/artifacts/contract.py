@@ -1,5 +1,5 @@
 """``manifest.json`` and ``decision.json``: the documents that bind artifacts to a decision
-and a decision to its inputs (DESIGN §1, §3).
+and a decision to its inputs (architecture §1, §3).
 
 Each is signed by a content hash of its other fields (``digest``, ``decision_id``), so each
 comes as an unsigned body and the signed document that adds the hash.

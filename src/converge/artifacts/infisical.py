@@ -1,5 +1,5 @@
 """The Infisical artifacts: ``ProjectRole_<role>_<env>.yaml``, ``identity_<name>.yaml`` and
-``binding_<name>.yaml`` (DESIGN §3), Kubernetes-like: apiVersion, kind, metadata, spec.
+``binding_<name>.yaml`` (architecture §3), Kubernetes-like: apiVersion, kind, metadata, spec.
 
 Wire names are Infisical's where it has one (``accessTokenTTL``, ``secretPath``), so the
 Infisical package translates them with little more than a copy.

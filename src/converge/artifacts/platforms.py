@@ -1,4 +1,4 @@
-"""The platform artifacts: ``vercel-env.json`` and ``supabase-config.json`` (DESIGN §3).
+"""The platform artifacts: ``vercel-env.json`` and ``supabase-config.json`` (architecture §3).
 
 Both carry ``references``: where ``secret/<env>/…`` and ``identity/…`` references resolve
 (the Infisical project and each converge environment's slug), so an old revision re-applied

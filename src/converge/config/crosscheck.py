@@ -4,7 +4,7 @@ Each file can be valid on its own and the project still be unusable: a Vercel va
 feeds an environment project.yaml never declares, a reference names an identity nobody
 defines, a rollout wave names a region that does not exist. These are input errors
 (``converge validate`` fails), not policy verdicts, so they are returned as located
-ConfigErrors with rule ``schema`` -- except a binding to a missing role, which DESIGN §4
+ConfigErrors with rule ``schema`` -- except a binding to a missing role, which architecture §4
 names ``infisical.role-exists`` so the same id is printed by validate and by decide.
 
 The reference grammar lives here too (``parse_reference``) because it is part of the

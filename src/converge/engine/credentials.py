@@ -1,4 +1,4 @@
-"""Minted credentials never outlive their use: the engine's side (issue 8, DESIGN §6).
+"""Minted credentials never outlive their use: the engine's side (issue 8, architecture §6).
 
 A Universal Auth client secret converge mints is delivered to a Vercel variable, which
 names it in its marker (``cs=<id>``). A secret is *held* while such a variable names it;

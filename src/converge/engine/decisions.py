@@ -1,7 +1,7 @@
 """``decide`` with its verdict in the audit log: the library call the CLI makes.
 
 Why a wrapper and not the CLI: who decided what, and when, belongs in the audit log
-(DESIGN §3 keeps timestamps out of ``decision.json``), and a library caller deciding a
+(architecture §3 keeps timestamps out of ``decision.json``), and a library caller deciding a
 project must leave the same trail as ``converge decide``. The log is checked before the
 policies are evaluated, so a decision is never written while its line would be refused;
 the line holds the project, the decision id, the verdict, the number of results that

@@ -1,4 +1,4 @@
-"""The key behind the keyed fingerprints of sensitive values (DESIGN §6), and its id.
+"""The key behind the keyed fingerprints of sensitive values (architecture §6), and its id.
 
 A fingerprint lets converge tell that a sensitive value it sent has changed without ever
 reading it back, and without storing anything that could be brute-forced into the value:

@@ -2,7 +2,7 @@
 held at an earlier revision, and which earlier revision a restored folder is.
 
 Why git: the workspace's committed ``.out/`` and inputs are the history of what was
-reviewed and applied (DESIGN §2), so an earlier revision's inputs, re-checked with
+reviewed and applied (architecture §2), so an earlier revision's inputs, re-checked with
 today's rules and re-rendered, are what a rollback re-applies (``engine.trust``). The
 workspace may be a subfolder of the repository; paths are taken relative to the workspace
 and mapped to the repository here. Only reading commands are run: nothing here changes

@@ -1,6 +1,6 @@
 """The run journal: what each run set out to do, what it did, and what converge owns.
 
-Why: DESIGN §6 makes every write journaled before and after it runs, so a run killed
+Why: architecture §6 makes every write journaled before and after it runs, so a run killed
 half-way can be shown by ``status`` and resumed by running ``apply`` again; deletes are
 two-phase so ownership of an object is never dropped before its removal is confirmed; and
 the change markers recorded at the last apply let observation read only the objects whose
@@ -487,7 +487,7 @@ class Journal:
 
     def forget_managed(self, project: str, system: str, kind: str, name: str) -> None:
         """Drop ownership without a delete (e.g. the user released the object). Refused
-        while a delete of it is recorded but not confirmed (DESIGN §6)."""
+        while a delete of it is recorded but not confirmed (architecture §6)."""
         with self.db.transaction():
             pending = self.db.execute(
                 "SELECT id FROM converge_operations WHERE project = ? AND system = ? "

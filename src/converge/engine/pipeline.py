@@ -1,4 +1,4 @@
-"""validate → decide → render for one project: the first three stages of DESIGN §1.
+"""validate → decide → render for one project: the first three stages of architecture §1.
 
 Each stage refuses stale or tampered input from the stage before, and writes its files
 only when everything succeeded (never a half-written ``.out/<p>/``). What is written is

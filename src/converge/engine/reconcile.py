@@ -1,4 +1,4 @@
-"""Plan and apply one project: the workflow the vendor packages plug into (DESIGN §6).
+"""Plan and apply one project: the workflow the vendor packages plug into (architecture §6).
 
     RunContext        (engine/context.py) what the command's runs share: workspace,
                       vendor environment, journal, request counter, options, transports,
@@ -460,7 +460,7 @@ def _apply_one(reconciler: SystemReconciler, change: Change) -> BatchResult:
 
 def _record_outcome(journal: Journal, op: int, change: Change, applied: AppliedChange) -> None:
     if change.action is Action.DELETE:
-        # apply() returns only once a re-read confirmed the object is gone (DESIGN §6).
+        # apply() returns only once a re-read confirmed the object is gone (architecture §6).
         journal.record_deleted(op)
         journal.record_confirmed(op)
         journal.record_forgotten(op)

@@ -1,4 +1,4 @@
-"""Settle what a killed or failed run left open, against what observe finds (DESIGN §6).
+"""Settle what a killed or failed run left open, against what observe finds (architecture §6).
 
 A run killed between a vendor write and its journal record leaves an operation in
 ``intent`` (or ``deleted``) while the vendor already holds the outcome. Left alone, the

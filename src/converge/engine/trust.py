@@ -1,4 +1,4 @@
-"""The trust gate (DESIGN §5 "Trust"): ``.out/<p>/`` is a record, not a credential.
+"""The trust gate (architecture §5 "Trust"): ``.out/<p>/`` is a record, not a credential.
 
 Whoever can edit a pull request can edit every file of ``.out/<p>/``: ``decision.json``
 (its ``decision_id`` is a plain content hash anyone recomputes), ``manifest.json`` with

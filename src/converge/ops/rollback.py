@@ -1,4 +1,4 @@
-"""Rollback: re-apply an earlier revision's artifacts (DESIGN §5, §6).
+"""Rollback: re-apply an earlier revision's artifacts (architecture §5, §6).
 
 A rollback is an ordinary apply of other, older artifacts: ``.out/<p>/`` as committed at
 an earlier git revision is read from git and verified by the trust gate

@@ -1,4 +1,4 @@
-"""The built-in policy set of DESIGN §4: one result per rule and resource, passes included.
+"""The built-in policy set of architecture §4: one result per rule and resource, passes included.
 
 Passes are kept so the decision contract shows what was checked, not only what failed:
 a reviewer can see that ``supabase.rls`` looked at every exposed schema. The rule ids are

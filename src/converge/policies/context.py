@@ -15,7 +15,7 @@ from converge.policies.results import RuleResult, Severity, Status
 
 PathKey = tuple[str | int, ...]
 
-# The rule ids of DESIGN §4 that only warn; every other built-in rule fails.
+# The rule ids of architecture §4 that only warn; every other built-in rule fails.
 WARN_RULES = frozenset({"infisical.admin-role", "infisical.trusted-ips-open"})
 
 BUILTIN_RULES = (

@@ -1,4 +1,4 @@
-"""The decision contract (DESIGN §1, §3): the policy verdict bound to the exact inputs.
+"""The decision contract (architecture §1, §3): the policy verdict bound to the exact inputs.
 
 ``decision_id`` is the content hash of every other field, so a careless edit to the file
 is detectable, and the input digests make a decision stale as soon as a workspace file or

@@ -83,7 +83,7 @@ def load_policies(files: Iterable[Path], *, workspace_root: Path) -> list[RegoPo
 
 
 def build_input(inputs: ProjectInputs) -> dict[str, Any]:
-    """The Rego input document of DESIGN §4, from the files as loaded (not the models)."""
+    """The Rego input document of architecture §4, from the files as loaded (not the models)."""
 
     def items(kind: str, key: str) -> list[Any]:
         raw = inputs.raw(kind)

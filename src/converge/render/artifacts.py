@@ -1,4 +1,4 @@
-"""Turn a project's validated inputs into the artifact files of DESIGN §3.
+"""Turn a project's validated inputs into the artifact files of architecture §3.
 
 Pure: inputs in, ``{file name: text}`` out. Artifacts use converge's own vocabulary with
 every vendor target resolved (Infisical environment slugs, Vercel targets, Supabase refs

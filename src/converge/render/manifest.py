@@ -1,4 +1,4 @@
-"""The manifest binds rendered artifacts to the decision they came from (DESIGN §1, §3).
+"""The manifest binds rendered artifacts to the decision they came from (architecture §1, §3).
 
 A record, not a credential: anyone can edit an artifact and its sha256 here together.
 ``plan`` and ``apply`` trust the folder only when it is byte-identical to a fresh render

@@ -1,4 +1,4 @@
-"""The hooks a vendor package fills for the engine (DESIGN §6, STYLE "engine owns the workflow").
+"""The hooks a vendor package fills for the engine (architecture §6, §10).
 
 Each vendor package (``vendors/infisical``, ``vendors/vercel``, ``vendors/supabase``) offers a
 ``SystemReconciler`` (a subclass of ``BaseReconciler``, which gives the optional hooks their

@@ -1,5 +1,5 @@
 """Infisical reconciler: project roles, machine identities with universal auth, and their
-project memberships (DESIGN §6), plus the reference resolver other vendors use.
+project memberships (architecture §6), plus the reference resolver other vendors use.
 
 Change ``kind`` values (``Change.key`` is ``infisical/<kind>/<name>``):
 

@@ -3,7 +3,7 @@
 Each write is safe to run again after a crash: creates pass a ``reobserve`` to the HTTP
 layer (a create whose answer was lost is found by name or slug instead of being sent
 twice), binding writes read the membership first and only add or remove their own role,
-and deletes are confirmed by reading the object back (404) before they return (DESIGN §6
+and deletes are confirmed by reading the object back (404) before they return (architecture §6
 two-phase delete: the engine journals the intent before and the confirmation after).
 """
 

@@ -1,6 +1,6 @@
 """Typed calls to the Infisical API over one pooled ``VendorHttp``: credentials, budgets, paths.
 
-Credentials (DESIGN §5), first match wins:
+Credentials (architecture §5), first match wins:
 
 1. ``config_path`` (``--config ~/.infisical/config.json``): a JSON object with ``apiUrl``
    (optional) and either ``clientId`` + ``clientSecret`` (and optionally

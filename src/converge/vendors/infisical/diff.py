@@ -1,6 +1,6 @@
 """Desired Infisical objects + what observe found → the changes to make (pure).
 
-Stages (DESIGN §6): roles (0) → identities with their universal auth (1) → bindings (2);
+Stages (architecture §6): roles (0) → identities with their universal auth (1) → bindings (2);
 deletions run in reverse. Ownership: a role is managed when its description ends with
 ``[managed by converge: <org>/<project>]``, an identity when its metadata holds
 ``converge.managed-by = <org>/<project>``, a binding when both its identity and its role

@@ -1,7 +1,7 @@
 """Translation from converge's artifact vocabulary to Infisical's, and the normal forms
 both sides are compared in (pure; no I/O).
 
-Infisical reshapes what it is sent (DESIGN §6, vendor notes "Pain points"): role rules
+Infisical reshapes what it is sent (architecture §6, vendor notes "Pain points"): role rules
 come back with ``action`` always a list and ``inverted`` always present, a plain string
 condition becomes ``{"$eq": …}``, empty conditions disappear, the legacy secrets action
 ``read`` stands for ``describeSecret`` + ``readValue``; trusted IPs come back parsed as

@@ -1,6 +1,6 @@
 """``ReferenceResolver`` over Infisical, for the other vendors' server variables.
 
-References (DESIGN §2) and what they resolve to, at apply time only:
+References (architecture §2) and what they resolve to, at apply time only:
 
 - ``identity/<full-name>/client-id``: the identity's universal-auth ``clientId``;
 - ``identity/<full-name>/client-secret`` with ``mint=True``: a new universal-auth client

@@ -1,4 +1,4 @@
-"""Supabase: auth settings, row-level security and published variables (DESIGN §6).
+"""Supabase: auth settings, row-level security and published variables (architecture §6).
 
 Change kinds this package produces (``Change.system == "supabase"``), in apply order:
 

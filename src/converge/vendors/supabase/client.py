@@ -1,6 +1,6 @@
 """Typed calls to the Supabase Management API (and, optionally, straight to Postgres).
 
-Credentials and base URL come from the environment (DESIGN §5): ``SUPABASE_ACCESS_TOKEN``
+Credentials and base URL come from the environment (architecture §5): ``SUPABASE_ACCESS_TOKEN``
 (bearer; a 401 becomes ``VendorAuthError`` naming it, exit 4; a project's key in its place
 is refused before any request, see ``credentials``), ``SUPABASE_API_URL``
 (default ``https://api.supabase.com``) and, for direct database work, ``SUPABASE_DB_URL``:

@@ -1,5 +1,5 @@
 """``SupabaseReconciler``: the Supabase projects of one converge project, as a
-SystemReconciler (auth settings → exposed schemas → RLS → published variables, DESIGN §6).
+SystemReconciler (auth settings → exposed schemas → RLS → published variables, architecture §6).
 
 observe (per ref: one auth GET, one PostgREST GET, one table listing when RLS is
 enforced, one API-key read when the anon key is published; the publisher's

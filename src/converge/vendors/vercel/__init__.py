@@ -1,4 +1,4 @@
-"""Vercel: a project's environment variables, reconciled (DESIGN §6).
+"""Vercel: a project's environment variables, reconciled (architecture §6).
 
 Change kinds this package produces (``Change.system == "vercel"``):
 

@@ -9,7 +9,7 @@
   marker + the fingerprint of the value just sent) before it is sent again, so a retry
   never meets its own first attempt as a conflict.
 - Replacements and deletions delete by id, then confirm by reading that the record is
-  gone (two-phase delete, DESIGN §6); the engine keeps ownership until then.
+  gone (two-phase delete, architecture §6); the engine keeps ownership until then.
 - Values are resolved here, at apply time only: public literals are checked once more
   with the policies' secret detector (``public_value_check``) before anything is sent;
   references go through the ``ReferenceResolver`` (a client secret is minted, since it

@@ -1,6 +1,6 @@
 """Typed calls to Vercel's env-var API over one pooled ``VendorHttp`` (the only httpx user here).
 
-Credentials and base URL come from the environment (DESIGN §5): ``VERCEL_TOKEN`` (bearer)
+Credentials and base URL come from the environment (architecture §5): ``VERCEL_TOKEN`` (bearer)
 and ``VERCEL_API_URL`` (default ``https://api.vercel.com``). Vercel answers a missing or
 unknown token with 403 ``forbidden`` flagged ``missingToken`` / ``invalidToken`` (not 401),
 so those become ``VendorAuthError`` naming ``VERCEL_TOKEN`` (exit 4).
