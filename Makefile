@@ -10,6 +10,9 @@ WORKSPACE ?= examples/workspace
 PROJECT ?= journal
 NODE_CLIENTS := tests/conformance/clients
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): the suite waits on loopback servers and PostgreSQL as much
+# as it computes, so two workers halve its wall time on a 2-core runner.
+PYTEST_WORKERS ?= 2
 
 .PHONY: help setup demo test lint typecheck importlint pytest schema bench \
         drift-check infisical-validate platform-validate decision render \
@@ -45,7 +48,7 @@ importlint: setup
 	@$(BIN)/lint-imports
 
 pytest: setup
-	@$(BIN)/pytest -q $(PYTEST_ARGS)
+	@$(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 schema: setup ## Regenerate JSON Schemas for the input files and artifacts into schemas/
 	@$(CONVERGE) schema --dir schemas

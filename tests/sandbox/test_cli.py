@@ -16,7 +16,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from converge.cli.sandbox import sandbox
+from converge.cli.main import cli
 from converge.util.processes import pid_alive
 from converge_sandbox.postgres import delete_cluster
 from converge_sandbox.registry import state_dir_for
@@ -32,7 +32,7 @@ EXPORT_NAMES = [
 
 
 def test_env_without_a_running_sandbox_fails_with_one_sentence(tmp_path: Path) -> None:
-    result = CliRunner().invoke(sandbox, ["env", "--workspace", str(tmp_path)])
+    result = CliRunner().invoke(cli, ["sandbox", "env", "--workspace", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines()[0] == f"error: no sandbox is running for {tmp_path}"
@@ -43,7 +43,7 @@ def test_env_prints_the_running_sandboxs_exports(tmp_path: Path) -> None:
     token from the operator's login, which the running server accepts."""
     with start_placeholder_sandbox(state_dir_for(tmp_path),
                                    vendors=with_real_infisical()) as running:
-        result = CliRunner().invoke(sandbox, ["env", "--workspace", str(tmp_path)])
+        result = CliRunner().invoke(cli, ["sandbox", "env", "--workspace", str(tmp_path)])
         printed = dict(line.removeprefix("export ").split("=", 1)
                        for line in result.stdout.splitlines())
         details = httpx.get(printed["INFISICAL_API_URL"] + "/api/v1/identities/details",
@@ -58,8 +58,8 @@ def test_env_prints_the_running_sandboxs_exports(tmp_path: Path) -> None:
 def test_reset_refuses_while_running_and_wipes_afterwards(tmp_path: Path) -> None:
     runner = CliRunner()
     with start_placeholder_sandbox(state_dir_for(tmp_path)):
-        refused = runner.invoke(sandbox, ["reset", "--workspace", str(tmp_path)])
-    done = runner.invoke(sandbox, ["reset", "--workspace", str(tmp_path)])
+        refused = runner.invoke(cli, ["sandbox", "reset", "--workspace", str(tmp_path)])
+    done = runner.invoke(cli, ["sandbox", "reset", "--workspace", str(tmp_path)])
     assert refused.exit_code == 1 and "is running" in refused.stderr
     assert done.exit_code == 0 and "Reset the sandbox state" in done.stdout
     assert not (state_dir_for(tmp_path) / "state.db").exists()
@@ -67,7 +67,7 @@ def test_reset_refuses_while_running_and_wipes_afterwards(tmp_path: Path) -> Non
 
 def test_serve_rejects_a_bad_fault_spec(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        sandbox, ["serve", "--workspace", str(tmp_path), "--faults", "error_rate=9"]
+        cli, ["sandbox", "serve", "--workspace", str(tmp_path), "--faults", "error_rate=9"]
     )
     assert result.exit_code == 1
     assert "invalid fault 'error_rate=9'" in result.stderr
@@ -177,7 +177,7 @@ def test_serve_on_a_busy_port_fails_with_one_sentence(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = CliRunner().invoke(
-            sandbox, ["serve", "--workspace", str(tmp_path), "--port-base", str(port)]
+            cli, ["sandbox", "serve", "--workspace", str(tmp_path), "--port-base", str(port)]
         )
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
